@@ -1,0 +1,82 @@
+//! The one error type of paymarket.
+//!
+//! Every error a user can hit says what is wrong, where (file, field path, value) and what to do.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// One problem found in a scenario: where it is and what is wrong with it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    /// The field path, e.g. `platform.alipay.fee` or `event[3].at`.
+    pub path: String,
+    /// What is wrong and what to do about it.
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.is_empty() {
+            write!(f, "{}", self.message)
+        } else {
+            write!(f, "{}: {}", self.path, self.message)
+        }
+    }
+}
+
+/// Everything that can go wrong in paymarket.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A scenario could not be read or is invalid; every problem found is listed.
+    #[error("scenario {origin}: {}", list(problems))]
+    Scenario {
+        /// The file the scenario came from, or `<in memory>`.
+        origin: String,
+        /// Every problem found.
+        problems: Vec<Problem>,
+    },
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// A CSV file could not be written.
+    #[error("writing {path}: {source}")]
+    Csv {
+        /// The file.
+        path: PathBuf,
+        /// The CSV writer's error.
+        source: csv::Error,
+    },
+    /// A model invariant (MODEL.md section 7) failed: a bug, never a user error.
+    #[error("invariant violated in month {month}: {message}")]
+    Invariant {
+        /// The month, `YYYY-MM`.
+        month: String,
+        /// Which invariant, where, and by how much.
+        message: String,
+    },
+    /// A run setting is invalid (e.g. zero users); the message says what to do.
+    #[error("{0}")]
+    Config(String),
+}
+
+fn list(problems: &[Problem]) -> String {
+    match problems {
+        [one] => one.to_string(),
+        many => {
+            let mut s = format!("{} problems:", many.len());
+            for p in many {
+                s.push_str("\n  - ");
+                s.push_str(&p.to_string());
+            }
+            s
+        }
+    }
+}
+
+/// Shorthand for results in paymarket.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

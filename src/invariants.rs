@@ -1,0 +1,121 @@
+//! The explicit invariant checker of MODEL.md section 7, run on every month's report in debug
+//! builds and by the tests in release builds.
+//!
+//! It reads a [`MonthReport`] and the policy in force and says which invariant failed, where,
+//! and by how much. It changes nothing.
+
+use crate::error::{Error, Result};
+use crate::policy::Policy;
+use crate::record::MonthReport;
+use crate::scenario::Scenario;
+
+/// Relative tolerance of the money-conservation check.
+pub const CONSERVATION_TOLERANCE: f64 = 1e-9;
+
+/// Checks one month's report: money is conserved per channel, shares are in `[0, 1]`, counts do
+/// not exceed the population or the shops, nothing is NaN or infinite, a platform outside
+/// `use_c` carries no value in `c`, and a platform has no users before its launch.
+pub fn check(r: &MonthReport, policy: &Policy, s: &Scenario) -> Result<()> {
+    let fail = |message: String| {
+        Err(Error::Invariant {
+            month: r.month.to_string(),
+            message,
+        })
+    };
+    let pop = s.population * (1.0 + 1e-12);
+    let shops: f64 = s.channels.iter().map(|c| c.shops).sum::<f64>() * (1.0 + 1e-12);
+    for (c, ch) in r.channels.iter().enumerate() {
+        let paid: f64 = ch.value.iter().sum::<f64>() + ch.cash + ch.lost;
+        let scale = ch.spend.abs().max(1e-300);
+        if (paid - ch.spend).abs() / scale > CONSERVATION_TOLERANCE && (paid - ch.spend).abs() > 1e-9 {
+            return fail(format!(
+                "money not conserved in channel {}: platforms + cash + lost = {paid}, spending = {} (difference {})",
+                ch.channel,
+                ch.spend,
+                paid - ch.spend
+            ));
+        }
+        for (j, v) in ch.value.iter().enumerate() {
+            if !v.is_finite() || *v < 0.0 {
+                return fail(format!("value of {} in {} is {v}", r.platforms[j].platform, ch.channel));
+            }
+            if policy.use_set[c] & (1 << j) == 0 && *v != 0.0 {
+                return fail(format!(
+                    "{} is not usable in {} but carries value {v}",
+                    r.platforms[j].platform, ch.channel
+                ));
+            }
+        }
+        for (name, v) in [("cash", ch.cash), ("lost", ch.lost), ("spend", ch.spend)] {
+            if !v.is_finite() || v < 0.0 {
+                return fail(format!("{name} in {} is {v}", ch.channel));
+            }
+        }
+        if let Some(acc) = &ch.merchants_accepting {
+            for (j, a) in acc.iter().enumerate() {
+                if !a.is_finite() || *a < 0.0 || *a > shops {
+                    return fail(format!(
+                        "{} shops accept {} in {}, outside [0, {}]",
+                        a, r.platforms[j].platform, ch.channel, shops
+                    ));
+                }
+            }
+        }
+    }
+    for (j, p) in r.platforms.iter().enumerate() {
+        for (name, v) in [
+            ("users", p.users),
+            ("active_users", p.active_users),
+            ("primary_users", p.primary_users),
+        ] {
+            if !v.is_finite() || v < 0.0 || v > pop {
+                return fail(format!("{name} of {} is {v}, outside [0, population {}]", p.platform, s.population));
+            }
+        }
+        if !p.merchants.is_finite() || p.merchants < 0.0 || p.merchants > shops {
+            return fail(format!("merchants of {} is {}, outside [0, {}]", p.platform, p.merchants, shops));
+        }
+        for (name, v) in [
+            ("merchant_value", p.merchant_value),
+            ("p2p_value", p.p2p_value),
+            ("own_value", p.own_value),
+            ("fee_revenue", p.fee_revenue),
+            ("subsidy_cost", p.subsidy_cost),
+        ] {
+            if !v.is_finite() || v < 0.0 {
+                return fail(format!("{name} of {} is {v}", p.platform));
+            }
+        }
+        if let Some(sh) = p.value_share {
+            if !(0.0..=1.0 + 1e-12).contains(&sh) {
+                return fail(format!("value share of {} is {sh}", p.platform));
+            }
+        }
+        if let Some(l) = s.platforms[j].launch {
+            if r.month < l && p.users > 0.0 {
+                return fail(format!("{} has {} users before its launch in {l}", p.platform, p.users));
+            }
+        }
+    }
+    let m = &r.market;
+    for (name, v) in [("multihoming_users", m.multihoming_users), ("multihoming_merchants", m.multihoming_merchants)] {
+        if !(0.0..=1.0).contains(&v) {
+            return fail(format!("{name} is {v}, outside [0, 1]"));
+        }
+    }
+    if !(m.adopters.is_finite() && m.adopters >= 0.0 && m.adopters <= pop) {
+        return fail(format!("adopters is {}, outside [0, population]", m.adopters));
+    }
+    for (name, v) in [
+        ("spend", m.spend),
+        ("platform_value", m.platform_value),
+        ("cash_value", m.cash_value),
+        ("lost_value", m.lost_value),
+        ("hhi", m.hhi),
+    ] {
+        if !v.is_finite() || v < 0.0 {
+            return fail(format!("market {name} is {v}"));
+        }
+    }
+    Ok(())
+}

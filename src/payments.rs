@@ -1,0 +1,306 @@
+//! Payment routing: the once-per-step tables of MODEL.md section 3.3 and the pure functions they
+//! are built from (interop expansion, the logit split, steering, routes, coverage, rescue and the
+//! merchants' profit terms).
+//!
+//! Tables are indexed by wallet set `H` (a `u8` bitmask), primary `π` (`0..P`, or `P` for none)
+//! and accepted set `A`; their size is `O(C·P·4^P)`, independent of the population. This module
+//! reads the policy and aggregate masses; it never touches agents.
+
+use crate::policy::Policy;
+
+/// The index of `(H, π)` in per-`(H, π)` tables: `H·(P+1) + π` with `π = P` for none.
+#[inline(always)]
+pub fn hp_index(p: usize, h: u8, primary: usize) -> usize {
+    h as usize * (p + 1) + primary.min(p)
+}
+
+/// `E_c(A)`: the platforms whose users can pay, in channel `c`, a merchant accepting `A`:
+/// `A ∩ use_c` plus one directional interop hop from a platform that is itself usable in `c`.
+pub fn expansion(policy: &Policy, c: usize, a: u8) -> u8 {
+    let usable = policy.use_set[c];
+    let direct = a & usable;
+    let mut e = direct;
+    for l in &policy.links_now {
+        if l.channel.is_none_or(|x| x == c) && direct & (1 << l.to) != 0 {
+            e |= (1u8 << l.from) & usable;
+        }
+    }
+    e
+}
+
+/// The logit split of one payment over a non-empty usable set `v` (MODEL.md 3.3):
+/// `ψ_j ∝ weight[j]` (`weight = exp(θ_j + η·sub_jc)`); a usable primary takes
+/// `loyalty + (1 − loyalty)·ψ_π`, every other `j` takes `(1 − loyalty)·ψ_j`.
+/// Adds `scale` times each share to `out[j]`.
+///
+/// ```
+/// # use paymarket::payments::split_into;
+/// let mut out = [0.0; 8];
+/// // Two equal wallets, primary 0, loyalty 0.6: 0.6 + 0.4·0.5 and 0.4·0.5.
+/// split_into(0b11, 0, &[1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], 0.6, 1.0, &mut out);
+/// assert!((out[0] - 0.8).abs() < 1e-12 && (out[1] - 0.2).abs() < 1e-12);
+/// ```
+#[inline]
+pub fn split_into(v: u8, primary: usize, weight: &[f64; 8], loyalty: f64, scale: f64, out: &mut [f64; 8]) {
+    debug_assert!(v != 0);
+    let mut total = 0.0;
+    let mut bits = v;
+    while bits != 0 {
+        let j = bits.trailing_zeros() as usize;
+        total += weight[j];
+        bits &= bits - 1;
+    }
+    let has_primary = primary < 8 && v & (1 << primary) != 0;
+    let free = if has_primary { 1.0 - loyalty } else { 1.0 };
+    let mut bits = v;
+    while bits != 0 {
+        let j = bits.trailing_zeros() as usize;
+        let psi = if total > 0.0 {
+            weight[j] / total
+        } else {
+            1.0 / v.count_ones() as f64
+        };
+        out[j] += scale * free * psi;
+        bits &= bits - 1;
+    }
+    if has_primary {
+        out[primary] += scale * loyalty;
+    }
+}
+
+/// Per-channel routing data built once a step.
+#[derive(Debug, Clone)]
+pub struct ChannelTables {
+    /// `R_c[H, π]`: per `(H, π)`, `P + 2` shares over platforms, cash, lost.
+    pub route: Vec<f64>,
+    /// Fee-weighted route: per `(H, π)`, `P` entries `Σ_A,class q(A,class|H)·route_j·fee_j`.
+    pub fee_route: Vec<f64>,
+    /// `cov_c[H]`: probability a purchase has a usable wallet in `H`.
+    pub cov: Vec<f64>,
+    /// `rescue_c[H]`: platforms not in `H` that would have paid a lost purchase.
+    pub rescue: Vec<u8>,
+    /// Logit weights `exp(θ_j + η·sub_jc)`.
+    pub weight: [f64; 8],
+    /// `E_c(A)` for every `A`.
+    pub expansion: Vec<u8>,
+}
+
+/// What a channel looks like to the router.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Purchases from merchants; `has_merchants` is false when the channel has no shops.
+    Merchant {
+        /// Whether any merchant agent is in the channel.
+        has_merchants: bool,
+    },
+    /// Transfers between contacts (routed per user, not by table).
+    P2p,
+    /// Flows between a user's own accounts.
+    Own,
+}
+
+/// Inputs for one channel's tables.
+pub struct ChannelInput<'a> {
+    /// Channel index.
+    pub c: usize,
+    /// Its kind.
+    pub kind: Kind,
+    /// Whether the outside option works.
+    pub cash: bool,
+    /// Steering strength `s_c`.
+    pub steering: f64,
+    /// Sales potential mass per `class * 2^P + A` (sums of merchant sizes).
+    pub mass: &'a [f64],
+    /// Loyalty of the primary wallet.
+    pub loyalty: f64,
+    /// Brand weights `θ_j`.
+    pub brand: &'a [f64],
+    /// `η`.
+    pub subsidy_split: f64,
+}
+
+/// Builds the routing tables of one channel.
+pub fn channel_tables(policy: &Policy, input: &ChannelInput) -> ChannelTables {
+    let p = policy.platforms;
+    let c = input.c;
+    let n_sets = 1usize << p;
+    let hp_n = n_sets * (p + 1);
+    let mut weight = [0.0f64; 8];
+    for j in 0..p {
+        weight[j] = (input.brand[j] + input.subsidy_split * policy.subsidy[j * policy.channels + c]).exp();
+    }
+    let expansion: Vec<u8> = (0..n_sets).map(|a| expansion(policy, c, a as u8)).collect();
+    let mut route = vec![0.0; hp_n * (p + 2)];
+    let mut fee_route = vec![0.0; hp_n * p];
+    let mut cov = vec![0.0; n_sets];
+    let mut rescue = vec![0u8; n_sets];
+    let outside = if input.cash { p } else { p + 1 };
+    let usable_all = policy.use_set[c];
+    let mut shares;
+    match input.kind {
+        Kind::Own | Kind::Merchant { has_merchants: false } | Kind::P2p => {
+            let own = input.kind == Kind::Own;
+            for h in 0..n_sets {
+                let usable = if own { h as u8 & usable_all } else { 0 };
+                cov[h] = if usable != 0 { 1.0 } else { 0.0 };
+                if own && usable == 0 && !input.cash {
+                    rescue[h] = usable_all & !(h as u8);
+                }
+                for pi in 0..=p {
+                    let r = &mut route[hp_index(p, h as u8, pi) * (p + 2)..][..p + 2];
+                    if usable != 0 {
+                        shares = [0.0; 8];
+                        split_into(usable, pi, &weight, input.loyalty, 1.0, &mut shares);
+                        r[..p].copy_from_slice(&shares[..p]);
+                    } else {
+                        r[outside] = 1.0;
+                    }
+                }
+            }
+        }
+        Kind::Merchant { has_merchants: true } => {
+            // Mass of each accepted set, both classes together.
+            let total: f64 = input.mass.iter().sum();
+            let mass_a: Vec<f64> = (0..n_sets)
+                .map(|a| input.mass[a] + input.mass[n_sets + a])
+                .collect();
+            let live: Vec<usize> = (0..n_sets).filter(|&a| mass_a[a] > 0.0).collect();
+            for h in 0..n_sets {
+                let hb = h as u8;
+                // Z_c(H) = Σ_A m_A (1 + s·u(H, A)).
+                let z: f64 = live
+                    .iter()
+                    .map(|&a| {
+                        let u = (hb & expansion[a] != 0) as u8 as f64;
+                        mass_a[a] / total * (1.0 + input.steering * u)
+                    })
+                    .sum();
+                for &a in &live {
+                    let usable = hb & expansion[a];
+                    let u = (usable != 0) as u8 as f64;
+                    let q = mass_a[a] / total * (1.0 + input.steering * u) / z;
+                    if usable != 0 {
+                        cov[h] += q;
+                    } else if !input.cash {
+                        rescue[h] |= expansion[a];
+                    }
+                    for pi in 0..=p {
+                        let idx = hp_index(p, hb, pi);
+                        let r = &mut route[idx * (p + 2)..][..p + 2];
+                        if usable != 0 {
+                            shares = [0.0; 8];
+                            split_into(usable, pi, &weight, input.loyalty, 1.0, &mut shares);
+                            for j in 0..p {
+                                r[j] += q * shares[j];
+                            }
+                            // Fee-weighted by class.
+                            let fr = &mut fee_route[idx * p..][..p];
+                            for (class, m) in [input.mass[a], input.mass[n_sets + a]].into_iter().enumerate() {
+                                if m <= 0.0 {
+                                    continue;
+                                }
+                                let qc = q * m / mass_a[a];
+                                for j in 0..p {
+                                    fr[j] += qc * shares[j] * policy.fee[(j * policy.channels + c) * 2 + class];
+                                }
+                            }
+                        } else {
+                            r[outside] += q;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    ChannelTables {
+        route,
+        fee_route,
+        cov,
+        rescue,
+        weight,
+        expansion,
+    }
+}
+
+/// The per-shop profit terms of MODEL.md step 6 for every accepted set `A`, relative to sales
+/// potential: `margin·paid(A) − Σ_j fee_j·vol_j(A) − cash_cost·cash(A)`, per class
+/// (`class * 2^P + A`). `customers[hp]` is the share of channel spending by users with `(H, π)`.
+pub fn profit_terms(
+    policy: &Policy,
+    input: &ChannelInput,
+    tables: &ChannelTables,
+    customers: &[f64],
+    margin: f64,
+) -> Vec<f64> {
+    let p = policy.platforms;
+    let c = input.c;
+    let n_sets = 1usize << p;
+    let total: f64 = input.mass.iter().sum();
+    let mut out = vec![0.0; 2 * n_sets];
+    if total <= 0.0 {
+        return out;
+    }
+    let mass_a: Vec<f64> = (0..n_sets)
+        .map(|a| input.mass[a] + input.mass[n_sets + a])
+        .collect();
+    // Z_c(H) from the market's current distribution of accepted sets.
+    let z: Vec<f64> = (0..n_sets)
+        .map(|h| {
+            (0..n_sets)
+                .filter(|&a| mass_a[a] > 0.0)
+                .map(|a| {
+                    let u = (h as u8 & tables.expansion[a] != 0) as u8 as f64;
+                    mass_a[a] / total * (1.0 + input.steering * u)
+                })
+                .sum()
+        })
+        .collect();
+    let cash_cost = policy.cash_cost[c];
+    let mut shares;
+    for a in 0..n_sets {
+        let e = tables.expansion[a];
+        let (mut paid, mut cash) = (0.0, 0.0);
+        let mut vol = [0.0f64; 8];
+        for h in 0..n_sets {
+            let hb = h as u8;
+            let usable = hb & e;
+            let reach = (1.0 + input.steering * (usable != 0) as u8 as f64) / z[h];
+            for pi in 0..=p {
+                let w = customers[hp_index(p, hb, pi)];
+                if w == 0.0 {
+                    continue;
+                }
+                let q = w * reach;
+                if usable != 0 {
+                    shares = [0.0; 8];
+                    split_into(usable, pi, &tables.weight, input.loyalty, q, &mut shares);
+                    for j in 0..p {
+                        vol[j] += shares[j];
+                    }
+                    paid += q;
+                } else if input.cash {
+                    cash += q;
+                    paid += q;
+                }
+            }
+        }
+        for class in 0..2 {
+            let fees: f64 = (0..p)
+                .map(|j| policy.fee[(j * policy.channels + c) * 2 + class] * vol[j])
+                .sum();
+            out[class * n_sets + a] = margin * paid - fees - cash_cost * cash;
+        }
+    }
+    out
+}
+
+/// The logistic function, computed without overflow.
+#[inline]
+pub fn sigmoid(x: f64) -> f64 {
+    if x >= 0.0 {
+        1.0 / (1.0 + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (1.0 + e)
+    }
+}

@@ -1,0 +1,666 @@
+//! The policy timeline: typed events and the policy state they produce month by month.
+//!
+//! [`Timeline`] turns a scenario's events into typed [`Action`]s with resolved indices;
+//! [`Policy`] is the state of prices, allowed sets, imitation weights, links and membership
+//! paths in force in one month. Applying month `t` ([`Policy::advance`]) applies the events dated
+//! `t` in file order and re-evaluates the windows (subsidies, campaigns, windowed shifts and
+//! interop links). This module knows the scenario's format and nothing about agents.
+
+use crate::month::Month;
+use crate::rng::{label, u01, Stream, StreamId};
+use crate::scenario::{ChannelKind, Scenario, SizeClass};
+
+/// A scenario event with its ids resolved to indices.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Remove platform `j` from channel `c`: from `new` (no new or renewed contracts) or from
+    /// `use` too (unusable at once).
+    Block {
+        /// Platform.
+        j: usize,
+        /// Channel.
+        c: usize,
+        /// `true` for scope `use`.
+        use_scope: bool,
+    },
+    /// Add platform `j` to channel `c`'s `use` set at once and to `new` merchant by merchant over
+    /// `months` months.
+    Allow {
+        /// Platform.
+        j: usize,
+        /// Channel.
+        c: usize,
+        /// Phase-in length.
+        months: u32,
+    },
+    /// Multiply channel `c`'s spending weight by `factor` (for members of `network` only, if given).
+    Shift {
+        /// Channel.
+        c: usize,
+        /// Multiplier.
+        factor: f64,
+        /// Network index (0 is everyone).
+        network: usize,
+        /// Window length; permanent when `None`.
+        months: Option<u32>,
+    },
+    /// Set the deposit of platform `j` in channel `c`.
+    Deposit {
+        /// Platform.
+        j: usize,
+        /// Channel.
+        c: usize,
+        /// RMB per shop.
+        amount: f64,
+    },
+    /// Set or scale a merchant fee (`j = None`: the outside option's cost).
+    Fee {
+        /// Platform, or `None` for cash.
+        j: Option<usize>,
+        /// Channel (all merchant channels when `None`).
+        c: Option<usize>,
+        /// Size class (both when `None`).
+        class: Option<SizeClass>,
+        /// New rate, or `None` to scale by `factor`.
+        rate: Option<f64>,
+        /// Multiplier when `rate` is `None`.
+        factor: f64,
+    },
+    /// Set platform `j`'s withdrawal fee.
+    WithdrawalFee {
+        /// Platform.
+        j: usize,
+        /// Share of the amount withdrawn.
+        rate: f64,
+    },
+    /// Set platform `j`'s user subsidy in channel `c` (all when `None`) for a window.
+    Subsidy {
+        /// Platform.
+        j: usize,
+        /// Channel.
+        c: Option<usize>,
+        /// Cash-back share of value.
+        rate: f64,
+        /// Window length.
+        months: u32,
+    },
+    /// Multiply platform `j`'s imitation by `multiplier` for a window.
+    Campaign {
+        /// Platform.
+        j: usize,
+        /// `κ_j`.
+        multiplier: f64,
+        /// Window length.
+        months: u32,
+    },
+    /// Users of `from` can pay merchants accepting `to` (and back if `mutual`).
+    Interop {
+        /// Payer's platform.
+        from: usize,
+        /// Accepted platform.
+        to: usize,
+        /// Both directions.
+        mutual: bool,
+        /// Channel (all when `None`).
+        c: Option<usize>,
+        /// Window length; permanent when `None`.
+        months: Option<u32>,
+    },
+    /// Set the imitation weight `q_{j,s}`.
+    Tie {
+        /// Platform.
+        j: usize,
+        /// Network index (0 is everyone).
+        s: usize,
+        /// New weight.
+        weight: f64,
+    },
+    /// Replace or extend network `s`'s membership path.
+    Network {
+        /// Network index (1.. for declared networks).
+        s: usize,
+        /// Points `(month, people)`.
+        path: Vec<(Month, f64)>,
+        /// Keep the old points before the first new one.
+        extend: bool,
+    },
+}
+
+/// An event placed on the timeline.
+#[derive(Debug, Clone)]
+pub struct TimedEvent {
+    /// Step index of `at`.
+    pub t: usize,
+    /// Position in the scenario file.
+    pub index: usize,
+    /// What it does.
+    pub action: Action,
+    /// Key of its random draws: `(kind, platform, channel, at)`, never its position.
+    pub key: u64,
+}
+
+/// The scenario's events in step order (file order within a step).
+#[derive(Debug, Clone, Default)]
+pub struct Timeline {
+    /// The events.
+    pub events: Vec<TimedEvent>,
+}
+
+fn find(ids: &[&str], id: &Option<String>) -> Option<usize> {
+    id.as_ref().and_then(|id| ids.iter().position(|x| x == id))
+}
+
+impl Timeline {
+    /// Resolves a validated scenario's events.
+    pub fn new(s: &Scenario) -> Timeline {
+        let platforms = s.platform_ids();
+        let channels = s.channel_ids();
+        let networks = s.network_ids();
+        let mut events = Vec::new();
+        for (index, e) in s.events.iter().enumerate() {
+            let j = find(&platforms, &e.platform);
+            let c = find(&channels, &e.channel);
+            let net = find(&networks, &e.network);
+            let action = match e.kind.as_str() {
+                "block" => Action::Block {
+                    j: j.expect("validated"),
+                    c: c.expect("validated"),
+                    use_scope: e.scope.as_deref() == Some("use"),
+                },
+                "allow" => Action::Allow {
+                    j: j.expect("validated"),
+                    c: c.expect("validated"),
+                    months: e.months.unwrap_or(1),
+                },
+                "shift" => Action::Shift {
+                    c: c.expect("validated"),
+                    factor: e.factor.expect("validated"),
+                    network: net.unwrap_or(0),
+                    months: e.months,
+                },
+                "deposit" => Action::Deposit {
+                    j: j.expect("validated"),
+                    c: c.expect("validated"),
+                    amount: e.amount.expect("validated"),
+                },
+                "fee" => Action::Fee {
+                    j,
+                    c,
+                    class: e.class,
+                    rate: e.rate,
+                    factor: e.factor.unwrap_or(1.0),
+                },
+                "withdrawal_fee" => Action::WithdrawalFee {
+                    j: j.expect("validated"),
+                    rate: e.rate.expect("validated"),
+                },
+                "subsidy" => Action::Subsidy {
+                    j: j.expect("validated"),
+                    c,
+                    rate: e.rate.expect("validated"),
+                    months: e.months.unwrap_or(1),
+                },
+                "campaign" => Action::Campaign {
+                    j: j.expect("validated"),
+                    multiplier: e.multiplier.expect("validated"),
+                    months: e.months.unwrap_or(1),
+                },
+                "interop" => Action::Interop {
+                    from: find(&platforms, &e.from).expect("validated"),
+                    to: find(&platforms, &e.to).expect("validated"),
+                    mutual: e.mutual.unwrap_or(false),
+                    c,
+                    months: e.months,
+                },
+                "tie" => Action::Tie {
+                    j: j.expect("validated"),
+                    s: net.expect("validated"),
+                    weight: e.weight.expect("validated"),
+                },
+                "network" => Action::Network {
+                    s: net.expect("validated"),
+                    path: e.path.clone().expect("validated"),
+                    extend: e.mode.as_deref() == Some("extend"),
+                },
+                other => unreachable!("validated kind {other}"),
+            };
+            let at = e.at.to_string();
+            let key = label(&[
+                &e.kind,
+                e.platform.as_deref().or(e.from.as_deref()).unwrap_or(""),
+                e.channel.as_deref().unwrap_or(""),
+                &at,
+            ]);
+            events.push(TimedEvent {
+                t: s.start.months_until(e.at) as usize,
+                index,
+                action,
+                key,
+            });
+        }
+        events.sort_by_key(|e| (e.t, e.index));
+        Timeline { events }
+    }
+
+    /// The events dated step `t`, in file order.
+    pub fn at(&self, t: usize) -> impl Iterator<Item = &TimedEvent> {
+        self.events.iter().filter(move |e| e.t == t)
+    }
+}
+
+/// A gradual opening of channel `c` to new contracts with platform `j`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PhaseIn {
+    /// Step the `allow` took effect.
+    pub at: usize,
+    /// Phase-in length in months.
+    pub months: u32,
+    /// Event key for the per-merchant draws.
+    pub key: u64,
+}
+
+/// An interop link in force.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Link {
+    /// Payer's platform.
+    pub from: usize,
+    /// Platform the merchant accepts.
+    pub to: usize,
+    /// Channel, or all.
+    pub channel: Option<usize>,
+}
+
+/// The policy in force in one month.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// Number of platforms.
+    pub platforms: usize,
+    /// Number of channels.
+    pub channels: usize,
+    /// `use_c`: platforms usable in each channel (bitmask).
+    pub use_set: Vec<u8>,
+    /// Platforms fully open to new contracts in each channel (bitmask).
+    pub new_open: Vec<u8>,
+    /// Phase-ins under way, per `c * P + j`.
+    pub phase: Vec<Option<PhaseIn>>,
+    /// Merchant fee per `(j * C + c) * 2 + class` (class 0 small, 1 large).
+    pub fee: Vec<f64>,
+    /// Outside-option cost per channel.
+    pub cash_cost: Vec<f64>,
+    /// Deposit per `j * C + c`.
+    pub deposit: Vec<f64>,
+    /// Withdrawal fee per platform.
+    pub withdrawal_fee: Vec<f64>,
+    /// Subsidy outside event windows (scenario values, then the platform's strategy), per `j * C + c`.
+    pub base_subsidy: Vec<f64>,
+    /// Subsidy in force this month, per `j * C + c`.
+    pub subsidy: Vec<f64>,
+    /// Campaign multiplier `κ_j` in force this month.
+    pub campaign: Vec<f64>,
+    /// Imitation weight per `j * S1 + s` (S1 = networks including everyone).
+    pub imitation: Vec<f64>,
+    /// Permanent spending-weight factors per `c * S1 + s`.
+    pub shift: Vec<f64>,
+    /// Spending-weight factors this month (permanent times windowed), per `c * S1 + s`.
+    pub shift_now: Vec<f64>,
+    /// Permanent interop links.
+    pub links: Vec<Link>,
+    /// Links in force this month (permanent and windowed).
+    pub links_now: Vec<Link>,
+    /// Membership paths per declared network (index 0 is everyone and has none).
+    pub paths: Vec<Vec<(Month, f64)>>,
+}
+
+impl Policy {
+    /// The policy before any event: the scenario's declared values.
+    pub fn new(s: &Scenario) -> Policy {
+        let p = s.platforms.len();
+        let c = s.channels.len();
+        let s1 = s.networks.len() + 1;
+        let channels = s.channel_ids();
+        let networks = s.network_ids();
+        let all = ((1u16 << p) - 1) as u8;
+        let use_set: Vec<u8> = s
+            .channels
+            .iter()
+            .map(|ch| match &ch.platforms {
+                None => all,
+                Some(list) => list.iter().fold(0u8, |m, id| {
+                    m | s
+                        .platforms
+                        .iter()
+                        .position(|pl| &pl.id == id)
+                        .map_or(0, |j| 1u8 << j)
+                }),
+            })
+            .collect();
+        let mut fee = vec![0.0; p * c * 2];
+        let mut deposit = vec![0.0; p * c];
+        let mut base_subsidy = vec![0.0; p * c];
+        let mut imitation = vec![0.0; p * s1];
+        for (j, pl) in s.platforms.iter().enumerate() {
+            for ci in 0..c {
+                fee[(j * c + ci) * 2] = pl.fee;
+                fee[(j * c + ci) * 2 + 1] = pl.fee;
+            }
+            for o in &pl.fee_overrides {
+                for ci in 0..c {
+                    if o.channel.as_ref().is_some_and(|id| id != channels[ci]) {
+                        continue;
+                    }
+                    for (k, class) in [SizeClass::Small, SizeClass::Large].into_iter().enumerate() {
+                        if o.class.is_none_or(|cl| cl == class) {
+                            fee[(j * c + ci) * 2 + k] = o.fee;
+                        }
+                    }
+                }
+            }
+            for (id, amount) in &pl.deposit {
+                if let Some(ci) = channels.iter().position(|x| x == id) {
+                    deposit[j * c + ci] = *amount;
+                }
+            }
+            for (id, rate) in &pl.subsidy {
+                if let Some(ci) = channels.iter().position(|x| x == id) {
+                    base_subsidy[j * c + ci] = *rate;
+                }
+            }
+            for (id, q) in &pl.imitation {
+                if let Some(si) = networks.iter().position(|x| x == id) {
+                    imitation[j * s1 + si] = *q;
+                }
+            }
+        }
+        let mut paths = vec![Vec::new()];
+        paths.extend(s.networks.iter().map(|n| n.path.clone()));
+        Policy {
+            platforms: p,
+            channels: c,
+            new_open: use_set.clone(),
+            use_set,
+            phase: vec![None; p * c],
+            fee,
+            cash_cost: s.channels.iter().map(|ch| ch.cash_cost).collect(),
+            deposit,
+            withdrawal_fee: s.platforms.iter().map(|pl| pl.withdrawal_fee).collect(),
+            subsidy: base_subsidy.clone(),
+            base_subsidy,
+            campaign: vec![1.0; p],
+            imitation,
+            shift: vec![1.0; c * s1],
+            shift_now: vec![1.0; c * s1],
+            links: Vec::new(),
+            links_now: Vec::new(),
+            paths,
+        }
+    }
+
+    /// Applies the events dated step `t` (file order) and re-evaluates every window for month `t`.
+    /// Returns the indices (into the timeline) of the events applied.
+    pub fn advance(&mut self, s: &Scenario, timeline: &Timeline, t: usize) -> Vec<usize> {
+        let c_n = self.channels;
+        let mut applied = Vec::new();
+        for (k, e) in timeline.events.iter().enumerate() {
+            if e.t != t {
+                continue;
+            }
+            applied.push(k);
+            match &e.action {
+                Action::Block { j, c, use_scope } => {
+                    let bit = 1u8 << j;
+                    self.new_open[*c] &= !bit;
+                    self.phase[c * self.platforms + j] = None;
+                    if *use_scope {
+                        self.use_set[*c] &= !bit;
+                    }
+                }
+                Action::Allow { j, c, months } => {
+                    let bit = 1u8 << j;
+                    self.use_set[*c] |= bit;
+                    if *months <= 1 {
+                        self.new_open[*c] |= bit;
+                        self.phase[c * self.platforms + j] = None;
+                    } else if self.new_open[*c] & bit == 0 {
+                        self.phase[c * self.platforms + j] = Some(PhaseIn {
+                            at: t,
+                            months: *months,
+                            key: e.key,
+                        });
+                    }
+                }
+                Action::Shift {
+                    c,
+                    factor,
+                    network,
+                    months: None,
+                } => {
+                    self.shift[c * (self.paths.len()) + network] *= factor;
+                }
+                Action::Deposit { j, c, amount } => self.deposit[j * c_n + c] = *amount,
+                Action::Fee {
+                    j,
+                    c,
+                    class,
+                    rate,
+                    factor,
+                } => {
+                    for ci in 0..c_n {
+                        if c.is_some_and(|x| x != ci) || s.channels[ci].kind != ChannelKind::Merchant
+                        {
+                            continue;
+                        }
+                        match j {
+                            None => {
+                                self.cash_cost[ci] = rate.unwrap_or(self.cash_cost[ci] * factor)
+                            }
+                            Some(j) => {
+                                for k in 0..2 {
+                                    let this = if k == 0 { SizeClass::Small } else { SizeClass::Large };
+                                    if class.is_some_and(|cl| cl != this) {
+                                        continue;
+                                    }
+                                    let f = &mut self.fee[(j * c_n + ci) * 2 + k];
+                                    *f = rate.unwrap_or(*f * factor);
+                                }
+                            }
+                        }
+                    }
+                }
+                Action::WithdrawalFee { j, rate } => self.withdrawal_fee[*j] = *rate,
+                Action::Interop {
+                    from,
+                    to,
+                    mutual,
+                    c,
+                    months: None,
+                } => {
+                    self.links.push(Link {
+                        from: *from,
+                        to: *to,
+                        channel: *c,
+                    });
+                    if *mutual {
+                        self.links.push(Link {
+                            from: *to,
+                            to: *from,
+                            channel: *c,
+                        });
+                    }
+                }
+                Action::Tie { j, s: si, weight } => {
+                    self.imitation[j * self.paths.len() + si] = *weight;
+                }
+                Action::Network { s: si, path, extend } => {
+                    let old = &mut self.paths[*si];
+                    if *extend {
+                        let first = path.first().map(|p| p.0);
+                        old.retain(|p| Some(p.0) < first);
+                        old.extend(path.iter().cloned());
+                    } else {
+                        *old = path.clone();
+                    }
+                }
+                // Windowed kinds are evaluated below.
+                Action::Shift { .. }
+                | Action::Subsidy { .. }
+                | Action::Campaign { .. }
+                | Action::Interop { .. } => {}
+            }
+        }
+        // Phase-ins that have run their course become fully open.
+        for ci in 0..c_n {
+            for j in 0..self.platforms {
+                if let Some(ph) = self.phase[ci * self.platforms + j] {
+                    if t + 1 >= ph.at + ph.months as usize {
+                        self.new_open[ci] |= 1 << j;
+                        self.phase[ci * self.platforms + j] = None;
+                    }
+                }
+            }
+        }
+        self.refresh_windows(timeline, t);
+        applied
+    }
+
+    /// Recomputes the windowed values in force in step `t`: the event declared last wins among
+    /// overlapping subsidy or campaign windows for the same platform and channel; windowed shift
+    /// factors multiply; windowed links add to the permanent ones.
+    fn refresh_windows(&mut self, timeline: &Timeline, t: usize) {
+        let c_n = self.channels;
+        self.subsidy.clone_from(&self.base_subsidy);
+        self.campaign.iter_mut().for_each(|k| *k = 1.0);
+        self.shift_now.clone_from(&self.shift);
+        self.links_now.clone_from(&self.links);
+        // File order, so later declarations overwrite earlier ones.
+        let mut by_file: Vec<&TimedEvent> = timeline
+            .events
+            .iter()
+            .filter(|e| e.t <= t)
+            .collect();
+        by_file.sort_by_key(|e| e.index);
+        let s1 = self.paths.len();
+        for e in by_file {
+            let live = |months: u32| t < e.t + months as usize;
+            match &e.action {
+                Action::Subsidy { j, c, rate, months } if live(*months) => {
+                    for ci in 0..c_n {
+                        if c.is_none_or(|x| x == ci) {
+                            self.subsidy[j * c_n + ci] = *rate;
+                        }
+                    }
+                }
+                Action::Campaign { j, multiplier, months } if live(*months) => {
+                    self.campaign[*j] = *multiplier;
+                }
+                Action::Shift {
+                    c,
+                    factor,
+                    network,
+                    months: Some(m),
+                } if live(*m) => {
+                    self.shift_now[c * s1 + network] *= factor;
+                }
+                Action::Interop {
+                    from,
+                    to,
+                    mutual,
+                    c,
+                    months: Some(m),
+                } if live(*m) => {
+                    self.links_now.push(Link {
+                        from: *from,
+                        to: *to,
+                        channel: *c,
+                    });
+                    if *mutual {
+                        self.links_now.push(Link {
+                            from: *to,
+                            to: *from,
+                            channel: *c,
+                        });
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Whether merchant `k` may sign or renew a contract with platform `j` in channel `c` in
+    /// step `t` (fully open, or reached by the `allow` phase-in).
+    #[inline]
+    pub fn may_sign(&self, seed: u64, k: u64, j: usize, c: usize, t: usize) -> bool {
+        let bit = 1u8 << j;
+        if self.use_set[c] & bit == 0 {
+            return false;
+        }
+        if self.new_open[c] & bit != 0 {
+            return true;
+        }
+        match self.phase[c * self.platforms + j] {
+            Some(ph) => {
+                let u = u01(Stream::keyed(seed, StreamId::Event, ph.key).agent(k).draw(0));
+                u < (t + 1 - ph.at) as f64 / ph.months as f64
+            }
+            None => false,
+        }
+    }
+
+    /// `m_s(t)` for every network (index 0, everyone, is 1): the members' share of the
+    /// population, and for a nested network the share conditional on the parent.
+    pub fn membership(&self, s: &Scenario, month: Month) -> Vec<(usize, f64)> {
+        let mut shares = vec![1.0f64];
+        let mut out = vec![(0usize, 1.0f64)];
+        for (k, n) in s.networks.iter().enumerate() {
+            let m = (interpolate(&self.paths[k + 1], month) / s.population).clamp(0.0, 1.0);
+            shares.push(m);
+            let parent = n
+                .within
+                .as_ref()
+                .and_then(|p| s.networks.iter().position(|x| &x.id == p))
+                .map_or(0, |i| i + 1);
+            let cond = if parent == 0 {
+                m
+            } else if shares[parent] > 0.0 {
+                (m / shares[parent]).min(1.0)
+            } else {
+                0.0
+            };
+            out.push((parent, cond));
+        }
+        out
+    }
+}
+
+/// Linear interpolation of a membership path, flat before the first and after the last point.
+pub fn interpolate(path: &[(Month, f64)], month: Month) -> f64 {
+    match path {
+        [] => 0.0,
+        [(m0, v0), ..] if month <= *m0 => *v0,
+        [.., (m1, v1)] if month >= *m1 => *v1,
+        _ => {
+            let k = path.iter().position(|(m, _)| *m > month).expect("inside the path");
+            let (m0, v0) = path[k - 1];
+            let (m1, v1) = path[k];
+            let w = m0.months_until(month) as f64 / m0.months_until(m1) as f64;
+            v0 + w * (v1 - v0)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(s: &str) -> Month {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn interpolation_is_linear_and_flat_outside() {
+        let path = vec![(m("2012-12"), 420.0), (m("2013-12"), 500.0)];
+        assert_eq!(interpolate(&path, m("2012-01")), 420.0);
+        assert_eq!(interpolate(&path, m("2013-06")), 420.0 + 80.0 * 6.0 / 12.0);
+        assert_eq!(interpolate(&path, m("2020-01")), 500.0);
+        assert_eq!(interpolate(&path[..1], m("2020-01")), 420.0);
+    }
+}

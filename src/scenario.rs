@@ -1,0 +1,575 @@
+//! Scenarios: the typed, serde-deserializable description of a market and its history.
+//!
+//! A [`Scenario`] is plain data: time span, population, social networks, platforms, channels,
+//! behavioural parameters and dated events. It can be built in code or read from TOML
+//! ([`Scenario::from_toml_str`], [`Scenario::load`]); [`Scenario::validate`] checks it and reports
+//! every problem with its field path. This module knows nothing about agents or their storage.
+
+use crate::error::{Error, Problem, Result};
+use crate::month::Month;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+
+/// Most platforms a scenario may have (wallet sets are stored as `u8` bitmasks).
+pub const MAX_PLATFORMS: usize = 8;
+/// Most channels a scenario may have.
+pub const MAX_CHANNELS: usize = 8;
+/// Most social networks a scenario may declare (the implicit `everyone` comes on top).
+pub const MAX_NETWORKS: usize = 8;
+/// The implicit network every user belongs to.
+pub const EVERYONE: &str = "everyone";
+
+/// A whole scenario: what is simulated, from when to when, and what happens on the way.
+///
+/// ```
+/// let s = paymarket::Scenario::from_toml_str(r#"
+///     name = "tiny"
+///     start = "2020-01"
+///     end = "2020-12"
+///     population = 1e6
+///     [[platform]]
+///     id = "a"
+///     [[channel]]
+///     id = "shops"
+///     kind = "merchant"
+///     weight = 1.0
+///     shops = 1000
+/// "#, "tiny.toml").unwrap();
+/// assert_eq!(s.platforms[0].fee, 0.006);
+/// assert!(s.validate().is_ok());
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// A short name, written in every output row.
+    pub name: String,
+    /// Free text: what the scenario represents.
+    #[serde(default)]
+    pub description: String,
+    /// First simulated month.
+    pub start: Month,
+    /// Last simulated month (inclusive).
+    pub end: Month,
+    /// People represented by the user agents.
+    pub population: f64,
+    /// Master seed of the run.
+    #[serde(default = "d_seed")]
+    pub seed: u64,
+    /// How many agents stand for the population and the shops.
+    #[serde(default)]
+    pub agents: Agents,
+    /// Behavioural parameters (MODEL.md section 9).
+    #[serde(default)]
+    pub params: Params,
+    /// Social networks with exogenous membership paths.
+    #[serde(default, rename = "network")]
+    pub networks: Vec<Network>,
+    /// Payment platforms (wallets), at most 8.
+    #[serde(default, rename = "platform")]
+    pub platforms: Vec<Platform>,
+    /// Where money flows, at most 8.
+    #[serde(default, rename = "channel")]
+    pub channels: Vec<Channel>,
+    /// Dated policy and business shocks, applied in file order within a month.
+    #[serde(default, rename = "event")]
+    pub events: Vec<Event>,
+}
+
+fn d_seed() -> u64 {
+    1
+}
+
+/// Agent counts. Each user agent stands for `population / users` people; merchant agents are
+/// split across merchant channels in proportion to their shop counts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Agents {
+    /// Number of user agents `N`.
+    #[serde(default = "d_users")]
+    pub users: u64,
+    /// Number of merchant agents `M`.
+    #[serde(default = "d_merchants")]
+    pub merchants: u64,
+}
+
+fn d_users() -> u64 {
+    100_000
+}
+fn d_merchants() -> u64 {
+    10_000
+}
+
+impl Default for Agents {
+    fn default() -> Self {
+        Agents {
+            users: d_users(),
+            merchants: d_merchants(),
+        }
+    }
+}
+
+macro_rules! params {
+    ($( $(#[$doc:meta])* $name:ident : $ty:ty = $default:expr ),* $(,)?) => {
+        /// Behavioural parameters shared by all agents (MODEL.md section 9). Every field has the
+        /// model's default and can be overridden in the scenario's `[params]` table.
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+        #[serde(deny_unknown_fields, default)]
+        pub struct Params {
+            $( $(#[$doc])* pub $name: $ty, )*
+        }
+        impl Default for Params {
+            fn default() -> Self {
+                Params { $( $name: $default, )* }
+            }
+        }
+        impl Params {
+            /// The numeric fields as `(name, value)` pairs, for validation and reports.
+            pub fn numeric_fields(&self) -> Vec<(&'static str, f64)> {
+                vec![ $( (stringify!($name), self.$name as f64), )* ]
+            }
+        }
+    };
+}
+
+params! {
+    /// `K`: contacts sampled per user per month.
+    contacts: u32 = 8,
+    /// `ε`: share of contacts drawn from the whole population rather than the own community.
+    long_range: f64 = 0.1,
+    /// `B`: community size (users `i` with the same `⌊i/B⌋`).
+    community_size: u32 = 150,
+    /// `γ`: weight of coverage gains in the adoption hazard.
+    coverage_weight: f64 = 0.05,
+    /// `φ`: walled-garden rescue weight in the adoption hazard.
+    rescue_weight: f64 = 0.1,
+    /// `δ`: subsidy weight in the adoption hazard.
+    subsidy_weight: f64 = 0.5,
+    /// `η`: subsidy weight in the payment split and the primary choice.
+    subsidy_split: f64 = 20.0,
+    /// The primary wallet's extra share of a payment when it is usable.
+    loyalty: f64 = 0.6,
+    /// `ρ_π`: probability a month that a user re-chooses its primary wallet.
+    primary_review: f64 = 0.2,
+    /// `β_bal`: weight of the balance received through a wallet in the primary choice.
+    balance_weight: f64 = 2.0,
+    /// `β_soc`: weight of contacts' primaries in the primary choice.
+    social_weight: f64 = 1.0,
+    /// `β_cov`: weight of a wallet's coverage in the primary choice.
+    coverage_primary_weight: f64 = 1.0,
+    /// `D_churn`: months unused before a wallet may be dropped (at most 15).
+    churn_months: u32 = 6,
+    /// `χ`: probability a month that a dormant wallet is dropped.
+    churn_rate: f64 = 0.1,
+    /// `ρ_m`: probability a month that a merchant reviews its accepted set.
+    merchant_review: f64 = 0.1,
+    /// `τ`: logit scale of merchant decisions.
+    merchant_logit_scale: f64 = 0.01,
+    /// `κ_m`: merchant inertia (switching cost, in units of the margin on sales).
+    merchant_inertia: f64 = 0.03,
+    /// `T_min`: shortest contract, months.
+    contract_min: u32 = 12,
+    /// `T_max`: longest contract, months.
+    contract_max: u32 = 36,
+    /// Liquidity in months of sales (a shop can post a deposit up to this).
+    months_liquidity: f64 = 1.0,
+    /// Annual interest rate (opportunity cost of a deposit).
+    interest: f64 = 0.04,
+    /// RMB per purchase (sets the number of purchase occasions a month).
+    ticket: f64 = 100.0,
+    /// Median monthly spending per person, RMB.
+    median_spend: f64 = 1500.0,
+    /// `σ_x`: dispersion of log spending.
+    spend_sigma: f64 = 0.8,
+    /// Size bias of initial acceptance: probability `min(1, a·z^bias)`.
+    init_size_bias: f64 = 1.0,
+}
+
+/// A social network with an exogenous membership path.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Network {
+    /// Identifier used by platforms, channels and events.
+    pub id: String,
+    /// Parent network: members of this one are drawn among the parent's members.
+    #[serde(default)]
+    pub within: Option<String>,
+    /// Dated points `["YYYY-MM", people]`, sorted by month; linear in between, flat outside.
+    pub path: Vec<(Month, f64)>,
+    /// Where the figures come from.
+    #[serde(default)]
+    pub source: String,
+}
+
+/// How a platform's fee is overridden for one channel and/or size class.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeeOverride {
+    /// The channel (all merchant channels when absent).
+    #[serde(default)]
+    pub channel: Option<String>,
+    /// The size class (both when absent).
+    #[serde(default)]
+    pub class: Option<SizeClass>,
+    /// Merchant fee, share of value.
+    pub fee: f64,
+}
+
+/// Merchant size class: `small` below the channel's `small_quantile` of size, else `large`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SizeClass {
+    /// Below the channel's `small_quantile` of merchant size.
+    Small,
+    /// At or above it.
+    Large,
+}
+
+/// A payment platform (a wallet).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Platform {
+    /// Identifier, e.g. `alipay`.
+    pub id: String,
+    /// Owner group, e.g. `alibaba` (informational).
+    #[serde(default)]
+    pub owner: String,
+    /// First month users can adopt it; absent means launched before the start.
+    #[serde(default)]
+    pub launch: Option<Month>,
+    /// Whether it counts in published third-party shares.
+    #[serde(default = "d_true")]
+    pub third_party: bool,
+    /// Merchant fee, share of value (platform default).
+    #[serde(default = "d_fee")]
+    pub fee: f64,
+    /// Per-channel and per-class fee overrides, applied in order.
+    #[serde(default)]
+    pub fee_overrides: Vec<FeeOverride>,
+    /// Refundable deposit per shop by channel id, RMB.
+    #[serde(default)]
+    pub deposit: BTreeMap<String, f64>,
+    /// User subsidy (cash-back share of value) by channel id, before any event.
+    #[serde(default)]
+    pub subsidy: BTreeMap<String, f64>,
+    /// Users' fee for moving a balance to a bank, share of the amount.
+    #[serde(default)]
+    pub withdrawal_fee: f64,
+    /// `p_j`: innovation (external influence) per month.
+    #[serde(default = "d_innovation")]
+    pub innovation: f64,
+    /// `q_{j,s}`: imitation weight per network id (`everyone` included).
+    #[serde(default)]
+    pub imitation: BTreeMap<String, f64>,
+    /// `θ_j`: brand weight in the payment split and primary choice.
+    #[serde(default)]
+    pub brand: f64,
+    /// Network a user must belong to before adopting.
+    #[serde(default = "d_everyone")]
+    pub requires: String,
+    /// Share of users meeting the prerequisite who hold it at the start.
+    #[serde(default)]
+    pub init_users: f64,
+    /// Fixed cost per accepting shop, RMB a month.
+    #[serde(default = "d_fixed")]
+    pub fixed_cost: f64,
+    /// The platform's pricing strategy (scripted by events when absent).
+    #[serde(default)]
+    pub strategy: Option<StrategySpec>,
+}
+
+fn d_true() -> bool {
+    true
+}
+fn d_fee() -> f64 {
+    0.006
+}
+fn d_innovation() -> f64 {
+    0.001
+}
+fn d_everyone() -> String {
+    EVERYONE.to_string()
+}
+fn d_fixed() -> f64 {
+    10.0
+}
+
+/// A platform strategy as written in a scenario.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case", tag = "kind")]
+pub enum StrategySpec {
+    /// Prices change only through events.
+    Scripted,
+    /// Raise the user subsidy when the value share fell over the last quarter.
+    DefendShare {
+        /// First month the strategy acts.
+        start: Month,
+        /// Fall in value share over three months (absolute, e.g. 0.02) that triggers a raise.
+        threshold: f64,
+        /// Subsidy added per trigger (share of value).
+        step: f64,
+        /// Highest subsidy.
+        cap: f64,
+        /// Most RMB a month the platform spends on the subsidy.
+        budget: f64,
+        /// Channels where it subsidises (all where it is usable when empty).
+        #[serde(default)]
+        channels: Vec<String>,
+    },
+}
+
+/// What kind of flow a channel carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChannelKind {
+    /// Purchases from merchant agents.
+    Merchant,
+    /// Transfers to contacts.
+    P2p,
+    /// Flows between a user's own accounts.
+    Own,
+}
+
+/// A channel: where money flows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Channel {
+    /// Identifier, e.g. `offline`.
+    pub id: String,
+    /// Merchant, p2p or own.
+    pub kind: ChannelKind,
+    /// Owner group or `neutral` (informational).
+    #[serde(default = "d_neutral")]
+    pub owner: String,
+    /// Spending weight `ω_c` (relative to the other channels open to a user).
+    pub weight: f64,
+    /// Network a user must belong to for this channel to be open.
+    #[serde(default = "d_everyone")]
+    pub requires: String,
+    /// Whether cash or bank cards work here; where they do not, a payment with no usable wallet is lost.
+    #[serde(default = "d_true")]
+    pub cash: bool,
+    /// Platforms allowed at the start (both `new` and `use`); all when absent.
+    #[serde(default)]
+    pub platforms: Option<Vec<String>>,
+    /// Number of shops (merchant channels).
+    #[serde(default)]
+    pub shops: f64,
+    /// `σ_z`: dispersion of log shop size.
+    #[serde(default = "d_one")]
+    pub size_sigma: f64,
+    /// Gross margin on sales.
+    #[serde(default = "d_margin")]
+    pub margin: f64,
+    /// Cost of the outside option to the merchant, share of value.
+    #[serde(default = "d_cash_cost")]
+    pub cash_cost: f64,
+    /// `s_c`: how strongly customers with a wallet prefer shops that take it.
+    #[serde(default = "d_steering")]
+    pub steering: f64,
+    /// Size quantile below which a shop is `small`.
+    #[serde(default = "d_small_quantile")]
+    pub small_quantile: f64,
+    /// Initial acceptance share per platform id.
+    #[serde(default)]
+    pub init_accept: BTreeMap<String, f64>,
+}
+
+fn d_neutral() -> String {
+    "neutral".to_string()
+}
+fn d_one() -> f64 {
+    1.0
+}
+fn d_margin() -> f64 {
+    0.2
+}
+fn d_cash_cost() -> f64 {
+    0.005
+}
+fn d_steering() -> f64 {
+    0.5
+}
+fn d_small_quantile() -> f64 {
+    0.8
+}
+
+/// A dated event as written in a scenario. Which fields it needs depends on `kind`
+/// (see [`Scenario::validate`] and MODEL.md section 4).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Event {
+    /// Month it takes effect.
+    pub at: Month,
+    /// One of `block, allow, shift, deposit, fee, withdrawal_fee, subsidy, campaign, interop, tie, network`.
+    pub kind: String,
+    /// Where the episode is documented.
+    #[serde(default)]
+    pub source: String,
+    /// Platform id (`cash` for an outside-option `fee`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+    /// Channel id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
+    /// Network id (`shift` for members only, `tie`, `network`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
+    /// `block`: `new` or `use`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// Window length in months (subsidy, campaign; optional for shift and interop), or the
+    /// phase-in length of an `allow`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub months: Option<u32>,
+    /// `shift`: multiplier of the spending weight; `fee`: multiplier of the current fee.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub factor: Option<f64>,
+    /// `fee`, `withdrawal_fee`, `subsidy`: the new rate (share of value).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<f64>,
+    /// `deposit`: RMB per shop.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<f64>,
+    /// `campaign`: multiplier `κ_j` of imitation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multiplier: Option<f64>,
+    /// `tie`: the new imitation weight `q_{j,s}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight: Option<f64>,
+    /// `interop`: the payer's platform.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// `interop`: the platform the merchant accepts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    /// `interop`: both directions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mutual: Option<bool>,
+    /// `fee`: size class (both when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class: Option<SizeClass>,
+    /// `network`: points replacing or extending the path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<Vec<(Month, f64)>>,
+    /// `network`: `replace` (default) or `extend`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+}
+
+impl Default for Month {
+    fn default() -> Self {
+        Month::new(2000, 1).expect("valid month")
+    }
+}
+
+/// The event kinds of MODEL.md section 4.
+pub const EVENT_KINDS: [&str; 11] = [
+    "block",
+    "allow",
+    "shift",
+    "deposit",
+    "fee",
+    "withdrawal_fee",
+    "subsidy",
+    "campaign",
+    "interop",
+    "tie",
+    "network",
+];
+
+impl Scenario {
+    /// Reads a scenario from TOML text; `origin` names it in error messages (usually the file).
+    /// The result is parsed, not yet validated: call [`Scenario::validate`] (or
+    /// [`crate::Simulation::new`], which does).
+    pub fn from_toml_str(text: &str, origin: &str) -> Result<Scenario> {
+        let de = toml::Deserializer::parse(text).map_err(|e| Error::Scenario {
+            origin: origin.to_string(),
+            problems: vec![Problem {
+                path: String::new(),
+                message: format!("not valid TOML: {}", e.to_string().trim_end()),
+            }],
+        })?;
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner().to_string();
+            Error::Scenario {
+                origin: origin.to_string(),
+                problems: vec![Problem {
+                    path: if path == "." { String::new() } else { path },
+                    message: inner.trim_end().replace('\n', " "),
+                }],
+            }
+        })
+    }
+
+    /// Reads and validates a scenario file.
+    pub fn load(path: impl AsRef<Path>) -> Result<Scenario> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let origin = path.display().to_string();
+        let s = Scenario::from_toml_str(&text, &origin)?;
+        s.validate_as(&origin)?;
+        Ok(s)
+    }
+
+    /// Checks the scenario and returns every problem found, each with its field path.
+    pub fn problems(&self) -> Vec<Problem> {
+        crate::validate::problems(self)
+    }
+
+    /// Checks the scenario; the error lists every problem found.
+    pub fn validate(&self) -> Result<()> {
+        self.validate_as("<in memory>")
+    }
+
+    /// Like [`Scenario::validate`], naming the scenario `origin` in the error.
+    pub fn validate_as(&self, origin: &str) -> Result<()> {
+        let problems = self.problems();
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Scenario {
+                origin: origin.to_string(),
+                problems,
+            })
+        }
+    }
+
+    /// Number of simulated months.
+    pub fn months(&self) -> usize {
+        (self.start.months_until(self.end) + 1).max(0) as usize
+    }
+
+    /// Ids of the declared networks, with `everyone` first.
+    pub fn network_ids(&self) -> Vec<&str> {
+        std::iter::once(EVERYONE)
+            .chain(self.networks.iter().map(|n| n.id.as_str()))
+            .collect()
+    }
+
+    /// The platform ids in declaration order (bit `j` of a wallet set is platform `j`).
+    pub fn platform_ids(&self) -> Vec<&str> {
+        self.platforms.iter().map(|p| p.id.as_str()).collect()
+    }
+
+    /// The channel ids in declaration order.
+    pub fn channel_ids(&self) -> Vec<&str> {
+        self.channels.iter().map(|c| c.id.as_str()).collect()
+    }
+}
+
+/// Ids that appear twice in `ids`.
+pub(crate) fn duplicates<'a>(ids: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+    let mut seen = HashSet::new();
+    let mut dup = Vec::new();
+    for id in ids {
+        if !seen.insert(id) && !dup.contains(&id) {
+            dup.push(id);
+        }
+    }
+    dup
+}

@@ -1,0 +1,578 @@
+//! The runner: [`Simulation`] owns a scenario's world and steps it month by month
+//! (MODEL.md section 3), handing each month's [`MonthReport`] to the recorders.
+//!
+//! Step order: policy (events of the month) → tables from last month's aggregates → users
+//! (payments and decisions, in parallel) → merchants (decisions, in parallel) → platforms'
+//! bookkeeping and strategies → record. Every sum over agents is taken in fixed-size chunks
+//! combined in chunk order, so results do not depend on the number of threads.
+
+use crate::error::{Error, Result};
+use crate::invariants;
+use crate::merchants::{merchant_pass, MerchantChannel, MerchantCtx};
+use crate::month::Month;
+use crate::payments::{channel_tables, profit_terms, ChannelInput, ChannelTables, Kind};
+use crate::platforms::{DefendShare, PlatformStrategy, Scripted, StrategyView};
+use crate::policy::{Policy, Timeline};
+use crate::record::{ChannelRow, EventRow, MarketRow, MonthReport, PlatformRow, Recorder};
+use crate::rng::{Stream, StreamId};
+use crate::scenario::{ChannelKind, Scenario, StrategySpec};
+use crate::social::Membership;
+use crate::users::{user_pass, P2pChannel, UserCtx};
+use crate::world::{init, Merchants, Users};
+
+/// A running simulation of one scenario.
+///
+/// ```
+/// use paymarket::{Scenario, Simulation, record::Collect};
+/// let mut scenario = Scenario::load("data/scenarios/duopoly.toml")?;
+/// scenario.agents.users = 2_000;
+/// scenario.agents.merchants = 200;
+/// let mut sim = Simulation::new(scenario)?;
+/// let mut out = Collect::default();
+/// sim.run(&mut [&mut out])?;
+/// let last = out.reports.last().unwrap();
+/// let shares: f64 = last.platforms.iter().filter_map(|p| p.value_share).sum();
+/// assert!((shares - 1.0).abs() < 1e-9);
+/// # Ok::<(), paymarket::Error>(())
+/// ```
+pub struct Simulation {
+    scenario: Scenario,
+    timeline: Timeline,
+    policy: Policy,
+    users: Users,
+    merchants: Merchants,
+    strategies: Vec<Box<dyn PlatformStrategy>>,
+    t: usize,
+    run: u64,
+    seed: u64,
+    user_weight: f64,
+    shop_weight: Vec<f64>,
+    share_history: Vec<Vec<f64>>,
+    last: Option<MonthReport>,
+}
+
+impl Simulation {
+    /// Validates the scenario and builds the initial state with the scenario's seed.
+    pub fn new(scenario: Scenario) -> Result<Simulation> {
+        scenario.validate()?;
+        let seed = scenario.seed;
+        let timeline = Timeline::new(&scenario);
+        let policy = Policy::new(&scenario);
+        let (users, merchants) = init(&scenario, &policy, seed);
+        let user_weight = scenario.population / scenario.agents.users as f64;
+        let shop_weight = scenario
+            .channels
+            .iter()
+            .zip(&merchants.ranges)
+            .map(|(ch, r)| if r.is_empty() { 0.0 } else { ch.shops / r.len() as f64 })
+            .collect();
+        let channel_ids = scenario.channel_ids();
+        let strategies = scenario
+            .platforms
+            .iter()
+            .map(|pl| -> Box<dyn PlatformStrategy> {
+                match &pl.strategy {
+                    None | Some(StrategySpec::Scripted) => Box::new(Scripted),
+                    Some(StrategySpec::DefendShare {
+                        start,
+                        threshold,
+                        step,
+                        cap,
+                        budget,
+                        channels,
+                    }) => Box::new(DefendShare {
+                        start: *start,
+                        threshold: *threshold,
+                        step: *step,
+                        cap: *cap,
+                        budget: *budget,
+                        channels: channel_ids
+                            .iter()
+                            .map(|id| channels.is_empty() || channels.iter().any(|c| c == id))
+                            .collect(),
+                        floor: channel_ids
+                            .iter()
+                            .map(|id| pl.subsidy.get(*id).copied().unwrap_or(0.0))
+                            .collect(),
+                    }),
+                }
+            })
+            .collect();
+        let p = scenario.platforms.len();
+        Ok(Simulation {
+            scenario,
+            timeline,
+            policy,
+            users,
+            merchants,
+            strategies,
+            t: 0,
+            run: 0,
+            seed,
+            user_weight,
+            shop_weight,
+            share_history: vec![Vec::new(); p],
+            last: None,
+        })
+    }
+
+    /// Sets the run number written in the `run` column (default 0).
+    pub fn with_run(mut self, run: u64) -> Simulation {
+        self.run = run;
+        self
+    }
+
+    /// Replaces platform `id`'s strategy with a custom one.
+    pub fn with_strategy(mut self, id: &str, strategy: Box<dyn PlatformStrategy>) -> Result<Simulation> {
+        let j = self
+            .scenario
+            .platforms
+            .iter()
+            .position(|p| p.id == id)
+            .ok_or_else(|| Error::Config(format!("no platform {id:?} in scenario {}", self.scenario.name)))?;
+        self.strategies[j] = strategy;
+        Ok(self)
+    }
+
+    /// The scenario being run.
+    pub fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
+
+    /// The policy in force (after the last step's events).
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// The month the next [`Simulation::step`] will simulate.
+    pub fn month(&self) -> Month {
+        self.scenario.start.plus(self.t as i32)
+    }
+
+    /// Whether every month has been simulated.
+    pub fn is_finished(&self) -> bool {
+        self.t >= self.scenario.months()
+    }
+
+    /// The last month's report.
+    pub fn last_report(&self) -> Option<&MonthReport> {
+        self.last.as_ref()
+    }
+
+    /// The user agents' state.
+    pub fn users(&self) -> &Users {
+        &self.users
+    }
+
+    /// The merchant agents' state.
+    pub fn merchants(&self) -> &Merchants {
+        &self.merchants
+    }
+
+    /// Runs every remaining month, giving each report to every recorder, then finishes them.
+    pub fn run(&mut self, recorders: &mut [&mut dyn Recorder]) -> Result<()> {
+        while let Some(report) = self.step()? {
+            for r in recorders.iter_mut() {
+                r.record(report)?;
+            }
+        }
+        for r in recorders.iter_mut() {
+            r.finish()?;
+        }
+        Ok(())
+    }
+
+    /// Checks the last report against MODEL.md section 7.
+    pub fn check_invariants(&self) -> Result<()> {
+        match &self.last {
+            None => Ok(()),
+            Some(r) => invariants::check(r, &self.policy, &self.scenario),
+        }
+    }
+
+    /// Simulates one month and returns its report, or `None` when the scenario is over.
+    /// Debug builds check the invariants every step.
+    pub fn step(&mut self) -> Result<Option<&MonthReport>> {
+        if self.is_finished() {
+            return Ok(None);
+        }
+        let report = self.advance();
+        self.last = Some(report);
+        if cfg!(debug_assertions) {
+            self.check_invariants()?;
+        }
+        Ok(self.last.as_ref())
+    }
+
+    fn advance(&mut self) -> MonthReport {
+        let s = &self.scenario;
+        let t = self.t;
+        let month = self.month();
+        let p = s.platforms.len();
+        let c_n = s.channels.len();
+        let n_sets = 1usize << p;
+        let hp_n = n_sets * (p + 1);
+        let s1 = s.networks.len() + 1;
+        let prm = &s.params;
+
+        // 1. Policy.
+        let applied = self.policy.advance(s, &self.timeline, t);
+        let policy = &self.policy;
+
+        // Membership and the spending weights open to each membership mask.
+        let member = Membership::new(&policy.membership(s, month));
+        let networks = s.network_ids();
+        let req_bit: Vec<u16> = s
+            .channels
+            .iter()
+            .map(|ch| 1u16 << networks.iter().position(|x| *x == ch.requires).unwrap_or(0))
+            .collect();
+        let n_masks = 1usize << s1;
+        let mut open_weight = vec![0.0; n_masks * c_n];
+        let mut subsidy_term = vec![0.0; n_masks * 8];
+        let mut p2p_weight = vec![0.0; n_masks];
+        for mask in (1..n_masks).step_by(2) {
+            let w = &mut open_weight[mask * c_n..][..c_n];
+            for (c, ch) in s.channels.iter().enumerate() {
+                if mask as u16 & req_bit[c] == 0 {
+                    continue;
+                }
+                let mut f = ch.weight;
+                for sn in 0..s1 {
+                    if mask & (1 << sn) != 0 {
+                        f *= policy.shift_now[c * s1 + sn];
+                    }
+                }
+                w[c] = f;
+            }
+            let total: f64 = w.iter().sum();
+            if total > 0.0 {
+                w.iter_mut().for_each(|x| *x /= total);
+            }
+            for j in 0..p {
+                subsidy_term[mask * 8 + j] = (0..c_n).map(|c| w[c] * policy.subsidy[j * c_n + c]).sum();
+            }
+            p2p_weight[mask] = (0..c_n)
+                .filter(|&c| s.channels[c].kind == ChannelKind::P2p)
+                .map(|c| w[c])
+                .sum();
+        }
+
+        // 3. Tables from last month's merchant aggregates.
+        let brand: Vec<f64> = s.platforms.iter().map(|pl| pl.brand).collect();
+        let inputs: Vec<ChannelInput> = (0..c_n)
+            .map(|c| {
+                let ch = &s.channels[c];
+                ChannelInput {
+                    c,
+                    kind: match ch.kind {
+                        ChannelKind::Merchant => Kind::Merchant {
+                            has_merchants: !self.merchants.ranges[c].is_empty(),
+                        },
+                        ChannelKind::P2p => Kind::P2p,
+                        ChannelKind::Own => Kind::Own,
+                    },
+                    cash: ch.cash,
+                    steering: ch.steering,
+                    mass: &self.merchants.mass[c * 2 * n_sets..][..2 * n_sets],
+                    loyalty: prm.loyalty,
+                    brand: &brand,
+                    subsidy_split: prm.subsidy_split,
+                }
+            })
+            .collect();
+        let tables: Vec<ChannelTables> = inputs.iter().map(|inp| channel_tables(policy, inp)).collect();
+
+        // 4–5. Users.
+        let launched: u8 = s
+            .platforms
+            .iter()
+            .enumerate()
+            .filter(|(_, pl)| pl.launch.is_none_or(|l| l <= month))
+            .fold(0, |m, (j, _)| m | (1 << j));
+        let routed: Vec<usize> = (0..c_n).filter(|&c| s.channels[c].kind != ChannelKind::P2p).collect();
+        let p2p: Vec<P2pChannel> = (0..c_n)
+            .filter(|&c| s.channels[c].kind == ChannelKind::P2p)
+            .map(|c| P2pChannel {
+                c,
+                requires: req_bit[c],
+                cash: s.channels[c].cash,
+                usable: policy.use_set[c],
+            })
+            .collect();
+        let mut arr = [0.0f64; 8];
+        let fill = |f: &dyn Fn(usize) -> f64| {
+            let mut a = [0.0; 8];
+            for (j, x) in a.iter_mut().enumerate().take(p) {
+                *x = f(j);
+            }
+            a
+        };
+        let innovation = fill(&|j| s.platforms[j].innovation);
+        let campaign = fill(&|j| policy.campaign[j]);
+        let brand8 = fill(&|j| s.platforms[j].brand);
+        let wf = fill(&|j| policy.withdrawal_fee[j]);
+        arr[..p].copy_from_slice(&innovation[..p]);
+        let mut requires = [0u16; 8];
+        for (j, pl) in s.platforms.iter().enumerate() {
+            requires[j] = 1u16 << networks.iter().position(|x| *x == pl.requires).unwrap_or(0);
+        }
+        let ctx = UserCtx {
+            p,
+            c: c_n,
+            t,
+            n: self.users.len() as u64,
+            b: prm.community_size as u64,
+            eps16: (prm.long_range * 65536.0).round() as u32,
+            k: prm.contacts as usize,
+            member: &member,
+            member_stream: Stream::new(self.seed, StreamId::Membership, 0),
+            contact_stream: Stream::new(self.seed, StreamId::Contacts, t as u64),
+            step_stream: Stream::new(self.seed, StreamId::UserStep, t as u64),
+            open_weight: &open_weight,
+            subsidy_term: &subsidy_term,
+            p2p_weight: &p2p_weight,
+            routed: &routed,
+            p2p: &p2p,
+            tables: &tables,
+            p2p_use: p2p.iter().fold(0, |m, ch| m | ch.usable),
+            launched,
+            requires,
+            innovation: arr,
+            campaign,
+            imitation: &policy.imitation,
+            s1,
+            brand: brand8,
+            withdrawal_fee: wf,
+            gamma: prm.coverage_weight,
+            phi: prm.rescue_weight,
+            delta: prm.subsidy_weight,
+            eta: prm.subsidy_split,
+            loyalty: prm.loyalty,
+            primary_review: prm.primary_review,
+            beta_bal: prm.balance_weight,
+            beta_soc: prm.social_weight,
+            beta_cov: prm.coverage_primary_weight,
+            churn_months: prm.churn_months,
+            churn_rate: prm.churn_rate,
+            ticket: prm.ticket,
+        };
+        let ua = user_pass(&ctx, &mut self.users);
+        let wu = self.user_weight;
+
+        // Values per channel: routed channels through the tables, p2p from the users' sums.
+        let mut value = vec![vec![0.0f64; p]; c_n];
+        let mut cash = vec![0.0f64; c_n];
+        let mut lost = vec![0.0f64; c_n];
+        let mut fees = vec![0.0f64; p];
+        for c in 0..c_n {
+            if s.channels[c].kind == ChannelKind::P2p {
+                let v = &ua.p2p[c * (p + 2)..][..p + 2];
+                for j in 0..p {
+                    value[c][j] = v[j] * wu;
+                }
+                cash[c] = v[p] * wu;
+                lost[c] = v[p + 1] * wu;
+                continue;
+            }
+            let w = &ua.w[c * hp_n..][..hp_n];
+            let tb = &tables[c];
+            for (hp, &wv) in w.iter().enumerate() {
+                if wv == 0.0 {
+                    continue;
+                }
+                let r = &tb.route[hp * (p + 2)..][..p + 2];
+                for j in 0..p {
+                    value[c][j] += wv * r[j];
+                    fees[j] += wv * tb.fee_route[hp * p + j];
+                }
+                cash[c] += wv * r[p];
+                lost[c] += wv * r[p + 1];
+            }
+            for j in 0..p {
+                value[c][j] *= wu;
+            }
+            cash[c] *= wu;
+            lost[c] *= wu;
+        }
+        for f in &mut fees {
+            *f *= wu;
+        }
+
+        // 6. Merchants.
+        let mchannels: Vec<MerchantChannel> = (0..c_n)
+            .map(|c| {
+                let ch = &s.channels[c];
+                let spend = ua.spend[c] * wu;
+                let range = &self.merchants.ranges[c];
+                if ch.kind != ChannelKind::Merchant || range.is_empty() || spend <= 0.0 {
+                    return MerchantChannel {
+                        y_per_size: 0.0,
+                        margin: ch.margin,
+                        terms: vec![0.0; 2 * n_sets],
+                    };
+                }
+                let total_w = ua.spend[c];
+                let customers: Vec<f64> = ua.w[c * hp_n..][..hp_n].iter().map(|w| w / total_w).collect();
+                let terms = profit_terms(policy, &inputs[c], &tables[c], &customers, ch.margin);
+                MerchantChannel {
+                    y_per_size: spend / (self.shop_weight[c] * self.merchants.size_sum[c]),
+                    margin: ch.margin,
+                    terms,
+                }
+            })
+            .collect();
+        let mut fixed = [0.0; 8];
+        for (j, pl) in s.platforms.iter().enumerate() {
+            fixed[j] = pl.fixed_cost;
+        }
+        let mctx = MerchantCtx {
+            p,
+            t,
+            seed: self.seed,
+            stream: Stream::new(self.seed, StreamId::MerchantStep, t as u64),
+            policy,
+            channels: &mchannels,
+            launched,
+            fixed,
+            review: prm.merchant_review,
+            scale: prm.merchant_logit_scale,
+            inertia: prm.merchant_inertia,
+            interest: prm.interest,
+            months_liquidity: prm.months_liquidity,
+            t_min: prm.contract_min,
+            t_max: prm.contract_max,
+        };
+        drop(inputs);
+        let ma = merchant_pass(&mctx, &mut self.merchants);
+        self.merchants.mass = ma.mass.clone();
+
+        // 7–8. Bookkeeping and the report.
+        let kind_value = |j: usize, kind: ChannelKind| -> f64 {
+            (0..c_n).filter(|&c| s.channels[c].kind == kind).map(|c| value[c][j]).sum()
+        };
+        let third_total: f64 = (0..p)
+            .filter(|&j| s.platforms[j].third_party)
+            .map(|j| (0..c_n).map(|c| value[c][j]).sum::<f64>())
+            .sum();
+        let mut platforms = Vec::with_capacity(p);
+        for (j, pl) in s.platforms.iter().enumerate() {
+            let v: f64 = (0..c_n).map(|c| value[c][j]).sum();
+            let share = (pl.third_party && third_total > 0.0).then(|| v / third_total);
+            platforms.push(PlatformRow {
+                platform: pl.id.clone(),
+                users: ua.holders[j] as f64 * wu,
+                active_users: ua.active[j] as f64 * wu,
+                primary_users: ua.primaries[j] as f64 * wu,
+                merchants: (0..c_n).map(|c| ma.accepting[c * p + j] as f64 * self.shop_weight[c]).sum(),
+                merchant_value: kind_value(j, ChannelKind::Merchant),
+                p2p_value: kind_value(j, ChannelKind::P2p),
+                own_value: kind_value(j, ChannelKind::Own),
+                value_share: share,
+                fee_revenue: fees[j],
+                subsidy_cost: (0..c_n).map(|c| value[c][j] * policy.subsidy[j * c_n + c]).sum(),
+            });
+        }
+        let spend: f64 = ua.spend.iter().sum::<f64>() * wu;
+        let any_shops: f64 = (0..c_n).map(|c| ma.any[c] as f64 * self.shop_weight[c]).sum();
+        let multi_shops: f64 = (0..c_n).map(|c| ma.multi[c] as f64 * self.shop_weight[c]).sum();
+        let market = MarketRow {
+            spend,
+            platform_value: value.iter().flatten().sum(),
+            cash_value: cash.iter().sum(),
+            lost_value: lost.iter().sum(),
+            hhi: platforms
+                .iter()
+                .filter_map(|r| r.value_share)
+                .map(|sh| (100.0 * sh) * (100.0 * sh))
+                .sum(),
+            multihoming_users: if ua.adopters > 0 {
+                ua.multihoming as f64 / ua.adopters as f64
+            } else {
+                0.0
+            },
+            multihoming_merchants: if any_shops > 0.0 { multi_shops / any_shops } else { 0.0 },
+            adopters: ua.adopters as f64 * wu,
+        };
+        let channels = (0..c_n)
+            .map(|c| ChannelRow {
+                channel: s.channels[c].id.clone(),
+                spend: ua.spend[c] * wu,
+                value: value[c].clone(),
+                merchants_accepting: (s.channels[c].kind == ChannelKind::Merchant).then(|| {
+                    (0..p)
+                        .map(|j| ma.accepting[c * p + j] as f64 * self.shop_weight[c])
+                        .collect()
+                }),
+                cash: cash[c],
+                lost: lost[c],
+            })
+            .collect();
+        let events = applied
+            .iter()
+            .map(|&k| event_row(&s.events[self.timeline.events[k].index]))
+            .collect();
+
+        // Strategies act from next month.
+        for j in 0..p {
+            self.share_history[j].push(platforms[j].value_share.unwrap_or(0.0));
+            let vals: Vec<f64> = (0..c_n).map(|c| value[c][j]).collect();
+            let base: Vec<f64> = (0..c_n).map(|c| self.policy.base_subsidy[j * c_n + c]).collect();
+            let usable: Vec<bool> = (0..c_n).map(|c| self.policy.use_set[c] & (1 << j) != 0).collect();
+            let view = StrategyView {
+                month,
+                share_history: &self.share_history[j],
+                value: &vals,
+                subsidy: &base,
+                usable: &usable,
+            };
+            if let Some(next) = self.strategies[j].decide(&view) {
+                for c in 0..c_n {
+                    self.policy.base_subsidy[j * c_n + c] = next[c].clamp(0.0, 1.0);
+                }
+            }
+        }
+        self.t += 1;
+        MonthReport {
+            run: self.run,
+            scenario: s.name.clone(),
+            month,
+            platforms,
+            market,
+            channels,
+            events,
+        }
+    }
+}
+
+fn event_row(e: &crate::scenario::Event) -> EventRow {
+    let mut detail = Vec::new();
+    let mut put = |k: &str, v: Option<String>| {
+        if let Some(v) = v {
+            detail.push(format!("{k}={v}"));
+        }
+    };
+    put("scope", e.scope.clone());
+    put("months", e.months.map(|x| x.to_string()));
+    put("factor", e.factor.map(|x| x.to_string()));
+    put("rate", e.rate.map(|x| x.to_string()));
+    put("amount", e.amount.map(|x| x.to_string()));
+    put("multiplier", e.multiplier.map(|x| x.to_string()));
+    put("weight", e.weight.map(|x| x.to_string()));
+    put("network", e.network.clone());
+    put("to", e.to.clone());
+    put("mutual", e.mutual.map(|x| x.to_string()));
+    put(
+        "class",
+        e.class.map(|c| format!("{c:?}").to_lowercase()),
+    );
+    put("mode", e.mode.clone());
+    put("points", e.path.as_ref().map(|p| p.len().to_string()));
+    EventRow {
+        kind: e.kind.clone(),
+        platform: e.platform.clone().or_else(|| e.from.clone()).unwrap_or_default(),
+        channel: e.channel.clone().unwrap_or_default(),
+        detail: detail.join(";"),
+        source: e.source.clone(),
+    }
+}

@@ -1,0 +1,605 @@
+//! Scenario validation: every check a scenario must pass before it runs, each problem reported
+//! with its field path, the bad value and what to do. Pure functions of a [`Scenario`].
+
+use crate::error::Problem;
+use crate::month::Month;
+use crate::scenario::*;
+
+struct Checker {
+    problems: Vec<Problem>,
+}
+
+impl Checker {
+    fn push(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.problems.push(Problem {
+            path: path.into(),
+            message: message.into(),
+        });
+    }
+
+    /// A finite number in `[lo, hi]`.
+    fn range(&mut self, path: &str, v: f64, lo: f64, hi: f64, what: &str) {
+        if !v.is_finite() || v < lo || v > hi {
+            let bounds = if hi.is_infinite() {
+                format!("at least {lo}")
+            } else {
+                format!("between {lo} and {hi}")
+            };
+            self.push(path, format!("{what} must be {bounds}, got {v}"));
+        }
+    }
+
+    fn share(&mut self, path: &str, v: f64, what: &str) {
+        self.range(path, v, 0.0, 1.0, what);
+    }
+
+    fn nonneg(&mut self, path: &str, v: f64, what: &str) {
+        self.range(path, v, 0.0, f64::INFINITY, what);
+    }
+
+    fn finite(&mut self, path: &str, v: f64, what: &str) {
+        if !v.is_finite() {
+            self.push(path, format!("{what} must be a finite number, got {v}"));
+        }
+    }
+
+    fn one_of(&mut self, path: &str, value: &str, known: &[&str], what: &str) -> bool {
+        if known.contains(&value) {
+            true
+        } else {
+            self.push(
+                path,
+                format!(
+                    "unknown {what} {value:?}; known: {}",
+                    if known.is_empty() {
+                        "none declared".to_string()
+                    } else {
+                        known.join(", ")
+                    }
+                ),
+            );
+            false
+        }
+    }
+
+    fn path_points(&mut self, path: &str, points: &[(Month, f64)]) {
+        if points.is_empty() {
+            self.push(path, "a membership path needs at least one [\"YYYY-MM\", people] point");
+        }
+        for (k, (m, people)) in points.iter().enumerate() {
+            self.nonneg(&format!("{path}[{k}]"), *people, "people");
+            if k > 0 && points[k - 1].0 >= *m {
+                self.push(
+                    format!("{path}[{k}]"),
+                    format!(
+                        "points must be sorted by month with no repeats: {} follows {}",
+                        m,
+                        points[k - 1].0
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// Every problem in `s`.
+pub(crate) fn problems(s: &Scenario) -> Vec<Problem> {
+    let mut c = Checker { problems: vec![] };
+    if s.name.trim().is_empty() {
+        c.push("name", "give the scenario a name");
+    }
+    if s.start > s.end {
+        c.push(
+            "end",
+            format!("end {} is before start {}", s.end, s.start),
+        );
+    }
+    if !(s.population.is_finite() && s.population >= 1.0) {
+        c.push(
+            "population",
+            format!("population must be a number of people of at least 1, got {}", s.population),
+        );
+    }
+    if s.agents.users == 0 {
+        c.push("agents.users", "at least one user agent is needed, got 0");
+    }
+    if s.agents.users > u32::MAX as u64 {
+        c.push(
+            "agents.users",
+            format!("at most {} user agents are supported, got {}", u32::MAX, s.agents.users),
+        );
+    }
+    let shop_channels = s
+        .channels
+        .iter()
+        .filter(|ch| ch.kind == ChannelKind::Merchant && ch.shops > 0.0)
+        .count() as u64;
+    if s.agents.merchants < shop_channels {
+        c.push(
+            "agents.merchants",
+            format!(
+                "{} merchant channels have shops, so at least {} merchant agents are needed, got {}",
+                shop_channels, shop_channels, s.agents.merchants
+            ),
+        );
+    }
+    if s.agents.merchants > u32::MAX as u64 {
+        c.push(
+            "agents.merchants",
+            format!("at most {} merchant agents are supported, got {}", u32::MAX, s.agents.merchants),
+        );
+    }
+    params(&mut c, &s.params);
+
+    // Networks.
+    if s.networks.len() > MAX_NETWORKS {
+        c.push(
+            "network",
+            format!("at most {MAX_NETWORKS} networks (besides everyone), got {}", s.networks.len()),
+        );
+    }
+    for d in duplicates(s.networks.iter().map(|n| n.id.as_str())) {
+        c.push("network", format!("network id {d:?} is declared twice"));
+    }
+    for (k, n) in s.networks.iter().enumerate() {
+        let p = format!("network.{}", n.id);
+        if n.id.trim().is_empty() {
+            c.push(format!("network[{k}].id"), "a network needs a non-empty id");
+        }
+        if n.id == EVERYONE {
+            c.push(format!("network[{k}].id"), "\"everyone\" is implicit; do not declare it");
+        }
+        if let Some(parent) = &n.within {
+            let earlier: Vec<&str> = s.networks[..k].iter().map(|n| n.id.as_str()).collect();
+            if !earlier.contains(&parent.as_str()) {
+                c.push(
+                    format!("{p}.within"),
+                    format!("parent network {parent:?} must be declared before {:?}", n.id),
+                );
+            }
+        }
+        c.path_points(&format!("{p}.path"), &n.path);
+    }
+    let networks = s.network_ids();
+
+    // Platforms.
+    if s.platforms.is_empty() {
+        c.push("platform", "declare at least one [[platform]]");
+    }
+    if s.platforms.len() > MAX_PLATFORMS {
+        c.push(
+            "platform",
+            format!("at most {MAX_PLATFORMS} platforms, got {}", s.platforms.len()),
+        );
+    }
+    for d in duplicates(s.platforms.iter().map(|p| p.id.as_str())) {
+        c.push("platform", format!("platform id {d:?} is declared twice"));
+    }
+    let platforms = s.platform_ids();
+    let channels = s.channel_ids();
+    let merchant_channels: Vec<&str> = s
+        .channels
+        .iter()
+        .filter(|ch| ch.kind == ChannelKind::Merchant)
+        .map(|ch| ch.id.as_str())
+        .collect();
+    for (k, pl) in s.platforms.iter().enumerate() {
+        let p = format!("platform.{}", pl.id);
+        if pl.id.trim().is_empty() {
+            c.push(format!("platform[{k}].id"), "a platform needs a non-empty id");
+        }
+        if ["cash", "lost", "none", "all"].contains(&pl.id.as_str()) {
+            c.push(
+                format!("platform[{k}].id"),
+                format!("{:?} is reserved in the output; choose another id", pl.id),
+            );
+        }
+        c.share(&format!("{p}.fee"), pl.fee, "fee");
+        for (o, fo) in pl.fee_overrides.iter().enumerate() {
+            let op = format!("{p}.fee_overrides[{o}]");
+            if let Some(ch) = &fo.channel {
+                c.one_of(&format!("{op}.channel"), ch, &merchant_channels, "merchant channel");
+            }
+            c.share(&format!("{op}.fee"), fo.fee, "fee");
+        }
+        for (ch, amount) in &pl.deposit {
+            c.one_of(&format!("{p}.deposit"), ch, &merchant_channels, "merchant channel");
+            c.nonneg(&format!("{p}.deposit.{ch}"), *amount, "deposit (RMB per shop)");
+        }
+        for (ch, rate) in &pl.subsidy {
+            c.one_of(&format!("{p}.subsidy"), ch, &channels, "channel");
+            c.share(&format!("{p}.subsidy.{ch}"), *rate, "subsidy rate");
+        }
+        c.share(&format!("{p}.withdrawal_fee"), pl.withdrawal_fee, "withdrawal fee");
+        c.share(&format!("{p}.innovation"), pl.innovation, "innovation (per month)");
+        for (net, q) in &pl.imitation {
+            c.one_of(&format!("{p}.imitation"), net, &networks, "network");
+            c.nonneg(&format!("{p}.imitation.{net}"), *q, "imitation weight");
+        }
+        c.finite(&format!("{p}.brand"), pl.brand, "brand weight");
+        c.one_of(&format!("{p}.requires"), &pl.requires, &networks, "network");
+        c.share(&format!("{p}.init_users"), pl.init_users, "initial adopter share");
+        if let Some(l) = pl.launch {
+            if l > s.start && pl.init_users > 0.0 {
+                c.push(
+                    format!("{p}.init_users"),
+                    format!(
+                        "the platform launches in {l}, after the start {}, so it can have no initial users (got {})",
+                        s.start, pl.init_users
+                    ),
+                );
+            }
+        }
+        c.nonneg(&format!("{p}.fixed_cost"), pl.fixed_cost, "fixed cost");
+        if let Some(StrategySpec::DefendShare {
+            threshold,
+            step,
+            cap,
+            budget,
+            channels: chs,
+            ..
+        }) = &pl.strategy
+        {
+            c.share(&format!("{p}.strategy.threshold"), *threshold, "threshold");
+            c.share(&format!("{p}.strategy.step"), *step, "step");
+            c.share(&format!("{p}.strategy.cap"), *cap, "cap");
+            c.nonneg(&format!("{p}.strategy.budget"), *budget, "budget");
+            for ch in chs {
+                c.one_of(&format!("{p}.strategy.channels"), ch, &channels, "channel");
+            }
+        }
+    }
+
+    // Channels.
+    if s.channels.is_empty() {
+        c.push("channel", "declare at least one [[channel]]");
+    }
+    if s.channels.len() > MAX_CHANNELS {
+        c.push(
+            "channel",
+            format!("at most {MAX_CHANNELS} channels, got {}", s.channels.len()),
+        );
+    }
+    for d in duplicates(s.channels.iter().map(|c| c.id.as_str())) {
+        c.push("channel", format!("channel id {d:?} is declared twice"));
+    }
+    for (k, ch) in s.channels.iter().enumerate() {
+        let p = format!("channel.{}", ch.id);
+        if ch.id.trim().is_empty() {
+            c.push(format!("channel[{k}].id"), "a channel needs a non-empty id");
+        }
+        c.nonneg(&format!("{p}.weight"), ch.weight, "spending weight");
+        c.one_of(&format!("{p}.requires"), &ch.requires, &networks, "network");
+        if let Some(list) = &ch.platforms {
+            for id in list {
+                c.one_of(&format!("{p}.platforms"), id, &platforms, "platform");
+            }
+        }
+        c.nonneg(&format!("{p}.shops"), ch.shops, "shops");
+        if ch.kind != ChannelKind::Merchant && ch.shops > 0.0 {
+            c.push(
+                format!("{p}.shops"),
+                format!("only merchant channels have shops; this one is {:?}", ch.kind),
+            );
+        }
+        if ch.kind != ChannelKind::Merchant && !ch.init_accept.is_empty() {
+            c.push(
+                format!("{p}.init_accept"),
+                "only merchant channels have accepting shops",
+            );
+        }
+        c.range(&format!("{p}.size_sigma"), ch.size_sigma, 0.0, 5.0, "size dispersion");
+        if !(ch.margin.is_finite() && ch.margin > 0.0 && ch.margin <= 1.0) {
+            c.push(
+                format!("{p}.margin"),
+                format!("margin must be above 0 and at most 1, got {}", ch.margin),
+            );
+        }
+        c.share(&format!("{p}.cash_cost"), ch.cash_cost, "cash cost");
+        c.nonneg(&format!("{p}.steering"), ch.steering, "steering strength");
+        c.share(&format!("{p}.small_quantile"), ch.small_quantile, "small-shop quantile");
+        for (id, share) in &ch.init_accept {
+            if c.one_of(&format!("{p}.init_accept"), id, &platforms, "platform") {
+                c.share(&format!("{p}.init_accept.{id}"), *share, "initial acceptance share");
+                let pl = s.platforms.iter().find(|pl| &pl.id == id).expect("known");
+                if pl.launch.is_some_and(|l| l > s.start) && *share > 0.0 {
+                    c.push(
+                        format!("{p}.init_accept.{id}"),
+                        format!("{id} launches after the start, so no shop can accept it initially"),
+                    );
+                }
+                if let Some(list) = &ch.platforms {
+                    if !list.contains(id) && *share > 0.0 {
+                        c.push(
+                            format!("{p}.init_accept.{id}"),
+                            format!("{id} is not in this channel's platforms list"),
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    for (k, e) in s.events.iter().enumerate() {
+        event(&mut c, s, k, e, &platforms, &channels, &merchant_channels, &networks);
+    }
+    c.problems
+}
+
+fn params(c: &mut Checker, p: &Params) {
+    for (name, v) in p.numeric_fields() {
+        c.finite(&format!("params.{name}"), v, name);
+    }
+    c.range("params.contacts", p.contacts as f64, 0.0, 64.0, "contacts");
+    c.share("params.long_range", p.long_range, "long-range share");
+    if p.community_size == 0 {
+        c.push("params.community_size", "community size must be at least 1, got 0");
+    }
+    for (name, v) in [
+        ("coverage_weight", p.coverage_weight),
+        ("rescue_weight", p.rescue_weight),
+        ("subsidy_weight", p.subsidy_weight),
+        ("subsidy_split", p.subsidy_split),
+        ("months_liquidity", p.months_liquidity),
+        ("interest", p.interest),
+        ("spend_sigma", p.spend_sigma),
+        ("init_size_bias", p.init_size_bias),
+        ("merchant_inertia", p.merchant_inertia),
+    ] {
+        c.nonneg(&format!("params.{name}"), v, name);
+    }
+    for (name, v) in [
+        ("loyalty", p.loyalty),
+        ("primary_review", p.primary_review),
+        ("churn_rate", p.churn_rate),
+        ("merchant_review", p.merchant_review),
+    ] {
+        c.share(&format!("params.{name}"), v, name);
+    }
+    c.range("params.churn_months", p.churn_months as f64, 1.0, 15.0, "churn months");
+    if p.contract_min == 0 || p.contract_min > p.contract_max || p.contract_max > 600 {
+        c.push(
+            "params.contract_min",
+            format!(
+                "contract lengths need 1 <= contract_min <= contract_max <= 600, got {}..{}",
+                p.contract_min, p.contract_max
+            ),
+        );
+    }
+    for (name, v) in [
+        ("merchant_logit_scale", p.merchant_logit_scale),
+        ("ticket", p.ticket),
+        ("median_spend", p.median_spend),
+    ] {
+        if !(v.is_finite() && v > 0.0) {
+            c.push(format!("params.{name}"), format!("{name} must be above 0, got {v}"));
+        }
+    }
+    c.range("params.spend_sigma", p.spend_sigma, 0.0, 5.0, "spend dispersion");
+}
+
+/// The fields each event kind uses (besides `at`, `kind`, `source`).
+fn fields_of(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "block" => &["platform", "channel", "scope"],
+        "allow" => &["platform", "channel", "months"],
+        "shift" => &["channel", "factor", "network", "months"],
+        "deposit" => &["platform", "channel", "amount"],
+        "fee" => &["platform", "channel", "class", "rate", "factor"],
+        "withdrawal_fee" => &["platform", "rate"],
+        "subsidy" => &["platform", "channel", "rate", "months"],
+        "campaign" => &["platform", "multiplier", "months"],
+        "interop" => &["from", "to", "mutual", "channel", "months"],
+        "tie" => &["platform", "network", "weight"],
+        "network" => &["network", "path", "mode"],
+        _ => &[],
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn event(
+    c: &mut Checker,
+    s: &Scenario,
+    k: usize,
+    e: &Event,
+    platforms: &[&str],
+    channels: &[&str],
+    merchant_channels: &[&str],
+    networks: &[&str],
+) {
+    let p = format!("event[{k}]");
+    if e.at < s.start || e.at > s.end {
+        c.push(
+            format!("{p}.at"),
+            format!(
+                "{} is outside the scenario ({} to {}); move the event or widen start/end",
+                e.at, s.start, s.end
+            ),
+        );
+    }
+    if !EVENT_KINDS.contains(&e.kind.as_str()) {
+        c.push(
+            format!("{p}.kind"),
+            format!("unknown event kind {:?}; known: {}", e.kind, EVENT_KINDS.join(", ")),
+        );
+        return;
+    }
+    let uses = fields_of(&e.kind);
+    let present: [(&str, bool); 14] = [
+        ("platform", e.platform.is_some()),
+        ("channel", e.channel.is_some()),
+        ("network", e.network.is_some()),
+        ("scope", e.scope.is_some()),
+        ("months", e.months.is_some()),
+        ("factor", e.factor.is_some()),
+        ("rate", e.rate.is_some()),
+        ("amount", e.amount.is_some()),
+        ("multiplier", e.multiplier.is_some()),
+        ("weight", e.weight.is_some()),
+        ("from", e.from.is_some()),
+        ("to", e.to.is_some()),
+        ("mutual", e.mutual.is_some()),
+        ("class", e.class.is_some()),
+    ];
+    for (name, is) in present.iter().chain([("path", e.path.is_some()), ("mode", e.mode.is_some())].iter()) {
+        if *is && !uses.contains(name) {
+            c.push(
+                format!("{p}.{name}"),
+                format!("field {name:?} does not apply to a {:?} event (it uses: {})", e.kind, uses.join(", ")),
+            );
+        }
+    }
+    let need = |c: &mut Checker, name: &str, v: bool| {
+        if !v {
+            c.push(format!("{p}.{name}"), format!("a {:?} event needs {name:?}", e.kind));
+        }
+    };
+    let check_platform = |c: &mut Checker, v: &Option<String>, name: &str, extra: &[&str]| {
+        if let Some(id) = v {
+            let mut known = platforms.to_vec();
+            known.extend_from_slice(extra);
+            c.one_of(&format!("{p}.{name}"), id, &known, "platform");
+        }
+    };
+    let check_channel = |c: &mut Checker, v: &Option<String>, merchant_only: bool| {
+        if let Some(id) = v {
+            if merchant_only {
+                c.one_of(&format!("{p}.channel"), id, merchant_channels, "merchant channel");
+            } else {
+                c.one_of(&format!("{p}.channel"), id, channels, "channel");
+            }
+        }
+    };
+    if let Some(m) = e.months {
+        if m == 0 {
+            c.push(format!("{p}.months"), "months must be at least 1, got 0");
+        }
+    }
+    match e.kind.as_str() {
+        "block" => {
+            need(c, "platform", e.platform.is_some());
+            need(c, "channel", e.channel.is_some());
+            need(c, "scope", e.scope.is_some());
+            check_platform(c, &e.platform, "platform", &[]);
+            check_channel(c, &e.channel, false);
+            if let Some(scope) = &e.scope {
+                if scope != "new" && scope != "use" {
+                    c.push(
+                        format!("{p}.scope"),
+                        format!("scope must be \"new\" or \"use\", got {scope:?}"),
+                    );
+                }
+            }
+        }
+        "allow" => {
+            need(c, "platform", e.platform.is_some());
+            need(c, "channel", e.channel.is_some());
+            check_platform(c, &e.platform, "platform", &[]);
+            check_channel(c, &e.channel, false);
+        }
+        "shift" => {
+            need(c, "channel", e.channel.is_some());
+            need(c, "factor", e.factor.is_some());
+            check_channel(c, &e.channel, false);
+            if let Some(f) = e.factor {
+                c.nonneg(&format!("{p}.factor"), f, "factor");
+            }
+            if let Some(n) = &e.network {
+                c.one_of(&format!("{p}.network"), n, networks, "network");
+            }
+        }
+        "deposit" => {
+            need(c, "platform", e.platform.is_some());
+            need(c, "channel", e.channel.is_some());
+            need(c, "amount", e.amount.is_some());
+            check_platform(c, &e.platform, "platform", &[]);
+            check_channel(c, &e.channel, true);
+            if let Some(a) = e.amount {
+                c.nonneg(&format!("{p}.amount"), a, "deposit (RMB per shop)");
+            }
+        }
+        "fee" => {
+            need(c, "platform", e.platform.is_some());
+            check_platform(c, &e.platform, "platform", &["cash"]);
+            check_channel(c, &e.channel, true);
+            match (e.rate, e.factor) {
+                (Some(r), None) => c.share(&format!("{p}.rate"), r, "fee rate"),
+                (None, Some(f)) => c.nonneg(&format!("{p}.factor"), f, "fee factor"),
+                _ => c.push(
+                    p.clone(),
+                    "a \"fee\" event needs exactly one of \"rate\" (the new fee) or \"factor\" (a multiplier)",
+                ),
+            }
+        }
+        "withdrawal_fee" => {
+            need(c, "platform", e.platform.is_some());
+            need(c, "rate", e.rate.is_some());
+            check_platform(c, &e.platform, "platform", &[]);
+            if let Some(r) = e.rate {
+                c.share(&format!("{p}.rate"), r, "withdrawal fee");
+            }
+        }
+        "subsidy" => {
+            need(c, "platform", e.platform.is_some());
+            need(c, "rate", e.rate.is_some());
+            check_platform(c, &e.platform, "platform", &[]);
+            check_channel(c, &e.channel, false);
+            if let Some(r) = e.rate {
+                c.share(&format!("{p}.rate"), r, "subsidy rate");
+            }
+        }
+        "campaign" => {
+            need(c, "platform", e.platform.is_some());
+            need(c, "multiplier", e.multiplier.is_some());
+            check_platform(c, &e.platform, "platform", &[]);
+            if let Some(m) = e.multiplier {
+                c.nonneg(&format!("{p}.multiplier"), m, "multiplier");
+            }
+        }
+        "interop" => {
+            need(c, "from", e.from.is_some());
+            need(c, "to", e.to.is_some());
+            check_platform(c, &e.from, "from", &[]);
+            check_platform(c, &e.to, "to", &[]);
+            check_channel(c, &e.channel, false);
+            if e.from.is_some() && e.from == e.to {
+                c.push(format!("{p}.to"), "interop links two different platforms");
+            }
+        }
+        "tie" => {
+            need(c, "platform", e.platform.is_some());
+            need(c, "network", e.network.is_some());
+            need(c, "weight", e.weight.is_some());
+            check_platform(c, &e.platform, "platform", &[]);
+            if let Some(n) = &e.network {
+                c.one_of(&format!("{p}.network"), n, networks, "network");
+            }
+            if let Some(w) = e.weight {
+                c.nonneg(&format!("{p}.weight"), w, "imitation weight");
+            }
+        }
+        "network" => {
+            need(c, "network", e.network.is_some());
+            need(c, "path", e.path.is_some());
+            if let Some(n) = &e.network {
+                if n == EVERYONE {
+                    c.push(format!("{p}.network"), "the everyone network has no path to change");
+                } else {
+                    c.one_of(&format!("{p}.network"), n, &networks[1..], "network");
+                }
+            }
+            if let Some(path) = &e.path {
+                c.path_points(&format!("{p}.path"), path);
+            }
+            if let Some(m) = &e.mode {
+                if m != "replace" && m != "extend" {
+                    c.push(
+                        format!("{p}.mode"),
+                        format!("mode must be \"replace\" or \"extend\", got {m:?}"),
+                    );
+                }
+            }
+        }
+        _ => unreachable!("kind checked above"),
+    }
+}
