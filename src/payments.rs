@@ -222,6 +222,75 @@ pub fn channel_tables(policy: &Policy, input: &ChannelInput) -> ChannelTables {
     }
 }
 
+/// A merchant's sales at accepted set `A`, relative to its sales potential `y_k`
+/// (MODEL.md step 6): completed sales, sales paid by the outside option, and value per platform.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SalesMix {
+    /// `paid(A)`: completed sales (platforms and cash).
+    pub paid: f64,
+    /// `cash(A)`: sales paid by the outside option.
+    pub cash: f64,
+    /// `vol_j(A)`: sales paid through each platform.
+    pub vol: [f64; 8],
+}
+
+/// `Z_c(H)` for every wallet set: the steering-weighted reach of the market's accepted sets.
+pub fn reach_norm(input: &ChannelInput, tables: &ChannelTables, p: usize) -> Vec<f64> {
+    let n_sets = 1usize << p;
+    let total: f64 = input.mass.iter().sum();
+    let mass_a: Vec<f64> = (0..n_sets).map(|a| input.mass[a] + input.mass[n_sets + a]).collect();
+    (0..n_sets)
+        .map(|h| {
+            (0..n_sets)
+                .filter(|&a| mass_a[a] > 0.0)
+                .map(|a| {
+                    let u = (h as u8 & tables.expansion[a] != 0) as u8 as f64;
+                    mass_a[a] / total * (1.0 + input.steering * u)
+                })
+                .sum()
+        })
+        .collect()
+}
+
+/// The sales mix of a shop accepting `a`, given the channel's customers (`customers[hp]`: share
+/// of channel spending by users with `(H, π)`) and `Z_c(H)` from [`reach_norm`].
+pub fn sales_mix(
+    p: usize,
+    input: &ChannelInput,
+    tables: &ChannelTables,
+    customers: &[f64],
+    z: &[f64],
+    a: u8,
+) -> SalesMix {
+    let n_sets = 1usize << p;
+    let e = tables.expansion[a as usize];
+    let mut mix = SalesMix {
+        paid: 0.0,
+        cash: 0.0,
+        vol: [0.0; 8],
+    };
+    for h in 0..n_sets {
+        let hb = h as u8;
+        let usable = hb & e;
+        let reach = (1.0 + input.steering * (usable != 0) as u8 as f64) / z[h];
+        for pi in 0..=p {
+            let w = customers[hp_index(p, hb, pi)];
+            if w == 0.0 {
+                continue;
+            }
+            let q = w * reach;
+            if usable != 0 {
+                split_into(usable, pi, &tables.weight, input.loyalty, q, &mut mix.vol);
+                mix.paid += q;
+            } else if input.cash {
+                mix.cash += q;
+                mix.paid += q;
+            }
+        }
+    }
+    mix
+}
+
 /// The per-shop profit terms of MODEL.md step 6 for every accepted set `A`, relative to sales
 /// potential: `margin·paid(A) − Σ_j fee_j·vol_j(A) − cash_cost·cash(A)`, per class
 /// (`class * 2^P + A`). `customers[hp]` is the share of channel spending by users with `(H, π)`.
@@ -235,60 +304,19 @@ pub fn profit_terms(
     let p = policy.platforms;
     let c = input.c;
     let n_sets = 1usize << p;
-    let total: f64 = input.mass.iter().sum();
     let mut out = vec![0.0; 2 * n_sets];
-    if total <= 0.0 {
+    if input.mass.iter().sum::<f64>() <= 0.0 {
         return out;
     }
-    let mass_a: Vec<f64> = (0..n_sets)
-        .map(|a| input.mass[a] + input.mass[n_sets + a])
-        .collect();
-    // Z_c(H) from the market's current distribution of accepted sets.
-    let z: Vec<f64> = (0..n_sets)
-        .map(|h| {
-            (0..n_sets)
-                .filter(|&a| mass_a[a] > 0.0)
-                .map(|a| {
-                    let u = (h as u8 & tables.expansion[a] != 0) as u8 as f64;
-                    mass_a[a] / total * (1.0 + input.steering * u)
-                })
-                .sum()
-        })
-        .collect();
+    let z = reach_norm(input, tables, p);
     let cash_cost = policy.cash_cost[c];
-    let mut shares;
     for a in 0..n_sets {
-        let e = tables.expansion[a];
-        let (mut paid, mut cash) = (0.0, 0.0);
-        let mut vol = [0.0f64; 8];
-        for h in 0..n_sets {
-            let hb = h as u8;
-            let usable = hb & e;
-            let reach = (1.0 + input.steering * (usable != 0) as u8 as f64) / z[h];
-            for pi in 0..=p {
-                let w = customers[hp_index(p, hb, pi)];
-                if w == 0.0 {
-                    continue;
-                }
-                let q = w * reach;
-                if usable != 0 {
-                    shares = [0.0; 8];
-                    split_into(usable, pi, &tables.weight, input.loyalty, q, &mut shares);
-                    for j in 0..p {
-                        vol[j] += shares[j];
-                    }
-                    paid += q;
-                } else if input.cash {
-                    cash += q;
-                    paid += q;
-                }
-            }
-        }
+        let mix = sales_mix(p, input, tables, customers, &z, a as u8);
         for class in 0..2 {
             let fees: f64 = (0..p)
-                .map(|j| policy.fee[(j * policy.channels + c) * 2 + class] * vol[j])
+                .map(|j| policy.fee[(j * policy.channels + c) * 2 + class] * mix.vol[j])
                 .sum();
-            out[class * n_sets + a] = margin * paid - fees - cash_cost * cash;
+            out[class * n_sets + a] = margin * mix.paid - fees - cash_cost * mix.cash;
         }
     }
     out

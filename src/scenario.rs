@@ -497,7 +497,7 @@ impl Scenario {
                 origin: origin.to_string(),
                 problems: vec![Problem {
                     path: if path == "." { String::new() } else { path },
-                    message: inner.trim_end().replace('\n', " "),
+                    message: explain_toml_error(&inner),
                 }],
             }
         })
@@ -560,6 +560,52 @@ impl Scenario {
     pub fn channel_ids(&self) -> Vec<&str> {
         self.channels.iter().map(|c| c.id.as_str()).collect()
     }
+}
+
+/// Turns the TOML reader's multi-line message into one line, `line L, column C: what`, and adds
+/// a "did you mean" suggestion to an unknown field.
+fn explain_toml_error(raw: &str) -> String {
+    let lines: Vec<&str> = raw.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let what = lines.last().copied().unwrap_or(raw).to_string();
+    let place = lines
+        .first()
+        .and_then(|l| l.strip_prefix("TOML parse error at "))
+        .map(|p| format!("{p}: "))
+        .unwrap_or_default();
+    let mut msg = format!("{place}{what}");
+    if let Some(rest) = what.strip_prefix("unknown field `") {
+        let bad = rest.split('`').next().unwrap_or("");
+        let known: Vec<&str> = rest.split('`').skip(2).step_by(2).collect();
+        if let Some(best) = closest(bad, &known) {
+            msg.push_str(&format!("; did you mean `{best}`?"));
+        }
+    }
+    msg
+}
+
+/// The candidate closest to `word` by edit distance, if it is close enough to be a typo.
+pub(crate) fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    candidates
+        .iter()
+        .map(|c| (edit_distance(word, c), *c))
+        .filter(|(d, c)| *d <= 2.max(c.len() / 4))
+        .min()
+        .map(|(_, c)| c)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for i in 1..=a.len() {
+        let mut cur = vec![i; b.len() + 1];
+        for j in 1..=b.len() {
+            let sub = prev[j - 1] + (a[i - 1] != b[j - 1]) as usize;
+            cur[j] = sub.min(prev[j] + 1).min(cur[j - 1] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
 }
 
 /// Ids that appear twice in `ids`.

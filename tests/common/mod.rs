@@ -1,0 +1,108 @@
+//! Shared helpers for the integration tests: a small two-wallet scenario and a runner that
+//! checks the invariants every month.
+#![allow(dead_code)]
+
+use paymarket::{scenario::Event, MonthReport, Scenario, Simulation};
+
+pub const BASE: &str = r#"
+name = "test"
+start = "2020-01"
+end = "2021-12"
+population = 1e6
+seed = 11
+
+[agents]
+users = 20000
+merchants = 2000
+
+[[network]]
+id = "chat"
+path = [["2020-01", 600000]]
+
+[[platform]]
+id = "a"
+init_users = 0.5
+innovation = 0.002
+imitation = { everyone = 0.05 }
+brand = 0.2
+
+[[platform]]
+id = "b"
+init_users = 0.3
+innovation = 0.002
+imitation = { chat = 0.1 }
+
+[[channel]]
+id = "shops"
+kind = "merchant"
+weight = 0.5
+shops = 10000
+init_accept = { a = 0.5, b = 0.3 }
+
+[[channel]]
+id = "garden"
+kind = "merchant"
+weight = 0.2
+cash = false
+platforms = ["a"]
+shops = 1000
+init_accept = { a = 1.0 }
+
+[[channel]]
+id = "chat"
+kind = "p2p"
+weight = 0.1
+requires = "chat"
+cash = false
+
+[[channel]]
+id = "own"
+kind = "own"
+weight = 0.2
+"#;
+
+/// The base scenario.
+pub fn base() -> Scenario {
+    Scenario::from_toml_str(BASE, "base").expect("base scenario parses")
+}
+
+/// Runs a scenario to the end, checking the invariants after every month.
+pub fn run(s: Scenario) -> Vec<MonthReport> {
+    let mut sim = Simulation::new(s).expect("valid scenario");
+    let mut out = Vec::new();
+    while let Some(r) = sim.step().expect("step") {
+        out.push(r.clone());
+        sim.check_invariants().expect("invariants hold");
+    }
+    out
+}
+
+/// An event of `kind` at `at` with no fields set.
+pub fn event(at: &str, kind: &str) -> Event {
+    Event {
+        at: at.parse().unwrap(),
+        kind: kind.to_string(),
+        source: "test".to_string(),
+        ..Event::default()
+    }
+}
+
+/// Index of platform `id` in the report rows.
+pub fn pj(r: &MonthReport, id: &str) -> usize {
+    r.platforms.iter().position(|p| p.platform == id).unwrap()
+}
+
+/// Index of channel `id` in the report rows.
+pub fn cj(r: &MonthReport, id: &str) -> usize {
+    r.channels.iter().position(|c| c.channel == id).unwrap()
+}
+
+/// Shops accepting platform `p` in channel `c`.
+pub fn accepting(r: &MonthReport, c: &str, p: &str) -> f64 {
+    r.channels[cj(r, c)].merchants_accepting.as_ref().unwrap()[pj(r, p)]
+}
+
+/// Value of platform `p` in channel `c`.
+pub fn value(r: &MonthReport, c: &str, p: &str) -> f64 {
+    r.channels[cj(r, c)].value[pj(r, p)]
+}
