@@ -109,6 +109,12 @@ pub struct AgentDraws {
 }
 
 impl AgentDraws {
+    /// The agent's own mixed key: a uniform 64-bit word, independent of every `draw(k)`.
+    #[inline(always)]
+    pub fn key(&self) -> u64 {
+        self.base
+    }
+
     /// The `index`-th 64-bit output.
     #[inline(always)]
     pub fn draw(&self, index: u64) -> u64 {

@@ -17,7 +17,7 @@ use crate::record::{ChannelRow, EventRow, MarketRow, MonthReport, PlatformRow, R
 use crate::rng::{Stream, StreamId};
 use crate::scenario::{ChannelKind, Scenario, StrategySpec};
 use crate::social::Membership;
-use crate::users::{user_pass, P2pChannel, UserCtx};
+use crate::users::{user_pass, P2pChannel, TableInputs, UserCtx, UserTables};
 use crate::world::{init, Merchants, Users};
 
 /// A running simulation of one scenario.
@@ -229,8 +229,6 @@ impl Simulation {
             .collect();
         let n_masks = 1usize << s1;
         let mut open_weight = vec![0.0; n_masks * c_n];
-        let mut subsidy_term = vec![0.0; n_masks * 8];
-        let mut p2p_weight = vec![0.0; n_masks];
         for mask in (1..n_masks).step_by(2) {
             let w = &mut open_weight[mask * c_n..][..c_n];
             for (c, ch) in s.channels.iter().enumerate() {
@@ -249,13 +247,6 @@ impl Simulation {
             if total > 0.0 {
                 w.iter_mut().for_each(|x| *x /= total);
             }
-            for j in 0..p {
-                subsidy_term[mask * 8 + j] = (0..c_n).map(|c| w[c] * policy.subsidy[j * c_n + c]).sum();
-            }
-            p2p_weight[mask] = (0..c_n)
-                .filter(|&c| s.channels[c].kind == ChannelKind::P2p)
-                .map(|c| w[c])
-                .sum();
         }
 
         // 3. Tables from last month's merchant aggregates.
@@ -291,36 +282,42 @@ impl Simulation {
             .filter(|(_, pl)| pl.launch.is_none_or(|l| l <= month))
             .fold(0, |m, (j, _)| m | (1 << j));
         let routed: Vec<usize> = (0..c_n).filter(|&c| s.channels[c].kind != ChannelKind::P2p).collect();
+        let is_p2p: Vec<bool> = s.channels.iter().map(|ch| ch.kind == ChannelKind::P2p).collect();
         let p2p: Vec<P2pChannel> = (0..c_n)
-            .filter(|&c| s.channels[c].kind == ChannelKind::P2p)
-            .map(|c| P2pChannel {
-                c,
-                requires: req_bit[c],
-                cash: s.channels[c].cash,
-                usable: policy.use_set[c],
-            })
+            .filter(|&c| is_p2p[c])
+            .map(|c| P2pChannel::new(p, c, req_bit[c], s.channels[c].cash, policy.use_set[c], &tables[c], prm.loyalty))
             .collect();
-        let mut arr = [0.0f64; 8];
-        let fill = |f: &dyn Fn(usize) -> f64| {
+        let per_platform = |f: &dyn Fn(usize) -> f64| {
             let mut a = [0.0; 8];
             for (j, x) in a.iter_mut().enumerate().take(p) {
                 *x = f(j);
             }
             a
         };
-        let innovation = fill(&|j| s.platforms[j].innovation);
-        let campaign = fill(&|j| policy.campaign[j]);
-        let brand8 = fill(&|j| s.platforms[j].brand);
-        let wf = fill(&|j| policy.withdrawal_fee[j]);
-        arr[..p].copy_from_slice(&innovation[..p]);
+        let innovation: Vec<f64> = s.platforms.iter().map(|pl| pl.innovation).collect();
+        let user_tables = UserTables::new(&TableInputs {
+            p,
+            open_weight: &open_weight,
+            routed: &routed,
+            tables: &tables,
+            is_p2p: &is_p2p,
+            subsidy: &policy.subsidy,
+            innovation: &innovation,
+            brand: &brand,
+            gamma: prm.coverage_weight,
+            delta: prm.subsidy_weight,
+            eta: prm.subsidy_split,
+            beta_cov: prm.coverage_primary_weight,
+        });
         let mut requires = [0u16; 8];
         for (j, pl) in s.platforms.iter().enumerate() {
             requires[j] = 1u16 << networks.iter().position(|x| *x == pl.requires).unwrap_or(0);
         }
+        let uses_networks = s.platforms.iter().any(|pl| pl.requires != crate::scenario::EVERYONE)
+            || s.channels.iter().any(|ch| ch.requires != crate::scenario::EVERYONE)
+            || policy.imitation.chunks(s1).any(|q| q[1..].iter().any(|&x| x != 0.0));
         let ctx = UserCtx {
             p,
-            c: c_n,
-            t,
             n: self.users.len() as u64,
             b: prm.community_size as u64,
             eps16: (prm.long_range * 65536.0).round() as u32,
@@ -329,36 +326,47 @@ impl Simulation {
             member_stream: Stream::new(self.seed, StreamId::Membership, 0),
             contact_stream: Stream::new(self.seed, StreamId::Contacts, t as u64),
             step_stream: Stream::new(self.seed, StreamId::UserStep, t as u64),
-            open_weight: &open_weight,
-            subsidy_term: &subsidy_term,
-            p2p_weight: &p2p_weight,
-            routed: &routed,
+            tables: &user_tables,
             p2p: &p2p,
-            tables: &tables,
             p2p_use: p2p.iter().fold(0, |m, ch| m | ch.usable),
             launched,
             requires,
-            innovation: arr,
-            campaign,
+            campaign: per_platform(&|j| policy.campaign[j]),
             imitation: &policy.imitation,
             s1,
-            brand: brand8,
-            withdrawal_fee: wf,
+            imitation_nets: (0..s1)
+                .filter(|&sn| (0..p).any(|j| policy.imitation[j * s1 + sn] != 0.0))
+                .fold(0u16, |m, sn| m | 1 << sn),
+            contact_masks: s1 > 1 && uses_networks,
+            balance_factor: per_platform(&|j| 1.0 + policy.withdrawal_fee[j] / 0.001),
             gamma: prm.coverage_weight,
             phi: prm.rescue_weight,
-            delta: prm.subsidy_weight,
-            eta: prm.subsidy_split,
-            loyalty: prm.loyalty,
             primary_review: prm.primary_review,
             beta_bal: prm.balance_weight,
             beta_soc: prm.social_weight,
-            beta_cov: prm.coverage_primary_weight,
             churn_months: prm.churn_months,
             churn_rate: prm.churn_rate,
             ticket: prm.ticket,
         };
-        let ua = user_pass(&ctx, &mut self.users);
+        let ua = user_pass(&ctx, c_n, &mut self.users);
         let wu = self.user_weight;
+        // Spending per channel and (H, π): the users' spending by class times the class weights.
+        let mut w_c = vec![0.0f64; c_n * hp_n];
+        let mut spend_c = vec![0.0f64; c_n];
+        for (cls, wt) in user_tables.weight.iter().enumerate() {
+            let sp = &ua.spend[cls * hp_n..][..hp_n];
+            for c in 0..c_n {
+                if wt[c] == 0.0 {
+                    continue;
+                }
+                for (hp, &x) in sp.iter().enumerate() {
+                    w_c[c * hp_n + hp] += x * wt[c];
+                }
+            }
+        }
+        for c in 0..c_n {
+            spend_c[c] = w_c[c * hp_n..][..hp_n].iter().sum();
+        }
 
         // Values per channel: routed channels through the tables, p2p from the users' sums.
         let mut value = vec![vec![0.0f64; p]; c_n];
@@ -375,7 +383,7 @@ impl Simulation {
                 lost[c] = v[p + 1] * wu;
                 continue;
             }
-            let w = &ua.w[c * hp_n..][..hp_n];
+            let w = &w_c[c * hp_n..][..hp_n];
             let tb = &tables[c];
             for (hp, &wv) in w.iter().enumerate() {
                 if wv == 0.0 {
@@ -403,7 +411,7 @@ impl Simulation {
         let mchannels: Vec<MerchantChannel> = (0..c_n)
             .map(|c| {
                 let ch = &s.channels[c];
-                let spend = ua.spend[c] * wu;
+                let spend = spend_c[c] * wu;
                 let range = &self.merchants.ranges[c];
                 if ch.kind != ChannelKind::Merchant || range.is_empty() || spend <= 0.0 {
                     return MerchantChannel {
@@ -412,8 +420,8 @@ impl Simulation {
                         terms: vec![0.0; 2 * n_sets],
                     };
                 }
-                let total_w = ua.spend[c];
-                let customers: Vec<f64> = ua.w[c * hp_n..][..hp_n].iter().map(|w| w / total_w).collect();
+                let total_w = spend_c[c];
+                let customers: Vec<f64> = w_c[c * hp_n..][..hp_n].iter().map(|w| w / total_w).collect();
                 let terms = profit_terms(policy, &inputs[c], &tables[c], &customers, ch.margin);
                 MerchantChannel {
                     y_per_size: spend / (self.shop_weight[c] * self.merchants.size_sum[c]),
@@ -473,7 +481,7 @@ impl Simulation {
                 subsidy_cost: (0..c_n).map(|c| value[c][j] * policy.subsidy[j * c_n + c]).sum(),
             });
         }
-        let spend: f64 = ua.spend.iter().sum::<f64>() * wu;
+        let spend: f64 = spend_c.iter().sum::<f64>() * wu;
         let any_shops: f64 = (0..c_n).map(|c| ma.any[c] as f64 * self.shop_weight[c]).sum();
         let multi_shops: f64 = (0..c_n).map(|c| ma.multi[c] as f64 * self.shop_weight[c]).sum();
         let market = MarketRow {
@@ -497,7 +505,7 @@ impl Simulation {
         let channels = (0..c_n)
             .map(|c| ChannelRow {
                 channel: s.channels[c].id.clone(),
-                spend: ua.spend[c] * wu,
+                spend: spend_c[c] * wu,
                 value: value[c].clone(),
                 merchants_accepting: (s.channels[c].kind == ChannelKind::Merchant).then(|| {
                     (0..p)

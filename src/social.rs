@@ -36,12 +36,13 @@ impl Membership {
         let mut word = 0u64;
         for (k, &(parent, thr)) in self.nets.iter().enumerate() {
             if k % 4 == 0 {
-                word = draws.draw((k / 4) as u64);
+                // The agent's key is itself a well-mixed word: networks 1–4 need no extra hash.
+                word = if k == 0 { draws.key() } else { draws.draw((k / 4) as u64) };
             }
             let u = ((word >> (16 * (k % 4))) & 0xffff) as u32;
-            if mask & (1 << parent) != 0 && u < thr {
-                mask |= 1 << (k + 1);
-            }
+            // Branch-free: membership is a coin flip per user, which a branch would mispredict.
+            let member = ((mask >> parent) & 1) & (u < thr) as u16;
+            mask |= member << (k + 1);
         }
         mask
     }

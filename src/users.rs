@@ -3,9 +3,14 @@
 //! Each user reads its contacts' wallets and primaries from last month's buffer and writes its
 //! own new state into the other buffer, so users can be updated in parallel in any order. The
 //! loss record `L_i` and the balance shares `b_ij` are computed and consumed within the same
-//! update. The pure rules (hazard, use probability) are separate functions with unit tests;
-//! [`user_pass`] wires them together and sums the month's aggregates chunk by chunk in a fixed
-//! order.
+//! update, so they are never stored.
+//!
+//! Everything that depends only on a user's membership class (which channels are open to it,
+//! with what weights) and its `(H, π)` is computed once a step in [`UserTables`]: the value
+//! shares through each wallet, the lost share, the rescuers, the non-social part of the adoption
+//! hazard and of the primary utility. The per-user work is then the contacts and the draws.
+//! The pure rules are separate functions with unit tests; [`user_pass`] wires them together and
+//! sums the month's aggregates chunk by chunk in a fixed order.
 
 use crate::payments::{hp_index, split_into, ChannelTables};
 use crate::rng::{hi_u01, lo_u01, u01, Stream};
@@ -26,33 +31,25 @@ pub fn occasion_prob(v: f64, n: i32) -> f64 {
     }
 }
 
+/// The part of the adoption hazard that does not depend on contacts (MODEL.md step 5):
+/// `p_j + γ·(COV_i(H ∪ {j}) − COV_i(H)) + δ·Σ_c ω_ic·sub_jc`.
+#[inline]
+pub fn adoption_base(innovation: f64, gamma: f64, coverage_gain: f64, delta: f64, subsidy: f64) -> f64 {
+    innovation + gamma * coverage_gain + delta * subsidy
+}
+
 /// The adoption hazard of MODEL.md step 5, clamped to `[0, 1]`:
-/// `p + κ·imitation + γ·(Δcoverage + ω_p2p·g) + φ·rescued + δ·subsidy`.
+/// `base + κ_j·Σ_s q_{j,s}·f_ijs + γ·ω_i,p2p·g_ij + φ·[j ∈ L_i]`, with `base` from
+/// [`adoption_base`], `imitation = Σ_s q_{j,s}·f_ijs` and `p2p_gain = ω_i,p2p·g_ij`.
 ///
 /// ```
 /// # use paymarket::users::hazard;
 /// // Bass: p = 0.01, q = 0.3, 20% of contacts adopted.
-/// assert!((hazard(0.01, 1.0, 0.3 * 0.2, 0.0, 0.0, 0.0, 0.0, false, 0.0, 0.0) - 0.07).abs() < 1e-12);
+/// assert!((hazard(0.01, 1.0, 0.3 * 0.2, 0.0, 0.0, 0.1, false) - 0.07).abs() < 1e-12);
 /// ```
-#[allow(clippy::too_many_arguments)]
 #[inline]
-pub fn hazard(
-    innovation: f64,
-    campaign: f64,
-    imitation: f64,
-    gamma: f64,
-    coverage_gain: f64,
-    p2p_gain: f64,
-    phi: f64,
-    rescued: bool,
-    delta: f64,
-    subsidy: f64,
-) -> f64 {
-    let h = innovation
-        + campaign * imitation
-        + gamma * (coverage_gain + p2p_gain)
-        + if rescued { phi } else { 0.0 }
-        + delta * subsidy;
+pub fn hazard(base: f64, campaign: f64, imitation: f64, gamma: f64, p2p_gain: f64, phi: f64, rescued: bool) -> f64 {
+    let h = base + campaign * imitation + gamma * p2p_gain + if rescued { phi } else { 0.0 };
     h.clamp(0.0, 1.0)
 }
 
@@ -67,16 +64,164 @@ pub struct P2pChannel {
     pub cash: bool,
     /// `use_c`.
     pub usable: u8,
+    /// `split(V, c, π)` per `V * (P + 1) + π`: each platform's share of a transfer.
+    pub split: Vec<[f64; 8]>,
+}
+
+impl P2pChannel {
+    /// Builds the channel's split table from its logit weights.
+    pub fn new(p: usize, c: usize, requires: u16, cash: bool, usable: u8, tables: &ChannelTables, loyalty: f64) -> P2pChannel {
+        let mut split = vec![[0.0; 8]; (1 << p) * (p + 1)];
+        for v in 1..(1usize << p) {
+            for pi in 0..=p {
+                split_into(v as u8, pi, &tables.weight, loyalty, 1.0, &mut split[v * (p + 1) + pi]);
+            }
+        }
+        P2pChannel {
+            c,
+            requires,
+            cash,
+            usable,
+            split,
+        }
+    }
+}
+
+/// What a user with a given membership class and `(H, π)` gets from the routed channels.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Row {
+    /// Share of the user's spending paid through each wallet in routed channels.
+    pub val: [f64; 8],
+    /// Share lost in routed channels.
+    pub lost: f64,
+    /// Platforms that would have rescued those losses.
+    pub rescue: u8,
+    /// [`adoption_base`] for each `j ∉ H`.
+    pub adopt: [f64; 8],
+}
+
+/// Per-step tables of the user update, by membership class.
+#[derive(Debug, Clone)]
+pub struct UserTables {
+    /// Membership mask → class (masks with the same channel weights share a class).
+    pub class_of_mask: Vec<u16>,
+    /// Per class: `ω_ic` for every channel.
+    pub weight: Vec<Vec<f64>>,
+    /// Per class: `ω_i,p2p`.
+    pub p2p_weight: Vec<f64>,
+    /// Per class: `θ_j + η·Σ_c ω_ic·sub_jc + β_cov·COV_i({j})`, the non-social primary utility.
+    pub primary_base: Vec<[f64; 8]>,
+    /// Per `class * HP + hp`.
+    pub rows: Vec<Row>,
+}
+
+/// Inputs to [`UserTables::new`].
+pub struct TableInputs<'a> {
+    /// Platforms.
+    pub p: usize,
+    /// Spending weight per membership mask and channel, already normalised (`mask * C + c`).
+    pub open_weight: &'a [f64],
+    /// Channels routed by table (merchant and own).
+    pub routed: &'a [usize],
+    /// Every channel's tables.
+    pub tables: &'a [ChannelTables],
+    /// Which channels are p2p.
+    pub is_p2p: &'a [bool],
+    /// Subsidy per `j * C + c`.
+    pub subsidy: &'a [f64],
+    /// `p_j`.
+    pub innovation: &'a [f64],
+    /// `θ_j`.
+    pub brand: &'a [f64],
+    /// `γ`.
+    pub gamma: f64,
+    /// `δ`.
+    pub delta: f64,
+    /// `η`.
+    pub eta: f64,
+    /// `β_cov`.
+    pub beta_cov: f64,
+}
+
+impl UserTables {
+    /// Builds the tables for one month. Size: classes × `2^P·(P+1)` rows.
+    pub fn new(inp: &TableInputs) -> UserTables {
+        let p = inp.p;
+        let c_n = inp.is_p2p.len();
+        let n_masks = inp.open_weight.len() / c_n.max(1);
+        let mut class_of_mask = vec![0u16; n_masks];
+        let mut weight: Vec<Vec<f64>> = Vec::new();
+        for mask in 0..n_masks {
+            let w = &inp.open_weight[mask * c_n..][..c_n];
+            let cls = match weight.iter().position(|x| x.as_slice() == w) {
+                Some(k) => k,
+                None => {
+                    weight.push(w.to_vec());
+                    weight.len() - 1
+                }
+            };
+            class_of_mask[mask] = cls as u16;
+        }
+        let n_sets = 1usize << p;
+        let hp_n = n_sets * (p + 1);
+        let mut rows = vec![Row::default(); weight.len() * hp_n];
+        let mut primary_base = vec![[0.0; 8]; weight.len()];
+        let mut p2p_weight = vec![0.0; weight.len()];
+        for (cls, w) in weight.iter().enumerate() {
+            p2p_weight[cls] = (0..c_n).filter(|&c| inp.is_p2p[c]).map(|c| w[c]).sum();
+            let cov = |set: usize| -> f64 { inp.routed.iter().map(|&c| w[c] * inp.tables[c].cov[set]).sum() };
+            let sub: Vec<f64> = (0..p).map(|j| (0..c_n).map(|c| w[c] * inp.subsidy[j * c_n + c]).sum()).collect();
+            for j in 0..p {
+                primary_base[cls][j] = inp.brand[j] + inp.eta * sub[j] + inp.beta_cov * cov(1 << j);
+            }
+            for h in 0..n_sets {
+                let cov_h = cov(h);
+                let mut adopt = [0.0; 8];
+                for j in 0..p {
+                    if h & (1 << j) == 0 {
+                        let gain = if inp.gamma != 0.0 { cov(h | (1 << j)) - cov_h } else { 0.0 };
+                        adopt[j] = adoption_base(inp.innovation[j], inp.gamma, gain, inp.delta, sub[j]);
+                    }
+                }
+                for pi in 0..=p {
+                    let hp = hp_index(p, h as u8, pi);
+                    let row = &mut rows[cls * hp_n + hp];
+                    row.adopt = adopt;
+                    for &c in inp.routed {
+                        if w[c] == 0.0 {
+                            continue;
+                        }
+                        let r = &inp.tables[c].route[hp * (p + 2)..][..p + 2];
+                        for j in 0..p {
+                            row.val[j] += w[c] * r[j];
+                        }
+                        if r[p + 1] > 0.0 {
+                            row.lost += w[c] * r[p + 1];
+                            row.rescue |= inp.tables[c].rescue[h];
+                        }
+                    }
+                }
+            }
+        }
+        UserTables {
+            class_of_mask,
+            weight,
+            p2p_weight,
+            primary_base,
+            rows,
+        }
+    }
+
+    /// Number of membership classes.
+    pub fn classes(&self) -> usize {
+        self.weight.len()
+    }
 }
 
 /// Everything the user update reads in one month.
 pub struct UserCtx<'a> {
     /// Platforms.
     pub p: usize,
-    /// Channels.
-    pub c: usize,
-    /// Step index.
-    pub t: usize,
     /// Number of users.
     pub n: u64,
     /// Community size `B`.
@@ -93,54 +238,38 @@ pub struct UserCtx<'a> {
     pub contact_stream: Stream,
     /// Decision draws of month `t`.
     pub step_stream: Stream,
-    /// `ω_ic` per membership mask: `mask * C + c`, normalised over open channels.
-    pub open_weight: &'a [f64],
-    /// `Σ_c ω_ic·sub_jc` per membership mask: `mask * 8 + j`.
-    pub subsidy_term: &'a [f64],
-    /// `ω_i,p2p` per membership mask.
-    pub p2p_weight: &'a [f64],
-    /// Merchant and own channels (routed by table).
-    pub routed: &'a [usize],
+    /// Per-class tables.
+    pub tables: &'a UserTables,
     /// P2p channels.
     pub p2p: &'a [P2pChannel],
-    /// Per-channel tables.
-    pub tables: &'a [ChannelTables],
     /// Union of `use_c` over p2p channels (what "sharing a usable wallet" means for `g`).
     pub p2p_use: u8,
-    /// Platforms launched by this month.
+    /// Platforms a user may adopt this month (launched).
     pub launched: u8,
     /// Bit of each platform's prerequisite network.
     pub requires: [u16; 8],
-    /// `p_j`.
-    pub innovation: [f64; 8],
     /// `κ_j(t)`.
     pub campaign: [f64; 8],
     /// `q_{j,s}` per `j * S1 + s`.
     pub imitation: &'a [f64],
     /// Networks including everyone.
     pub s1: usize,
-    /// `θ_j`.
-    pub brand: [f64; 8],
-    /// `wf_j`.
-    pub withdrawal_fee: [f64; 8],
-    /// Parameters.
+    /// Networks some platform imitates through (bitmask).
+    pub imitation_nets: u16,
+    /// Whether contacts' memberships matter (a network other than everyone is used).
+    pub contact_masks: bool,
+    /// `1 + wf_j/0.001`, the balance multiplier of the primary choice.
+    pub balance_factor: [f64; 8],
+    /// `γ`.
     pub gamma: f64,
     /// `φ`.
     pub phi: f64,
-    /// `δ`.
-    pub delta: f64,
-    /// `η`.
-    pub eta: f64,
-    /// `loyalty`.
-    pub loyalty: f64,
     /// `ρ_π`.
     pub primary_review: f64,
     /// `β_bal`.
     pub beta_bal: f64,
     /// `β_soc`.
     pub beta_soc: f64,
-    /// `β_cov`.
-    pub beta_cov: f64,
     /// `D_churn`.
     pub churn_months: u32,
     /// `χ`.
@@ -152,12 +281,10 @@ pub struct UserCtx<'a> {
 /// The month's user-side sums (in agent units), merged in chunk order.
 #[derive(Debug, Clone)]
 pub struct UserAcc {
-    /// Spending per `c * HP + hp` in routed channels.
-    pub w: Vec<f64>,
+    /// Spending per `class * HP + hp` (before channel weights).
+    pub spend: Vec<f64>,
     /// P2p value per `c * (P + 2) + k` (platforms, cash, lost).
     pub p2p: Vec<f64>,
-    /// Spending per channel.
-    pub spend: Vec<f64>,
     /// Users holding each platform at the end of the month.
     pub holders: [u64; 8],
     /// Users whose primary is each platform at the end of the month.
@@ -171,12 +298,11 @@ pub struct UserAcc {
 }
 
 impl UserAcc {
-    fn new(p: usize, c: usize) -> UserAcc {
+    fn new(p: usize, c: usize, classes: usize) -> UserAcc {
         let hp_n = (1usize << p) * (p + 1);
         UserAcc {
-            w: vec![0.0; c * hp_n],
+            spend: vec![0.0; classes * hp_n],
             p2p: vec![0.0; c * (p + 2)],
-            spend: vec![0.0; c],
             holders: [0; 8],
             primaries: [0; 8],
             active: [0; 8],
@@ -186,13 +312,10 @@ impl UserAcc {
     }
 
     fn merge(&mut self, o: &UserAcc) {
-        for (a, b) in self.w.iter_mut().zip(&o.w) {
+        for (a, b) in self.spend.iter_mut().zip(&o.spend) {
             *a += b;
         }
         for (a, b) in self.p2p.iter_mut().zip(&o.p2p) {
-            *a += b;
-        }
-        for (a, b) in self.spend.iter_mut().zip(&o.spend) {
             *a += b;
         }
         for j in 0..8 {
@@ -206,40 +329,33 @@ impl UserAcc {
 }
 
 /// Updates every user for one month and returns the month's sums.
-pub fn user_pass(ctx: &UserCtx, users: &mut Users) -> UserAcc {
+pub fn user_pass(ctx: &UserCtx, channels: usize, users: &mut Users) -> UserAcc {
     let cur = users.cur;
-    let (first, second) = users.wallets.split_at_mut(1);
-    let (w_old, w_new) = if cur == 0 {
-        (&first[0], &mut second[0])
-    } else {
-        (&second[0], &mut first[0])
-    };
-    let (first, second) = users.primary.split_at_mut(1);
-    let (p_old, p_new) = if cur == 0 {
+    let (first, second) = users.state.split_at_mut(1);
+    let (old, new) = if cur == 0 {
         (&first[0], &mut second[0])
     } else {
         (&second[0], &mut first[0])
     };
     let n = users.spend.len();
-    let mut total = UserAcc::new(ctx.p, ctx.c);
+    let classes = ctx.tables.classes();
+    let mut total = UserAcc::new(ctx.p, channels, classes);
     let span = CHUNK * BATCH;
     let mut start = 0;
     while start < n {
         let end = (start + span).min(n);
-        let parts: Vec<UserAcc> = w_new[start..end]
+        let parts: Vec<UserAcc> = new[start..end]
             .par_chunks_mut(CHUNK)
-            .zip(p_new[start..end].par_chunks_mut(CHUNK))
             .zip(users.dormancy[start..end].par_chunks_mut(CHUNK))
             .enumerate()
-            .map(|(k, ((wn, pn), dn))| {
+            .map(|(k, (out, dorm))| {
                 let base = start + k * CHUNK;
-                let mut acc = UserAcc::new(ctx.p, ctx.c);
-                for off in 0..wn.len() {
+                let mut acc = UserAcc::new(ctx.p, channels, classes);
+                for off in 0..out.len() {
                     let i = base + off;
-                    let (h, pi, d) = update_user(ctx, i, users.spend[i], w_old, p_old, dn[off], &mut acc);
-                    wn[off] = h;
-                    pn[off] = pi;
-                    dn[off] = d;
+                    let (st, d) = update_user(ctx, i, users.spend[i], old, dorm[off], &mut acc);
+                    out[off] = st;
+                    dorm[off] = d;
                 }
                 acc
             })
@@ -253,64 +369,68 @@ pub fn user_pass(ctx: &UserCtx, users: &mut Users) -> UserAcc {
     total
 }
 
-/// One user's month: payments, then decisions. Returns the new `(H, π, dormancy)`.
+/// `SPREAD[h]` has byte `j` equal to bit `j` of `h`: adding it counts, in eight byte-wide lanes
+/// at once, how many contacts hold each platform (at most 64 contacts, so a lane never overflows).
+const SPREAD: [u64; 256] = {
+    let mut t = [0u64; 256];
+    let mut h = 0;
+    while h < 256 {
+        let mut j = 0;
+        while j < 8 {
+            if h & (1 << j) != 0 {
+                t[h] |= 1 << (8 * j);
+            }
+            j += 1;
+        }
+        h += 1;
+    }
+    t
+};
+
+#[inline(always)]
+fn lane(packed: u64, j: usize) -> u32 {
+    ((packed >> (8 * j)) & 0xff) as u32
+}
+
+/// Packs a wallet set and a primary into one state word (wallets low byte, primary high byte).
+#[inline(always)]
+pub fn pack(h: u8, primary: u8) -> u16 {
+    h as u16 | (primary as u16) << 8
+}
+
+/// One user's month: payments, then decisions. Returns the new state word and dormancy.
 #[inline]
-#[allow(clippy::too_many_arguments)]
-fn update_user(
-    ctx: &UserCtx,
-    i: usize,
-    spend: f32,
-    w_old: &[u8],
-    p_old: &[u8],
-    dormancy: u32,
-    acc: &mut UserAcc,
-) -> (u8, u8, u32) {
+fn update_user(ctx: &UserCtx, i: usize, spend: f32, old: &[u16], dormancy: u32, acc: &mut UserAcc) -> (u16, u32) {
     let p = ctx.p;
     let hp_n = (1usize << p) * (p + 1);
     let x = spend as f64;
-    let h = w_old[i];
-    let pi_raw = p_old[i];
+    let st = old[i];
+    let h = st as u8;
+    let pi_raw = (st >> 8) as u8;
     let pi = if pi_raw == NO_PRIMARY { p } else { pi_raw as usize };
-    let mask = ctx.member.mask(&ctx.member_stream.agent(i as u64)) as usize;
-    let w = &ctx.open_weight[mask * ctx.c..][..ctx.c];
+    let mask = ctx.member.mask(&ctx.member_stream.agent(i as u64));
+    let cls = ctx.tables.class_of_mask[mask as usize] as usize;
+    let w = &ctx.tables.weight[cls];
     let hp = hp_index(p, h, pi);
+    let row = &ctx.tables.rows[cls * hp_n + hp];
+    acc.spend[cls * hp_n + hp] += x;
 
-    // Step 4, routed channels: value shares through each wallet, loss and coverage.
-    let mut val = [0.0f64; 8];
-    let mut lost = 0.0f64;
-    let mut rescue = 0u8;
-    for &c in ctx.routed {
-        let wc = w[c];
-        if wc == 0.0 {
-            continue;
-        }
-        acc.w[c * hp_n + hp] += x * wc;
-        acc.spend[c] += x * wc;
-        let r = &ctx.tables[c].route[hp * (p + 2)..][..p + 2];
-        for j in 0..p {
-            val[j] += wc * r[j];
-        }
-        if r[p + 1] > 0.0 {
-            lost += wc * r[p + 1];
-            rescue |= ctx.tables[c].rescue[h as usize];
-        }
-    }
+    // Step 4, routed channels, from the table.
+    let mut val = row.val;
+    let mut lost = row.lost;
+    let mut rescue = row.rescue;
 
     // Contacts, sampled afresh each month.
     let draws = ctx.contact_stream.agent(i as u64);
-    let mut c_h = [0u8; 64];
-    let mut c_pi = [0u8; 64];
-    let mut c_mask = [0u16; 64];
+    let mut c_st = [0u16; 64];
+    let mut c_mask = [1u16; 64];
     let mut m = 0usize;
     for k in 0..ctx.k {
         if let Some(r) = contact(i as u64, ctx.n, ctx.b, ctx.eps16, draws.draw(k as u64)) {
-            c_h[m] = w_old[r as usize];
-            c_pi[m] = p_old[r as usize];
-            c_mask[m] = if ctx.s1 > 1 {
-                ctx.member.mask(&ctx.member_stream.agent(r))
-            } else {
-                1
-            };
+            c_st[m] = old[r as usize];
+            if ctx.contact_masks {
+                c_mask[m] = ctx.member.mask(&ctx.member_stream.agent(r));
+            }
             m += 1;
         }
     }
@@ -324,7 +444,6 @@ fn update_user(
             continue;
         }
         let amount = x * wc;
-        acc.spend[ch.c] += amount;
         let out = &mut acc.p2p[ch.c * (p + 2)..][..p + 2];
         let eligible = (0..m).filter(|&k| c_mask[k] & ch.requires != 0).count();
         if eligible == 0 {
@@ -338,28 +457,30 @@ fn update_user(
         }
         let per = amount / eligible as f64;
         let share = wc / eligible as f64;
-        let weight = &ctx.tables[ch.c].weight;
         for k in 0..m {
             if c_mask[k] & ch.requires == 0 {
                 continue;
             }
-            let usable = h & c_h[k] & ch.usable;
+            let usable = h & (c_st[k] as u8) & ch.usable;
             recv_total += per;
             if usable != 0 {
-                let mut s = [0.0f64; 8];
-                split_into(usable, pi, weight, ctx.loyalty, 1.0, &mut s);
+                let s = &ch.split[usable as usize * (p + 1) + pi];
                 for j in 0..p {
                     out[j] += per * s[j];
                     val[j] += share * s[j];
                 }
-                let rpi = if c_pi[k] == NO_PRIMARY { p } else { c_pi[k] as usize };
-                split_into(usable, rpi, weight, ctx.loyalty, per, &mut recv);
+                let rp = (c_st[k] >> 8) as u8;
+                let rpi = if rp == NO_PRIMARY { p } else { rp as usize };
+                let sr = &ch.split[usable as usize * (p + 1) + rpi];
+                for j in 0..p {
+                    recv[j] += per * sr[j];
+                }
             } else if ch.cash {
                 out[p] += per;
             } else {
                 out[p + 1] += per;
                 lost += share;
-                rescue |= c_h[k] & ch.usable;
+                rescue |= (c_st[k] as u8) & ch.usable;
             }
         }
     }
@@ -368,13 +489,26 @@ fn update_user(
     let sd = ctx.step_stream.agent(i as u64);
     let n_occ = ((x / ctx.ticket).round() as i32).max(1);
     let head = sd.draw(0);
-    let lost_now = lo_u01(head) < occasion_prob(lost, n_occ);
+    let lost_now = lost > 0.0 && lo_u01(head) < occasion_prob(lost, n_occ);
     let rescued = if lost_now { rescue } else { 0 };
     let mut d = dormancy;
     let mut words = [0u64; 8];
+    let candidates = ctx.launched & !h & {
+        let mut ok = 0u8;
+        for j in 0..p {
+            if mask & ctx.requires[j] != 0 {
+                ok |= 1 << j;
+            }
+        }
+        ok
+    };
     for j in 0..p {
+        let bit = 1u8 << j;
+        if (h | candidates) & bit == 0 {
+            continue;
+        }
         words[j] = sd.draw(2 + j as u64);
-        if h & (1 << j) == 0 {
+        if h & bit == 0 {
             continue;
         }
         let shift = 4 * j;
@@ -389,70 +523,43 @@ fn update_user(
 
     // Step 5: adoption from contacts' wallets (last month's state).
     let mut cnt = [0u32; 9];
-    let mut hold = [[0u32; 8]; 9];
-    let mut prim = [0u32; 8];
-    let mut unshared = [0u32; 8];
+    let mut hold = [0u64; 9];
+    let mut prim = [0u32; 9];
+    let mut unshared = 0u64;
     for k in 0..m {
-        let shared = mask as u16 & c_mask[k];
-        for s in 0..ctx.s1 {
-            if shared & (1 << s) != 0 {
-                cnt[s] += 1;
-                for j in 0..p {
-                    hold[s][j] += ((c_h[k] >> j) & 1) as u32;
-                }
-            }
+        let ch = c_st[k] as u8;
+        let mut shared = mask & c_mask[k] & ctx.imitation_nets;
+        while shared != 0 {
+            let s = shared.trailing_zeros() as usize;
+            cnt[s] += 1;
+            hold[s] += SPREAD[ch as usize];
+            shared &= shared - 1;
         }
-        if c_pi[k] != NO_PRIMARY {
-            prim[c_pi[k] as usize] += 1;
-        }
-        if h & c_h[k] & ctx.p2p_use == 0 {
-            for j in 0..p {
-                unshared[j] += ((c_h[k] >> j) & 1) as u32;
-            }
+        // NO_PRIMARY (255) lands in the spare slot 8.
+        prim[((c_st[k] >> 8) as usize).min(8)] += 1;
+        if h & ch & ctx.p2p_use == 0 {
+            unshared += SPREAD[ch as usize];
         }
     }
-    let cov_of = |set: u8| -> f64 {
-        ctx.routed
-            .iter()
-            .map(|&c| w[c] * ctx.tables[c].cov[set as usize])
-            .sum()
-    };
-    let cov_now = cov_of(h);
-    let sub = &ctx.subsidy_term[mask * 8..][..8];
-    let p2p_w = ctx.p2p_weight[mask];
+    let p2p_w = ctx.tables.p2p_weight[cls];
     let mut added = 0u8;
     let mut dropped = 0u8;
     for j in 0..p {
         let bit = 1u8 << j;
-        if h & bit == 0 {
-            if ctx.launched & bit == 0 || mask as u16 & ctx.requires[j] == 0 {
-                continue;
-            }
+        if candidates & bit != 0 {
             let mut imit = 0.0;
             for s in 0..ctx.s1 {
                 let q = ctx.imitation[j * ctx.s1 + s];
                 if q != 0.0 && cnt[s] > 0 {
-                    imit += q * hold[s][j] as f64 / cnt[s] as f64;
+                    imit += q * lane(hold[s], j) as f64 / cnt[s] as f64;
                 }
             }
-            let g = if m > 0 { unshared[j] as f64 / m as f64 } else { 0.0 };
-            let dcov = if ctx.gamma != 0.0 { cov_of(h | bit) - cov_now } else { 0.0 };
-            let hz = hazard(
-                ctx.innovation[j],
-                ctx.campaign[j],
-                imit,
-                ctx.gamma,
-                dcov,
-                p2p_w * g,
-                ctx.phi,
-                rescued & bit != 0,
-                ctx.delta,
-                sub[j],
-            );
+            let g = if m > 0 { lane(unshared, j) as f64 / m as f64 } else { 0.0 };
+            let hz = hazard(row.adopt[j], ctx.campaign[j], imit, ctx.gamma, p2p_w * g, ctx.phi, rescued & bit != 0);
             if hi_u01(words[j]) < hz {
                 added |= bit;
             }
-        } else if ((d >> (4 * j)) & 0xf) >= ctx.churn_months && hi_u01(words[j]) < ctx.churn_rate {
+        } else if h & bit != 0 && ((d >> (4 * j)) & 0xf) >= ctx.churn_months && hi_u01(words[j]) < ctx.churn_rate {
             dropped |= bit;
         }
     }
@@ -463,26 +570,22 @@ fn update_user(
         }
     }
 
-    // Primary wallet.
+    // Primary wallet: re-chosen with probability ρ_π, always when it has none or lost it.
     let new_pi = if new_h == 0 {
         NO_PRIMARY
     } else {
         let forced = pi >= p || new_h & (1 << pi) == 0;
         if forced || hi_u01(head) < ctx.primary_review {
-            let b_total = recv_total;
+            let base = &ctx.tables.primary_base[cls];
             let mut util = [f64::NEG_INFINITY; 8];
             let mut best = f64::NEG_INFINITY;
             for j in 0..p {
                 if new_h & (1 << j) == 0 {
                     continue;
                 }
-                let b = if b_total > 0.0 { recv[j] / b_total } else { 0.0 };
+                let b = if recv_total > 0.0 { recv[j] / recv_total } else { 0.0 };
                 let e = if m > 0 { prim[j] as f64 / m as f64 } else { 0.0 };
-                let u = ctx.brand[j]
-                    + ctx.beta_bal * b * (1.0 + ctx.withdrawal_fee[j] / 0.001)
-                    + ctx.beta_soc * e
-                    + ctx.eta * sub[j]
-                    + ctx.beta_cov * cov_of(1 << j);
+                let u = base[j] + ctx.beta_bal * b * ctx.balance_factor[j] + ctx.beta_soc * e;
                 util[j] = u;
                 best = best.max(u);
             }
@@ -500,13 +603,9 @@ fn update_user(
     if new_pi != NO_PRIMARY {
         acc.primaries[new_pi as usize] += 1;
     }
-    if new_h != 0 {
-        acc.adopters += 1;
-    }
-    if new_h.count_ones() >= 2 {
-        acc.multihoming += 1;
-    }
-    (new_h, new_pi, d)
+    acc.adopters += (new_h != 0) as u64;
+    acc.multihoming += (new_h.count_ones() >= 2) as u64;
+    (pack(new_h, new_pi), d)
 }
 
 #[cfg(test)]
@@ -523,10 +622,20 @@ mod tests {
 
     #[test]
     fn hazard_adds_its_terms_and_clamps() {
-        // 0.001 + 2·0.05 + 0.05·(0.1 + 0.2) + 0.1 + 0.5·0.02 = 0.226
-        let h = hazard(0.001, 2.0, 0.05, 0.05, 0.1, 0.2, 0.1, true, 0.5, 0.02);
+        // base 0.001 + 0.05·0.1 + 0.5·0.02 = 0.016; + 2·0.05 + 0.05·0.2 + 0.1 = 0.226
+        let base = adoption_base(0.001, 0.05, 0.1, 0.5, 0.02);
+        assert!((base - 0.016).abs() < 1e-15);
+        let h = hazard(base, 2.0, 0.05, 0.05, 0.2, 0.1, true);
         assert!((h - 0.226).abs() < 1e-12);
-        assert_eq!(hazard(0.9, 1.0, 0.5, 0.0, 0.0, 0.0, 0.0, false, 0.0, 0.0), 1.0);
-        assert_eq!(hazard(0.0, 1.0, 0.0, 1.0, -0.5, 0.0, 0.0, false, 0.0, 0.0), 0.0);
+        assert_eq!(hazard(0.9, 1.0, 0.5, 0.0, 0.0, 0.0, false), 1.0);
+        assert_eq!(hazard(-0.5, 1.0, 0.0, 0.0, 0.0, 0.0, false), 0.0);
+    }
+
+    #[test]
+    fn state_words_pack_wallets_and_primary() {
+        let s = pack(0b1010, 3);
+        assert_eq!(s as u8, 0b1010);
+        assert_eq!((s >> 8) as u8, 3);
+        assert_eq!((pack(0, NO_PRIMARY) >> 8) as u8, NO_PRIMARY);
     }
 }

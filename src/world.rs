@@ -30,10 +30,10 @@ pub const BATCH: usize = 256;
 pub struct Users {
     /// Monthly spending `x_i`, RMB.
     pub spend: Vec<f32>,
-    /// Wallet sets, two buffers: `wallets[cur]` is the state at the end of last month.
-    pub wallets: [Vec<u8>; 2],
-    /// Primary wallets, two buffers like `wallets`.
-    pub primary: [Vec<u8>; 2],
+    /// Wallet set (low byte) and primary wallet (high byte, [`NO_PRIMARY`] for none), two
+    /// buffers: `state[cur]` is the state at the end of last month. One word per user, so a
+    /// contact's wallets and primary come in one memory access.
+    pub state: [Vec<u16>; 2],
     /// Months since each held wallet was last used, 4 bits per platform.
     pub dormancy: Vec<u32>,
     /// Which buffer holds last month's state.
@@ -51,9 +51,18 @@ impl Users {
         self.spend.is_empty()
     }
 
-    /// Bytes of per-user arrays per user.
-    pub fn bytes_per_user() -> usize {
-        4 + 2 * 2 + 4
+    /// Bytes of per-user arrays per user: spending 4, state 2 × 2, dormancy 4.
+    pub const BYTES_PER_USER: usize = 4 + 2 * 2 + 4;
+
+    /// User `i`'s wallet set at the end of the last simulated month.
+    pub fn wallets(&self, i: usize) -> u8 {
+        self.state[self.cur][i] as u8
+    }
+
+    /// User `i`'s primary wallet at the end of the last simulated month, if any.
+    pub fn primary(&self, i: usize) -> Option<usize> {
+        let p = (self.state[self.cur][i] >> 8) as u8;
+        (p != NO_PRIMARY).then_some(p as usize)
     }
 }
 
@@ -177,14 +186,12 @@ fn init_users(s: &Scenario, policy: &Policy, seed: u64) -> Users {
     let init_share: Vec<f64> = s.platforms.iter().map(|pl| pl.init_users).collect();
 
     let mut spend = vec![0f32; n];
-    let mut wallets = vec![0u8; n];
-    let mut primary = vec![NO_PRIMARY; n];
+    let mut state = vec![0u16; n];
     spend
         .par_chunks_mut(CHUNK)
-        .zip(wallets.par_chunks_mut(CHUNK))
-        .zip(primary.par_chunks_mut(CHUNK))
+        .zip(state.par_chunks_mut(CHUNK))
         .enumerate()
-        .for_each(|(ci, ((sp, wa), pr))| {
+        .for_each(|(ci, (sp, st))| {
             for k in 0..sp.len() {
                 let i = (ci * CHUNK + k) as u64;
                 sp[k] = (mu + sigma * std_normal(attr.agent(i).draw(0))).exp() as f32;
@@ -196,18 +203,17 @@ fn init_users(s: &Scenario, policy: &Policy, seed: u64) -> Users {
                         h |= 1 << j;
                     }
                 }
-                wa[k] = h;
-                pr[k] = if h == 0 {
+                let primary = if h == 0 {
                     NO_PRIMARY
                 } else {
                     logit_pick(h, |j| brand_w[j], u01(d.draw(p as u64)))
                 };
+                st[k] = crate::users::pack(h, primary);
             }
         });
     Users {
         spend,
-        wallets: [wallets.clone(), wallets],
-        primary: [primary.clone(), primary],
+        state: [state.clone(), state],
         dormancy: vec![0u32; n],
         cur: 0,
     }

@@ -48,7 +48,7 @@ fn bass_diffusion_is_reproduced() {
     let n = s.agents.users as f64;
     let mut sim = Simulation::new(s).unwrap();
     // F_t of the initial state, then after each step.
-    let f0 = sim.users().wallets[sim.users().cur].iter().filter(|&&h| h != 0).count() as f64 / n;
+    let f0 = (0..n as usize).filter(|&i| sim.users().wallets(i) != 0).count() as f64 / n;
     let mut sim_f = vec![f0];
     while let Some(r) = sim.step().unwrap() {
         sim_f.push(r.market.adopters / 1e6);
