@@ -24,12 +24,17 @@ fn month(c: &mut Criterion) {
     g.sample_size(10);
     for users in [100_000u64, 1_000_000] {
         for threads in [1usize, 2] {
-            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
             let mut sim = pool.install(|| simulation(users));
             g.throughput(Throughput::Elements(users));
-            g.bench_with_input(BenchmarkId::new(format!("{threads}t"), users), &users, |b, _| {
-                b.iter(|| pool.install(|| sim.step().expect("step").is_some()))
-            });
+            g.bench_with_input(
+                BenchmarkId::new(format!("{threads}t"), users),
+                &users,
+                |b, _| b.iter(|| pool.install(|| sim.step().expect("step").is_some())),
+            );
         }
     }
     g.finish();

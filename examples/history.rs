@@ -43,7 +43,9 @@ fn parse() -> Result<Args, String> {
         if flag == "--help" || flag == "-h" {
             return Err(USAGE.to_string());
         }
-        let value = it.next().ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))?;
+        let value = it
+            .next()
+            .ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))?;
         let num = |v: &str| -> Result<u64, String> {
             v.replace('_', "")
                 .parse()
@@ -89,7 +91,9 @@ fn run(args: &Args) -> paymarket::Result<()> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.threads)
         .build()
-        .map_err(|e| paymarket::Error::Config(format!("cannot start {} threads: {e}", args.threads)))?;
+        .map_err(|e| {
+            paymarket::Error::Config(format!("cannot start {} threads: {e}", args.threads))
+        })?;
     let started = Instant::now();
     let mut collect = Collect::default();
     pool.install(|| -> paymarket::Result<()> {
@@ -118,7 +122,11 @@ fn run(args: &Args) -> paymarket::Result<()> {
         print!(" {:>14}", format!("{id} M"));
     }
     println!();
-    for r in collect.reports.iter().filter(|r| r.month.month_of_year() == 12) {
+    for r in collect
+        .reports
+        .iter()
+        .filter(|r| r.month.month_of_year() == 12)
+    {
         print!("{:<8}", r.month.year());
         for p in &r.platforms {
             match p.value_share {
@@ -131,6 +139,10 @@ fn run(args: &Args) -> paymarket::Result<()> {
         }
         println!();
     }
-    println!("\nWrote {} in {}", paymarket::record::CSV_FILES.join(", "), args.out);
+    println!(
+        "\nWrote {} in {}",
+        paymarket::record::CSV_FILES.join(", "),
+        args.out
+    );
     Ok(())
 }

@@ -27,7 +27,9 @@ pub fn check(r: &MonthReport, policy: &Policy, s: &Scenario) -> Result<()> {
     for (c, ch) in r.channels.iter().enumerate() {
         let paid: f64 = ch.value.iter().sum::<f64>() + ch.cash + ch.lost;
         let scale = ch.spend.abs().max(1e-300);
-        if (paid - ch.spend).abs() / scale > CONSERVATION_TOLERANCE && (paid - ch.spend).abs() > 1e-9 {
+        if (paid - ch.spend).abs() / scale > CONSERVATION_TOLERANCE
+            && (paid - ch.spend).abs() > 1e-9
+        {
             return fail(format!(
                 "money not conserved in channel {}: platforms + cash + lost = {paid}, spending = {} (difference {})",
                 ch.channel,
@@ -37,7 +39,10 @@ pub fn check(r: &MonthReport, policy: &Policy, s: &Scenario) -> Result<()> {
         }
         for (j, v) in ch.value.iter().enumerate() {
             if !v.is_finite() || *v < 0.0 {
-                return fail(format!("value of {} in {} is {v}", r.platforms[j].platform, ch.channel));
+                return fail(format!(
+                    "value of {} in {} is {v}",
+                    r.platforms[j].platform, ch.channel
+                ));
             }
             if policy.use_set[c] & (1 << j) == 0 && *v != 0.0 {
                 return fail(format!(
@@ -69,11 +74,17 @@ pub fn check(r: &MonthReport, policy: &Policy, s: &Scenario) -> Result<()> {
             ("primary_users", p.primary_users),
         ] {
             if !v.is_finite() || v < 0.0 || v > pop {
-                return fail(format!("{name} of {} is {v}, outside [0, population {}]", p.platform, s.population));
+                return fail(format!(
+                    "{name} of {} is {v}, outside [0, population {}]",
+                    p.platform, s.population
+                ));
             }
         }
         if !p.merchants.is_finite() || p.merchants < 0.0 || p.merchants > shops {
-            return fail(format!("merchants of {} is {}, outside [0, {}]", p.platform, p.merchants, shops));
+            return fail(format!(
+                "merchants of {} is {}, outside [0, {}]",
+                p.platform, p.merchants, shops
+            ));
         }
         for (name, v) in [
             ("merchant_value", p.merchant_value),
@@ -93,18 +104,27 @@ pub fn check(r: &MonthReport, policy: &Policy, s: &Scenario) -> Result<()> {
         }
         if let Some(l) = s.platforms[j].launch {
             if r.month < l && p.users > 0.0 {
-                return fail(format!("{} has {} users before its launch in {l}", p.platform, p.users));
+                return fail(format!(
+                    "{} has {} users before its launch in {l}",
+                    p.platform, p.users
+                ));
             }
         }
     }
     let m = &r.market;
-    for (name, v) in [("multihoming_users", m.multihoming_users), ("multihoming_merchants", m.multihoming_merchants)] {
+    for (name, v) in [
+        ("multihoming_users", m.multihoming_users),
+        ("multihoming_merchants", m.multihoming_merchants),
+    ] {
         if !(0.0..=1.0).contains(&v) {
             return fail(format!("{name} is {v}, outside [0, 1]"));
         }
     }
     if !(m.adopters.is_finite() && m.adopters >= 0.0 && m.adopters <= pop) {
-        return fail(format!("adopters is {}, outside [0, population]", m.adopters));
+        return fail(format!(
+            "adopters is {}, outside [0, population]",
+            m.adopters
+        ));
     }
     for (name, v) in [
         ("spend", m.spend),

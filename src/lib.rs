@@ -27,6 +27,9 @@
 //! [`record`] (observers). [`sim`] wires them together.
 
 #![warn(missing_docs)]
+// Loops over platform, channel and set indices mirror the model's subscripts (j, c, H, A);
+// iterator chains over several parallel arrays would read worse.
+#![allow(clippy::needless_range_loop)]
 
 pub mod error;
 pub mod invariants;

@@ -95,7 +95,7 @@ impl MerchantAcc {
             accepting: vec![0; c * p],
             any: vec![0; c],
             multi: vec![0; c],
-            mass: vec![0.0; c * 2 << p],
+            mass: vec![0.0; (c * 2) << p],
         }
     }
 
@@ -189,7 +189,8 @@ fn update_merchant(
     let n_sets = 1usize << p;
     let terms = &ch.terms[class * n_sets..][..n_sets];
     let cost = |j: usize| -> f64 {
-        (policy.deposit[j * policy.channels + c] * ctx.interest / 12.0 + ctx.fixed[j]) / (y * ch.margin)
+        (policy.deposit[j * policy.channels + c] * ctx.interest / 12.0 + ctx.fixed[j])
+            / (y * ch.margin)
     };
     let draws = ctx.stream.agent(k);
     let head = draws.draw(0);

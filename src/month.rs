@@ -113,7 +113,9 @@ mod tests {
 
     #[test]
     fn rejects_bad_months() {
-        for bad in ["2013-13", "2013-00", "13-08", "2013/08", "2013-8", "", "abcd-ef"] {
+        for bad in [
+            "2013-13", "2013-00", "13-08", "2013/08", "2013-8", "", "abcd-ef",
+        ] {
             assert!(bad.parse::<Month>().is_err(), "{bad} should be rejected");
         }
     }

@@ -41,7 +41,14 @@ pub fn expansion(policy: &Policy, c: usize, a: u8) -> u8 {
 /// assert!((out[0] - 0.8).abs() < 1e-12 && (out[1] - 0.2).abs() < 1e-12);
 /// ```
 #[inline]
-pub fn split_into(v: u8, primary: usize, weight: &[f64; 8], loyalty: f64, scale: f64, out: &mut [f64; 8]) {
+pub fn split_into(
+    v: u8,
+    primary: usize,
+    weight: &[f64; 8],
+    loyalty: f64,
+    scale: f64,
+    out: &mut [f64; 8],
+) {
     debug_assert!(v != 0);
     let mut total = 0.0;
     let mut bits = v;
@@ -127,7 +134,8 @@ pub fn channel_tables(policy: &Policy, input: &ChannelInput) -> ChannelTables {
     let hp_n = n_sets * (p + 1);
     let mut weight = [0.0f64; 8];
     for j in 0..p {
-        weight[j] = (input.brand[j] + input.subsidy_split * policy.subsidy[j * policy.channels + c]).exp();
+        weight[j] =
+            (input.brand[j] + input.subsidy_split * policy.subsidy[j * policy.channels + c]).exp();
     }
     let expansion: Vec<u8> = (0..n_sets).map(|a| expansion(policy, c, a as u8)).collect();
     let mut route = vec![0.0; hp_n * (p + 2)];
@@ -138,7 +146,11 @@ pub fn channel_tables(policy: &Policy, input: &ChannelInput) -> ChannelTables {
     let usable_all = policy.use_set[c];
     let mut shares;
     match input.kind {
-        Kind::Own | Kind::Merchant { has_merchants: false } | Kind::P2p => {
+        Kind::Own
+        | Kind::Merchant {
+            has_merchants: false,
+        }
+        | Kind::P2p => {
             let own = input.kind == Kind::Own;
             for h in 0..n_sets {
                 let usable = if own { h as u8 & usable_all } else { 0 };
@@ -158,7 +170,9 @@ pub fn channel_tables(policy: &Policy, input: &ChannelInput) -> ChannelTables {
                 }
             }
         }
-        Kind::Merchant { has_merchants: true } => {
+        Kind::Merchant {
+            has_merchants: true,
+        } => {
             // Mass of each accepted set, both classes together.
             let total: f64 = input.mass.iter().sum();
             let mass_a: Vec<f64> = (0..n_sets)
@@ -195,13 +209,18 @@ pub fn channel_tables(policy: &Policy, input: &ChannelInput) -> ChannelTables {
                             }
                             // Fee-weighted by class.
                             let fr = &mut fee_route[idx * p..][..p];
-                            for (class, m) in [input.mass[a], input.mass[n_sets + a]].into_iter().enumerate() {
+                            for (class, m) in [input.mass[a], input.mass[n_sets + a]]
+                                .into_iter()
+                                .enumerate()
+                            {
                                 if m <= 0.0 {
                                     continue;
                                 }
                                 let qc = q * m / mass_a[a];
                                 for j in 0..p {
-                                    fr[j] += qc * shares[j] * policy.fee[(j * policy.channels + c) * 2 + class];
+                                    fr[j] += qc
+                                        * shares[j]
+                                        * policy.fee[(j * policy.channels + c) * 2 + class];
                                 }
                             }
                         } else {
@@ -238,7 +257,9 @@ pub struct SalesMix {
 pub fn reach_norm(input: &ChannelInput, tables: &ChannelTables, p: usize) -> Vec<f64> {
     let n_sets = 1usize << p;
     let total: f64 = input.mass.iter().sum();
-    let mass_a: Vec<f64> = (0..n_sets).map(|a| input.mass[a] + input.mass[n_sets + a]).collect();
+    let mass_a: Vec<f64> = (0..n_sets)
+        .map(|a| input.mass[a] + input.mass[n_sets + a])
+        .collect();
     (0..n_sets)
         .map(|h| {
             (0..n_sets)

@@ -109,7 +109,13 @@ impl PlatformStrategy for DefendShare {
 mod tests {
     use super::*;
 
-    fn view<'a>(month: &str, hist: &'a [f64], value: &'a [f64], sub: &'a [f64], usable: &'a [bool]) -> StrategyView<'a> {
+    fn view<'a>(
+        month: &str,
+        hist: &'a [f64],
+        value: &'a [f64],
+        sub: &'a [f64],
+        usable: &'a [bool],
+    ) -> StrategyView<'a> {
         StrategyView {
             month: month.parse().unwrap(),
             share_history: hist,
@@ -133,18 +139,40 @@ mod tests {
         let usable = [true, true];
         // Share 0.60 -> 0.55: fell 0.05 > 0.02.
         let hist = [0.6, 0.59, 0.57, 0.55];
-        let out = s.decide(&view("2017-02", &hist, &[1e10, 1e10], &[0.0, 0.0], &usable)).unwrap();
+        let out = s
+            .decide(&view("2017-02", &hist, &[1e10, 1e10], &[0.0, 0.0], &usable))
+            .unwrap();
         assert_eq!(out, vec![0.005, 0.0]);
-        let out = s.decide(&view("2017-03", &hist, &[1e10, 1e10], &[0.005, 0.0], &usable)).unwrap();
+        let out = s
+            .decide(&view(
+                "2017-03",
+                &hist,
+                &[1e10, 1e10],
+                &[0.005, 0.0],
+                &usable,
+            ))
+            .unwrap();
         assert_eq!(out, vec![0.008, 0.0], "capped");
         // Budget 1e9 on value 1e12 allows at most 0.001.
-        let out = s.decide(&view("2017-03", &hist, &[1e12, 0.0], &[0.005, 0.0], &usable)).unwrap();
+        let out = s
+            .decide(&view(
+                "2017-03",
+                &hist,
+                &[1e12, 0.0],
+                &[0.005, 0.0],
+                &usable,
+            ))
+            .unwrap();
         assert!((out[0] - 0.001).abs() < 1e-15);
         // Before the start: nothing.
-        assert!(s.decide(&view("2016-12", &hist, &[1.0, 1.0], &[0.0, 0.0], &usable)).is_none());
+        assert!(s
+            .decide(&view("2016-12", &hist, &[1.0, 1.0], &[0.0, 0.0], &usable))
+            .is_none());
         // Share stable: back towards the floor.
         let flat = [0.5, 0.5, 0.5, 0.5];
-        let out = s.decide(&view("2017-04", &flat, &[1.0, 1.0], &[0.008, 0.0], &usable)).unwrap();
+        let out = s
+            .decide(&view("2017-04", &flat, &[1.0, 1.0], &[0.008, 0.0], &usable))
+            .unwrap();
         assert!((out[0] - 0.003).abs() < 1e-15);
     }
 }

@@ -445,7 +445,8 @@ impl Policy {
                     factor,
                 } => {
                     for ci in 0..c_n {
-                        if c.is_some_and(|x| x != ci) || s.channels[ci].kind != ChannelKind::Merchant
+                        if c.is_some_and(|x| x != ci)
+                            || s.channels[ci].kind != ChannelKind::Merchant
                         {
                             continue;
                         }
@@ -455,7 +456,11 @@ impl Policy {
                             }
                             Some(j) => {
                                 for k in 0..2 {
-                                    let this = if k == 0 { SizeClass::Small } else { SizeClass::Large };
+                                    let this = if k == 0 {
+                                        SizeClass::Small
+                                    } else {
+                                        SizeClass::Large
+                                    };
                                     if class.is_some_and(|cl| cl != this) {
                                         continue;
                                     }
@@ -490,7 +495,11 @@ impl Policy {
                 Action::Tie { j, s: si, weight } => {
                     self.imitation[j * self.paths.len() + si] = *weight;
                 }
-                Action::Network { s: si, path, extend } => {
+                Action::Network {
+                    s: si,
+                    path,
+                    extend,
+                } => {
                     let old = &mut self.paths[*si];
                     if *extend {
                         let first = path.first().map(|p| p.0);
@@ -532,11 +541,7 @@ impl Policy {
         self.shift_now.clone_from(&self.shift);
         self.links_now.clone_from(&self.links);
         // File order, so later declarations overwrite earlier ones.
-        let mut by_file: Vec<&TimedEvent> = timeline
-            .events
-            .iter()
-            .filter(|e| e.t <= t)
-            .collect();
+        let mut by_file: Vec<&TimedEvent> = timeline.events.iter().filter(|e| e.t <= t).collect();
         by_file.sort_by_key(|e| e.index);
         let s1 = self.paths.len();
         for e in by_file {
@@ -549,7 +554,11 @@ impl Policy {
                         }
                     }
                 }
-                Action::Campaign { j, multiplier, months } if live(*months) => {
+                Action::Campaign {
+                    j,
+                    multiplier,
+                    months,
+                } if live(*months) => {
                     self.campaign[*j] = *multiplier;
                 }
                 Action::Shift {
@@ -598,7 +607,9 @@ impl Policy {
         }
         match self.phase[c * self.platforms + j] {
             Some(ph) => {
-                let u = u01(Stream::keyed(seed, StreamId::Event, ph.key).agent(k).draw(0));
+                let u = u01(Stream::keyed(seed, StreamId::Event, ph.key)
+                    .agent(k)
+                    .draw(0));
                 u < (t + 1 - ph.at) as f64 / ph.months as f64
             }
             None => false,
@@ -638,7 +649,10 @@ pub fn interpolate(path: &[(Month, f64)], month: Month) -> f64 {
         [(m0, v0), ..] if month <= *m0 => *v0,
         [.., (m1, v1)] if month >= *m1 => *v1,
         _ => {
-            let k = path.iter().position(|(m, _)| *m > month).expect("inside the path");
+            let k = path
+                .iter()
+                .position(|(m, _)| *m > month)
+                .expect("inside the path");
             let (m0, v0) = path[k - 1];
             let (m1, v1) = path[k];
             let w = m0.months_until(month) as f64 / m0.months_until(m1) as f64;

@@ -191,32 +191,64 @@ impl CsvRecorder {
                 source,
             })?;
             let mut w = csv::Writer::from_writer(BufWriter::new(f));
-            w.write_record(header).map_err(|source| Error::Csv { path, source })?;
+            w.write_record(header)
+                .map_err(|source| Error::Csv { path, source })?;
             Ok(w)
         };
         Ok(CsvRecorder {
             platforms: open(
                 CSV_FILES[0],
                 &[
-                    "run", "scenario", "month", "platform", "users", "active_users", "primary_users",
-                    "merchants", "value", "merchant_value", "p2p_value", "own_value", "value_share",
-                    "fee_revenue", "subsidy_cost",
+                    "run",
+                    "scenario",
+                    "month",
+                    "platform",
+                    "users",
+                    "active_users",
+                    "primary_users",
+                    "merchants",
+                    "value",
+                    "merchant_value",
+                    "p2p_value",
+                    "own_value",
+                    "value_share",
+                    "fee_revenue",
+                    "subsidy_cost",
                 ],
             )?,
             market: open(
                 CSV_FILES[1],
                 &[
-                    "run", "scenario", "month", "spend", "platform_value", "cash_value", "lost_value",
-                    "hhi", "multihoming_users", "multihoming_merchants", "adopters",
+                    "run",
+                    "scenario",
+                    "month",
+                    "spend",
+                    "platform_value",
+                    "cash_value",
+                    "lost_value",
+                    "hhi",
+                    "multihoming_users",
+                    "multihoming_merchants",
+                    "adopters",
                 ],
             )?,
             channels: open(
                 CSV_FILES[2],
-                &["run", "scenario", "month", "channel", "platform", "merchants_accepting", "value"],
+                &[
+                    "run",
+                    "scenario",
+                    "month",
+                    "channel",
+                    "platform",
+                    "merchants_accepting",
+                    "value",
+                ],
             )?,
             events: open(
                 CSV_FILES[3],
-                &["run", "scenario", "month", "kind", "platform", "channel", "detail", "source"],
+                &[
+                    "run", "scenario", "month", "kind", "platform", "channel", "detail", "source",
+                ],
             )?,
             dir,
         })
@@ -283,12 +315,28 @@ impl Recorder for CsvRecorder {
                     .map(|a| num(a[j]))
                     .unwrap_or_default();
                 self.channels
-                    .write_record([run.as_str(), &r.scenario, &month, &ch.channel, &p.platform, &acc, &num(ch.value[j])])
+                    .write_record([
+                        run.as_str(),
+                        &r.scenario,
+                        &month,
+                        &ch.channel,
+                        &p.platform,
+                        &acc,
+                        &num(ch.value[j]),
+                    ])
                     .map_err(&e)?;
             }
             for (name, v) in [("cash", ch.cash), ("lost", ch.lost)] {
                 self.channels
-                    .write_record([run.as_str(), &r.scenario, &month, &ch.channel, name, "", &num(v)])
+                    .write_record([
+                        run.as_str(),
+                        &r.scenario,
+                        &month,
+                        &ch.channel,
+                        name,
+                        "",
+                        &num(v),
+                    ])
                     .map_err(&e)?;
             }
         }
@@ -332,4 +380,3 @@ impl Drop for CsvRecorder {
         let _ = self.events.flush();
     }
 }
-

@@ -565,7 +565,11 @@ impl Scenario {
 /// Turns the TOML reader's multi-line message into one line, `line L, column C: what`, and adds
 /// a "did you mean" suggestion to an unknown field.
 fn explain_toml_error(raw: &str) -> String {
-    let lines: Vec<&str> = raw.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let lines: Vec<&str> = raw
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
     let what = lines.last().copied().unwrap_or(raw).to_string();
     let place = lines
         .first()

@@ -64,7 +64,13 @@ impl Simulation {
             .channels
             .iter()
             .zip(&merchants.ranges)
-            .map(|(ch, r)| if r.is_empty() { 0.0 } else { ch.shops / r.len() as f64 })
+            .map(|(ch, r)| {
+                if r.is_empty() {
+                    0.0
+                } else {
+                    ch.shops / r.len() as f64
+                }
+            })
             .collect();
         let channel_ids = scenario.channel_ids();
         let strategies = scenario
@@ -123,13 +129,22 @@ impl Simulation {
     }
 
     /// Replaces platform `id`'s strategy with a custom one.
-    pub fn with_strategy(mut self, id: &str, strategy: Box<dyn PlatformStrategy>) -> Result<Simulation> {
+    pub fn with_strategy(
+        mut self,
+        id: &str,
+        strategy: Box<dyn PlatformStrategy>,
+    ) -> Result<Simulation> {
         let j = self
             .scenario
             .platforms
             .iter()
             .position(|p| p.id == id)
-            .ok_or_else(|| Error::Config(format!("no platform {id:?} in scenario {}", self.scenario.name)))?;
+            .ok_or_else(|| {
+                Error::Config(format!(
+                    "no platform {id:?} in scenario {}",
+                    self.scenario.name
+                ))
+            })?;
         self.strategies[j] = strategy;
         Ok(self)
     }
@@ -272,7 +287,10 @@ impl Simulation {
                 }
             })
             .collect();
-        let tables: Vec<ChannelTables> = inputs.iter().map(|inp| channel_tables(policy, inp)).collect();
+        let tables: Vec<ChannelTables> = inputs
+            .iter()
+            .map(|inp| channel_tables(policy, inp))
+            .collect();
 
         // 4–5. Users.
         let launched: u8 = s
@@ -281,11 +299,27 @@ impl Simulation {
             .enumerate()
             .filter(|(_, pl)| pl.launch.is_none_or(|l| l <= month))
             .fold(0, |m, (j, _)| m | (1 << j));
-        let routed: Vec<usize> = (0..c_n).filter(|&c| s.channels[c].kind != ChannelKind::P2p).collect();
-        let is_p2p: Vec<bool> = s.channels.iter().map(|ch| ch.kind == ChannelKind::P2p).collect();
+        let routed: Vec<usize> = (0..c_n)
+            .filter(|&c| s.channels[c].kind != ChannelKind::P2p)
+            .collect();
+        let is_p2p: Vec<bool> = s
+            .channels
+            .iter()
+            .map(|ch| ch.kind == ChannelKind::P2p)
+            .collect();
         let p2p: Vec<P2pChannel> = (0..c_n)
             .filter(|&c| is_p2p[c])
-            .map(|c| P2pChannel::new(p, c, req_bit[c], s.channels[c].cash, policy.use_set[c], &tables[c], prm.loyalty))
+            .map(|c| {
+                P2pChannel::new(
+                    p,
+                    c,
+                    req_bit[c],
+                    s.channels[c].cash,
+                    policy.use_set[c],
+                    &tables[c],
+                    prm.loyalty,
+                )
+            })
             .collect();
         let per_platform = |f: &dyn Fn(usize) -> f64| {
             let mut a = [0.0; 8];
@@ -313,9 +347,17 @@ impl Simulation {
         for (j, pl) in s.platforms.iter().enumerate() {
             requires[j] = 1u16 << networks.iter().position(|x| *x == pl.requires).unwrap_or(0);
         }
-        let uses_networks = s.platforms.iter().any(|pl| pl.requires != crate::scenario::EVERYONE)
-            || s.channels.iter().any(|ch| ch.requires != crate::scenario::EVERYONE)
-            || policy.imitation.chunks(s1).any(|q| q[1..].iter().any(|&x| x != 0.0));
+        let uses_networks = s
+            .platforms
+            .iter()
+            .any(|pl| pl.requires != crate::scenario::EVERYONE)
+            || s.channels
+                .iter()
+                .any(|ch| ch.requires != crate::scenario::EVERYONE)
+            || policy
+                .imitation
+                .chunks(s1)
+                .any(|q| q[1..].iter().any(|&x| x != 0.0));
         let ctx = UserCtx {
             p,
             n: self.users.len() as u64,
@@ -421,7 +463,10 @@ impl Simulation {
                     };
                 }
                 let total_w = spend_c[c];
-                let customers: Vec<f64> = w_c[c * hp_n..][..hp_n].iter().map(|w| w / total_w).collect();
+                let customers: Vec<f64> = w_c[c * hp_n..][..hp_n]
+                    .iter()
+                    .map(|w| w / total_w)
+                    .collect();
                 let terms = profit_terms(policy, &inputs[c], &tables[c], &customers, ch.margin);
                 MerchantChannel {
                     y_per_size: spend / (self.shop_weight[c] * self.merchants.size_sum[c]),
@@ -457,7 +502,10 @@ impl Simulation {
 
         // 7–8. Bookkeeping and the report.
         let kind_value = |j: usize, kind: ChannelKind| -> f64 {
-            (0..c_n).filter(|&c| s.channels[c].kind == kind).map(|c| value[c][j]).sum()
+            (0..c_n)
+                .filter(|&c| s.channels[c].kind == kind)
+                .map(|c| value[c][j])
+                .sum()
         };
         let third_total: f64 = (0..p)
             .filter(|&j| s.platforms[j].third_party)
@@ -472,18 +520,26 @@ impl Simulation {
                 users: ua.holders[j] as f64 * wu,
                 active_users: ua.active[j] as f64 * wu,
                 primary_users: ua.primaries[j] as f64 * wu,
-                merchants: (0..c_n).map(|c| ma.accepting[c * p + j] as f64 * self.shop_weight[c]).sum(),
+                merchants: (0..c_n)
+                    .map(|c| ma.accepting[c * p + j] as f64 * self.shop_weight[c])
+                    .sum(),
                 merchant_value: kind_value(j, ChannelKind::Merchant),
                 p2p_value: kind_value(j, ChannelKind::P2p),
                 own_value: kind_value(j, ChannelKind::Own),
                 value_share: share,
                 fee_revenue: fees[j],
-                subsidy_cost: (0..c_n).map(|c| value[c][j] * policy.subsidy[j * c_n + c]).sum(),
+                subsidy_cost: (0..c_n)
+                    .map(|c| value[c][j] * policy.subsidy[j * c_n + c])
+                    .sum(),
             });
         }
         let spend: f64 = spend_c.iter().sum::<f64>() * wu;
-        let any_shops: f64 = (0..c_n).map(|c| ma.any[c] as f64 * self.shop_weight[c]).sum();
-        let multi_shops: f64 = (0..c_n).map(|c| ma.multi[c] as f64 * self.shop_weight[c]).sum();
+        let any_shops: f64 = (0..c_n)
+            .map(|c| ma.any[c] as f64 * self.shop_weight[c])
+            .sum();
+        let multi_shops: f64 = (0..c_n)
+            .map(|c| ma.multi[c] as f64 * self.shop_weight[c])
+            .sum();
         let market = MarketRow {
             spend,
             platform_value: value.iter().flatten().sum(),
@@ -499,7 +555,11 @@ impl Simulation {
             } else {
                 0.0
             },
-            multihoming_merchants: if any_shops > 0.0 { multi_shops / any_shops } else { 0.0 },
+            multihoming_merchants: if any_shops > 0.0 {
+                multi_shops / any_shops
+            } else {
+                0.0
+            },
             adopters: ua.adopters as f64 * wu,
         };
         let channels = (0..c_n)
@@ -525,8 +585,12 @@ impl Simulation {
         for j in 0..p {
             self.share_history[j].push(platforms[j].value_share.unwrap_or(0.0));
             let vals: Vec<f64> = (0..c_n).map(|c| value[c][j]).collect();
-            let base: Vec<f64> = (0..c_n).map(|c| self.policy.base_subsidy[j * c_n + c]).collect();
-            let usable: Vec<bool> = (0..c_n).map(|c| self.policy.use_set[c] & (1 << j) != 0).collect();
+            let base: Vec<f64> = (0..c_n)
+                .map(|c| self.policy.base_subsidy[j * c_n + c])
+                .collect();
+            let usable: Vec<bool> = (0..c_n)
+                .map(|c| self.policy.use_set[c] & (1 << j) != 0)
+                .collect();
             let view = StrategyView {
                 month,
                 share_history: &self.share_history[j],
@@ -570,15 +634,16 @@ fn event_row(e: &crate::scenario::Event) -> EventRow {
     put("network", e.network.clone());
     put("to", e.to.clone());
     put("mutual", e.mutual.map(|x| x.to_string()));
-    put(
-        "class",
-        e.class.map(|c| format!("{c:?}").to_lowercase()),
-    );
+    put("class", e.class.map(|c| format!("{c:?}").to_lowercase()));
     put("mode", e.mode.clone());
     put("points", e.path.as_ref().map(|p| p.len().to_string()));
     EventRow {
         kind: e.kind.clone(),
-        platform: e.platform.clone().or_else(|| e.from.clone()).unwrap_or_default(),
+        platform: e
+            .platform
+            .clone()
+            .or_else(|| e.from.clone())
+            .unwrap_or_default(),
         channel: e.channel.clone().unwrap_or_default(),
         detail: detail.join(";"),
         source: e.source.clone(),

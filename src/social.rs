@@ -37,7 +37,11 @@ impl Membership {
         for (k, &(parent, thr)) in self.nets.iter().enumerate() {
             if k % 4 == 0 {
                 // The agent's key is itself a well-mixed word: networks 1–4 need no extra hash.
-                word = if k == 0 { draws.key() } else { draws.draw((k / 4) as u64) };
+                word = if k == 0 {
+                    draws.key()
+                } else {
+                    draws.draw((k / 4) as u64)
+                };
             }
             let u = ((word >> (16 * (k % 4))) & 0xffff) as u32;
             // Branch-free: membership is a coin flip per user, which a branch would mispredict.

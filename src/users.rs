@@ -34,7 +34,13 @@ pub fn occasion_prob(v: f64, n: i32) -> f64 {
 /// The part of the adoption hazard that does not depend on contacts (MODEL.md step 5):
 /// `p_j + γ·(COV_i(H ∪ {j}) − COV_i(H)) + δ·Σ_c ω_ic·sub_jc`.
 #[inline]
-pub fn adoption_base(innovation: f64, gamma: f64, coverage_gain: f64, delta: f64, subsidy: f64) -> f64 {
+pub fn adoption_base(
+    innovation: f64,
+    gamma: f64,
+    coverage_gain: f64,
+    delta: f64,
+    subsidy: f64,
+) -> f64 {
     innovation + gamma * coverage_gain + delta * subsidy
 }
 
@@ -48,7 +54,15 @@ pub fn adoption_base(innovation: f64, gamma: f64, coverage_gain: f64, delta: f64
 /// assert!((hazard(0.01, 1.0, 0.3 * 0.2, 0.0, 0.0, 0.1, false) - 0.07).abs() < 1e-12);
 /// ```
 #[inline]
-pub fn hazard(base: f64, campaign: f64, imitation: f64, gamma: f64, p2p_gain: f64, phi: f64, rescued: bool) -> f64 {
+pub fn hazard(
+    base: f64,
+    campaign: f64,
+    imitation: f64,
+    gamma: f64,
+    p2p_gain: f64,
+    phi: f64,
+    rescued: bool,
+) -> f64 {
     let h = base + campaign * imitation + gamma * p2p_gain + if rescued { phi } else { 0.0 };
     h.clamp(0.0, 1.0)
 }
@@ -70,11 +84,26 @@ pub struct P2pChannel {
 
 impl P2pChannel {
     /// Builds the channel's split table from its logit weights.
-    pub fn new(p: usize, c: usize, requires: u16, cash: bool, usable: u8, tables: &ChannelTables, loyalty: f64) -> P2pChannel {
+    pub fn new(
+        p: usize,
+        c: usize,
+        requires: u16,
+        cash: bool,
+        usable: u8,
+        tables: &ChannelTables,
+        loyalty: f64,
+    ) -> P2pChannel {
         let mut split = vec![[0.0; 8]; (1 << p) * (p + 1)];
         for v in 1..(1usize << p) {
             for pi in 0..=p {
-                split_into(v as u8, pi, &tables.weight, loyalty, 1.0, &mut split[v * (p + 1) + pi]);
+                split_into(
+                    v as u8,
+                    pi,
+                    &tables.weight,
+                    loyalty,
+                    1.0,
+                    &mut split[v * (p + 1) + pi],
+                );
             }
         }
         P2pChannel {
@@ -169,8 +198,15 @@ impl UserTables {
         let mut p2p_weight = vec![0.0; weight.len()];
         for (cls, w) in weight.iter().enumerate() {
             p2p_weight[cls] = (0..c_n).filter(|&c| inp.is_p2p[c]).map(|c| w[c]).sum();
-            let cov = |set: usize| -> f64 { inp.routed.iter().map(|&c| w[c] * inp.tables[c].cov[set]).sum() };
-            let sub: Vec<f64> = (0..p).map(|j| (0..c_n).map(|c| w[c] * inp.subsidy[j * c_n + c]).sum()).collect();
+            let cov = |set: usize| -> f64 {
+                inp.routed
+                    .iter()
+                    .map(|&c| w[c] * inp.tables[c].cov[set])
+                    .sum()
+            };
+            let sub: Vec<f64> = (0..p)
+                .map(|j| (0..c_n).map(|c| w[c] * inp.subsidy[j * c_n + c]).sum())
+                .collect();
             for j in 0..p {
                 primary_base[cls][j] = inp.brand[j] + inp.eta * sub[j] + inp.beta_cov * cov(1 << j);
             }
@@ -179,8 +215,13 @@ impl UserTables {
                 let mut adopt = [0.0; 8];
                 for j in 0..p {
                     if h & (1 << j) == 0 {
-                        let gain = if inp.gamma != 0.0 { cov(h | (1 << j)) - cov_h } else { 0.0 };
-                        adopt[j] = adoption_base(inp.innovation[j], inp.gamma, gain, inp.delta, sub[j]);
+                        let gain = if inp.gamma != 0.0 {
+                            cov(h | (1 << j)) - cov_h
+                        } else {
+                            0.0
+                        };
+                        adopt[j] =
+                            adoption_base(inp.innovation[j], inp.gamma, gain, inp.delta, sub[j]);
                     }
                 }
                 for pi in 0..=p {
@@ -400,14 +441,25 @@ pub fn pack(h: u8, primary: u8) -> u16 {
 
 /// One user's month: payments, then decisions. Returns the new state word and dormancy.
 #[inline]
-fn update_user(ctx: &UserCtx, i: usize, spend: f32, old: &[u16], dormancy: u32, acc: &mut UserAcc) -> (u16, u32) {
+fn update_user(
+    ctx: &UserCtx,
+    i: usize,
+    spend: f32,
+    old: &[u16],
+    dormancy: u32,
+    acc: &mut UserAcc,
+) -> (u16, u32) {
     let p = ctx.p;
     let hp_n = (1usize << p) * (p + 1);
     let x = spend as f64;
     let st = old[i];
     let h = st as u8;
     let pi_raw = (st >> 8) as u8;
-    let pi = if pi_raw == NO_PRIMARY { p } else { pi_raw as usize };
+    let pi = if pi_raw == NO_PRIMARY {
+        p
+    } else {
+        pi_raw as usize
+    };
     let mask = ctx.member.mask(&ctx.member_stream.agent(i as u64));
     let cls = ctx.tables.class_of_mask[mask as usize] as usize;
     let w = &ctx.tables.weight[cls];
@@ -554,12 +606,27 @@ fn update_user(ctx: &UserCtx, i: usize, spend: f32, old: &[u16], dormancy: u32, 
                     imit += q * lane(hold[s], j) as f64 / cnt[s] as f64;
                 }
             }
-            let g = if m > 0 { lane(unshared, j) as f64 / m as f64 } else { 0.0 };
-            let hz = hazard(row.adopt[j], ctx.campaign[j], imit, ctx.gamma, p2p_w * g, ctx.phi, rescued & bit != 0);
+            let g = if m > 0 {
+                lane(unshared, j) as f64 / m as f64
+            } else {
+                0.0
+            };
+            let hz = hazard(
+                row.adopt[j],
+                ctx.campaign[j],
+                imit,
+                ctx.gamma,
+                p2p_w * g,
+                ctx.phi,
+                rescued & bit != 0,
+            );
             if hi_u01(words[j]) < hz {
                 added |= bit;
             }
-        } else if h & bit != 0 && ((d >> (4 * j)) & 0xf) >= ctx.churn_months && hi_u01(words[j]) < ctx.churn_rate {
+        } else if h & bit != 0
+            && ((d >> (4 * j)) & 0xf) >= ctx.churn_months
+            && hi_u01(words[j]) < ctx.churn_rate
+        {
             dropped |= bit;
         }
     }
@@ -583,8 +650,16 @@ fn update_user(ctx: &UserCtx, i: usize, spend: f32, old: &[u16], dormancy: u32, 
                 if new_h & (1 << j) == 0 {
                     continue;
                 }
-                let b = if recv_total > 0.0 { recv[j] / recv_total } else { 0.0 };
-                let e = if m > 0 { prim[j] as f64 / m as f64 } else { 0.0 };
+                let b = if recv_total > 0.0 {
+                    recv[j] / recv_total
+                } else {
+                    0.0
+                };
+                let e = if m > 0 {
+                    prim[j] as f64 / m as f64
+                } else {
+                    0.0
+                };
                 let u = base[j] + ctx.beta_bal * b * ctx.balance_factor[j] + ctx.beta_soc * e;
                 util[j] = u;
                 best = best.max(u);

@@ -64,7 +64,10 @@ impl Checker {
 
     fn path_points(&mut self, path: &str, points: &[(Month, f64)]) {
         if points.is_empty() {
-            self.push(path, "a membership path needs at least one [\"YYYY-MM\", people] point");
+            self.push(
+                path,
+                "a membership path needs at least one [\"YYYY-MM\", people] point",
+            );
         }
         for (k, (m, people)) in points.iter().enumerate() {
             self.nonneg(&format!("{path}[{k}]"), *people, "people");
@@ -89,15 +92,15 @@ pub(crate) fn problems(s: &Scenario) -> Vec<Problem> {
         c.push("name", "give the scenario a name");
     }
     if s.start > s.end {
-        c.push(
-            "end",
-            format!("end {} is before start {}", s.end, s.start),
-        );
+        c.push("end", format!("end {} is before start {}", s.end, s.start));
     }
     if !(s.population.is_finite() && s.population >= 1.0) {
         c.push(
             "population",
-            format!("population must be a number of people of at least 1, got {}", s.population),
+            format!(
+                "population must be a number of people of at least 1, got {}",
+                s.population
+            ),
         );
     }
     if s.agents.users == 0 {
@@ -106,7 +109,11 @@ pub(crate) fn problems(s: &Scenario) -> Vec<Problem> {
     if s.agents.users > u32::MAX as u64 {
         c.push(
             "agents.users",
-            format!("at most {} user agents are supported, got {}", u32::MAX, s.agents.users),
+            format!(
+                "at most {} user agents are supported, got {}",
+                u32::MAX,
+                s.agents.users
+            ),
         );
     }
     let shop_channels = s
@@ -126,7 +133,11 @@ pub(crate) fn problems(s: &Scenario) -> Vec<Problem> {
     if s.agents.merchants > u32::MAX as u64 {
         c.push(
             "agents.merchants",
-            format!("at most {} merchant agents are supported, got {}", u32::MAX, s.agents.merchants),
+            format!(
+                "at most {} merchant agents are supported, got {}",
+                u32::MAX,
+                s.agents.merchants
+            ),
         );
     }
     params(&mut c, &s.params);
@@ -135,7 +146,10 @@ pub(crate) fn problems(s: &Scenario) -> Vec<Problem> {
     if s.networks.len() > MAX_NETWORKS {
         c.push(
             "network",
-            format!("at most {MAX_NETWORKS} networks (besides everyone), got {}", s.networks.len()),
+            format!(
+                "at most {MAX_NETWORKS} networks (besides everyone), got {}",
+                s.networks.len()
+            ),
         );
     }
     for d in duplicates(s.networks.iter().map(|n| n.id.as_str())) {
@@ -147,14 +161,20 @@ pub(crate) fn problems(s: &Scenario) -> Vec<Problem> {
             c.push(format!("network[{k}].id"), "a network needs a non-empty id");
         }
         if n.id == EVERYONE {
-            c.push(format!("network[{k}].id"), "\"everyone\" is implicit; do not declare it");
+            c.push(
+                format!("network[{k}].id"),
+                "\"everyone\" is implicit; do not declare it",
+            );
         }
         if let Some(parent) = &n.within {
             let earlier: Vec<&str> = s.networks[..k].iter().map(|n| n.id.as_str()).collect();
             if !earlier.contains(&parent.as_str()) {
                 c.push(
                     format!("{p}.within"),
-                    format!("parent network {parent:?} must be declared before {:?}", n.id),
+                    format!(
+                        "parent network {parent:?} must be declared before {:?}",
+                        n.id
+                    ),
                 );
             }
         }
@@ -169,7 +189,10 @@ pub(crate) fn problems(s: &Scenario) -> Vec<Problem> {
     if s.platforms.len() > MAX_PLATFORMS {
         c.push(
             "platform",
-            format!("at most {MAX_PLATFORMS} platforms, got {}", s.platforms.len()),
+            format!(
+                "at most {MAX_PLATFORMS} platforms, got {}",
+                s.platforms.len()
+            ),
         );
     }
     for d in duplicates(s.platforms.iter().map(|p| p.id.as_str())) {
@@ -186,7 +209,10 @@ pub(crate) fn problems(s: &Scenario) -> Vec<Problem> {
     for (k, pl) in s.platforms.iter().enumerate() {
         let p = format!("platform.{}", pl.id);
         if pl.id.trim().is_empty() {
-            c.push(format!("platform[{k}].id"), "a platform needs a non-empty id");
+            c.push(
+                format!("platform[{k}].id"),
+                "a platform needs a non-empty id",
+            );
         }
         if ["cash", "lost", "none", "all"].contains(&pl.id.as_str()) {
             c.push(
@@ -198,27 +224,53 @@ pub(crate) fn problems(s: &Scenario) -> Vec<Problem> {
         for (o, fo) in pl.fee_overrides.iter().enumerate() {
             let op = format!("{p}.fee_overrides[{o}]");
             if let Some(ch) = &fo.channel {
-                c.one_of(&format!("{op}.channel"), ch, &merchant_channels, "merchant channel");
+                c.one_of(
+                    &format!("{op}.channel"),
+                    ch,
+                    &merchant_channels,
+                    "merchant channel",
+                );
             }
             c.share(&format!("{op}.fee"), fo.fee, "fee");
         }
         for (ch, amount) in &pl.deposit {
-            c.one_of(&format!("{p}.deposit"), ch, &merchant_channels, "merchant channel");
-            c.nonneg(&format!("{p}.deposit.{ch}"), *amount, "deposit (RMB per shop)");
+            c.one_of(
+                &format!("{p}.deposit"),
+                ch,
+                &merchant_channels,
+                "merchant channel",
+            );
+            c.nonneg(
+                &format!("{p}.deposit.{ch}"),
+                *amount,
+                "deposit (RMB per shop)",
+            );
         }
         for (ch, rate) in &pl.subsidy {
             c.one_of(&format!("{p}.subsidy"), ch, &channels, "channel");
             c.share(&format!("{p}.subsidy.{ch}"), *rate, "subsidy rate");
         }
-        c.share(&format!("{p}.withdrawal_fee"), pl.withdrawal_fee, "withdrawal fee");
-        c.share(&format!("{p}.innovation"), pl.innovation, "innovation (per month)");
+        c.share(
+            &format!("{p}.withdrawal_fee"),
+            pl.withdrawal_fee,
+            "withdrawal fee",
+        );
+        c.share(
+            &format!("{p}.innovation"),
+            pl.innovation,
+            "innovation (per month)",
+        );
         for (net, q) in &pl.imitation {
             c.one_of(&format!("{p}.imitation"), net, &networks, "network");
             c.nonneg(&format!("{p}.imitation.{net}"), *q, "imitation weight");
         }
         c.finite(&format!("{p}.brand"), pl.brand, "brand weight");
         c.one_of(&format!("{p}.requires"), &pl.requires, &networks, "network");
-        c.share(&format!("{p}.init_users"), pl.init_users, "initial adopter share");
+        c.share(
+            &format!("{p}.init_users"),
+            pl.init_users,
+            "initial adopter share",
+        );
         if let Some(l) = pl.launch {
             if l > s.start && pl.init_users > 0.0 {
                 c.push(
@@ -279,7 +331,10 @@ pub(crate) fn problems(s: &Scenario) -> Vec<Problem> {
         if ch.kind != ChannelKind::Merchant && ch.shops > 0.0 {
             c.push(
                 format!("{p}.shops"),
-                format!("only merchant channels have shops; this one is {:?}", ch.kind),
+                format!(
+                    "only merchant channels have shops; this one is {:?}",
+                    ch.kind
+                ),
             );
         }
         if ch.kind != ChannelKind::Merchant && !ch.init_accept.is_empty() {
@@ -288,7 +343,13 @@ pub(crate) fn problems(s: &Scenario) -> Vec<Problem> {
                 "only merchant channels have accepting shops",
             );
         }
-        c.range(&format!("{p}.size_sigma"), ch.size_sigma, 0.0, 5.0, "size dispersion");
+        c.range(
+            &format!("{p}.size_sigma"),
+            ch.size_sigma,
+            0.0,
+            5.0,
+            "size dispersion",
+        );
         if !(ch.margin.is_finite() && ch.margin > 0.0 && ch.margin <= 1.0) {
             c.push(
                 format!("{p}.margin"),
@@ -297,15 +358,25 @@ pub(crate) fn problems(s: &Scenario) -> Vec<Problem> {
         }
         c.share(&format!("{p}.cash_cost"), ch.cash_cost, "cash cost");
         c.nonneg(&format!("{p}.steering"), ch.steering, "steering strength");
-        c.share(&format!("{p}.small_quantile"), ch.small_quantile, "small-shop quantile");
+        c.share(
+            &format!("{p}.small_quantile"),
+            ch.small_quantile,
+            "small-shop quantile",
+        );
         for (id, share) in &ch.init_accept {
             if c.one_of(&format!("{p}.init_accept"), id, &platforms, "platform") {
-                c.share(&format!("{p}.init_accept.{id}"), *share, "initial acceptance share");
+                c.share(
+                    &format!("{p}.init_accept.{id}"),
+                    *share,
+                    "initial acceptance share",
+                );
                 let pl = s.platforms.iter().find(|pl| &pl.id == id).expect("known");
                 if pl.launch.is_some_and(|l| l > s.start) && *share > 0.0 {
                     c.push(
                         format!("{p}.init_accept.{id}"),
-                        format!("{id} launches after the start, so no shop can accept it initially"),
+                        format!(
+                            "{id} launches after the start, so no shop can accept it initially"
+                        ),
                     );
                 }
                 if let Some(list) = &ch.platforms {
@@ -321,7 +392,16 @@ pub(crate) fn problems(s: &Scenario) -> Vec<Problem> {
     }
 
     for (k, e) in s.events.iter().enumerate() {
-        event(&mut c, s, k, e, &platforms, &channels, &merchant_channels, &networks);
+        event(
+            &mut c,
+            s,
+            k,
+            e,
+            &platforms,
+            &channels,
+            &merchant_channels,
+            &networks,
+        );
     }
     c.problems
 }
@@ -333,7 +413,10 @@ fn params(c: &mut Checker, p: &Params) {
     c.range("params.contacts", p.contacts as f64, 0.0, 64.0, "contacts");
     c.share("params.long_range", p.long_range, "long-range share");
     if p.community_size == 0 {
-        c.push("params.community_size", "community size must be at least 1, got 0");
+        c.push(
+            "params.community_size",
+            "community size must be at least 1, got 0",
+        );
     }
     for (name, v) in [
         ("coverage_weight", p.coverage_weight),
@@ -356,7 +439,13 @@ fn params(c: &mut Checker, p: &Params) {
     ] {
         c.share(&format!("params.{name}"), v, name);
     }
-    c.range("params.churn_months", p.churn_months as f64, 1.0, 15.0, "churn months");
+    c.range(
+        "params.churn_months",
+        p.churn_months as f64,
+        1.0,
+        15.0,
+        "churn months",
+    );
     if p.contract_min == 0 || p.contract_min > p.contract_max || p.contract_max > 600 {
         c.push(
             "params.contract_min",
@@ -372,10 +461,19 @@ fn params(c: &mut Checker, p: &Params) {
         ("median_spend", p.median_spend),
     ] {
         if !(v.is_finite() && v > 0.0) {
-            c.push(format!("params.{name}"), format!("{name} must be above 0, got {v}"));
+            c.push(
+                format!("params.{name}"),
+                format!("{name} must be above 0, got {v}"),
+            );
         }
     }
-    c.range("params.spend_sigma", p.spend_sigma, 0.0, 5.0, "spend dispersion");
+    c.range(
+        "params.spend_sigma",
+        p.spend_sigma,
+        0.0,
+        5.0,
+        "spend dispersion",
+    );
 }
 
 /// The fields each event kind uses (besides `at`, `kind`, `source`).
@@ -420,7 +518,11 @@ fn event(
     if !EVENT_KINDS.contains(&e.kind.as_str()) {
         c.push(
             format!("{p}.kind"),
-            format!("unknown event kind {:?}; known: {}", e.kind, EVENT_KINDS.join(", ")),
+            format!(
+                "unknown event kind {:?}; known: {}",
+                e.kind,
+                EVENT_KINDS.join(", ")
+            ),
         );
         return;
     }
@@ -441,17 +543,27 @@ fn event(
         ("mutual", e.mutual.is_some()),
         ("class", e.class.is_some()),
     ];
-    for (name, is) in present.iter().chain([("path", e.path.is_some()), ("mode", e.mode.is_some())].iter()) {
+    for (name, is) in present
+        .iter()
+        .chain([("path", e.path.is_some()), ("mode", e.mode.is_some())].iter())
+    {
         if *is && !uses.contains(name) {
             c.push(
                 format!("{p}.{name}"),
-                format!("field {name:?} does not apply to a {:?} event (it uses: {})", e.kind, uses.join(", ")),
+                format!(
+                    "field {name:?} does not apply to a {:?} event (it uses: {})",
+                    e.kind,
+                    uses.join(", ")
+                ),
             );
         }
     }
     let need = |c: &mut Checker, name: &str, v: bool| {
         if !v {
-            c.push(format!("{p}.{name}"), format!("a {:?} event needs {name:?}", e.kind));
+            c.push(
+                format!("{p}.{name}"),
+                format!("a {:?} event needs {name:?}", e.kind),
+            );
         }
     };
     let check_platform = |c: &mut Checker, v: &Option<String>, name: &str, extra: &[&str]| {
@@ -464,7 +576,12 @@ fn event(
     let check_channel = |c: &mut Checker, v: &Option<String>, merchant_only: bool| {
         if let Some(id) = v {
             if merchant_only {
-                c.one_of(&format!("{p}.channel"), id, merchant_channels, "merchant channel");
+                c.one_of(
+                    &format!("{p}.channel"),
+                    id,
+                    merchant_channels,
+                    "merchant channel",
+                );
             } else {
                 c.one_of(&format!("{p}.channel"), id, channels, "channel");
             }
@@ -583,7 +700,10 @@ fn event(
             need(c, "path", e.path.is_some());
             if let Some(n) = &e.network {
                 if n == EVERYONE {
-                    c.push(format!("{p}.network"), "the everyone network has no path to change");
+                    c.push(
+                        format!("{p}.network"),
+                        "the everyone network has no path to change",
+                    );
                 } else {
                     c.one_of(&format!("{p}.network"), n, &networks[1..], "network");
                 }

@@ -116,7 +116,9 @@ pub fn split_agents(m: u64, shops: &[f64]) -> Vec<u64> {
     // At least one agent per channel with shops, taken from the largest.
     for c in 0..shops.len() {
         if shops[c] > 0.0 && out[c] == 0 {
-            let big = (0..shops.len()).max_by_key(|&k| (out[k], std::cmp::Reverse(k))).expect("channels");
+            let big = (0..shops.len())
+                .max_by_key(|&k| (out[k], std::cmp::Reverse(k)))
+                .expect("channels");
             if out[big] > 1 {
                 out[big] -= 1;
                 out[c] = 1;
@@ -199,7 +201,10 @@ fn init_users(s: &Scenario, policy: &Policy, seed: u64) -> Users {
                 let d = init.agent(i);
                 let mut h = 0u8;
                 for j in 0..p {
-                    if launched_at_start[j] && mask & req[j] != 0 && lo_u01(d.draw(j as u64)) < init_share[j] {
+                    if launched_at_start[j]
+                        && mask & req[j] != 0
+                        && lo_u01(d.draw(j as u64)) < init_share[j]
+                    {
                         h |= 1 << j;
                     }
                 }
@@ -250,7 +255,13 @@ fn init_merchants(s: &Scenario, seed: u64) -> Merchants {
     let shops: Vec<f64> = s
         .channels
         .iter()
-        .map(|ch| if ch.kind == ChannelKind::Merchant { ch.shops } else { 0.0 })
+        .map(|ch| {
+            if ch.kind == ChannelKind::Merchant {
+                ch.shops
+            } else {
+                0.0
+            }
+        })
         .collect();
     let counts = split_agents(s.agents.merchants, &shops);
     let total: usize = counts.iter().sum::<u64>() as usize;
@@ -337,7 +348,8 @@ pub fn mass_of(m: &Merchants, channels: usize, p: usize) -> Vec<f64> {
     let mut mass = vec![0.0; channels * 2 * n_sets];
     for k in 0..m.size.len() {
         let c = m.channel[k] as usize;
-        mass[c * 2 * n_sets + m.class[k] as usize * n_sets + m.accepted[k] as usize] += m.size[k] as f64;
+        mass[c * 2 * n_sets + m.class[k] as usize * n_sets + m.accepted[k] as usize] +=
+            m.size[k] as f64;
     }
     mass
 }

@@ -48,7 +48,10 @@ fn bass_diffusion_is_reproduced() {
     let n = s.agents.users as f64;
     let mut sim = Simulation::new(s).unwrap();
     // F_t of the initial state, then after each step.
-    let f0 = (0..n as usize).filter(|&i| sim.users().wallets(i) != 0).count() as f64 / n;
+    let f0 = (0..n as usize)
+        .filter(|&i| sim.users().wallets(i) != 0)
+        .count() as f64
+        / n;
     let mut sim_f = vec![f0];
     while let Some(r) = sim.step().unwrap() {
         sim_f.push(r.market.adopters / 1e6);
@@ -62,7 +65,10 @@ fn bass_diffusion_is_reproduced() {
     for (t, &fs) in sim_f.iter().enumerate().skip(1) {
         f += (1.0 - f) * (p + q * f);
         worst = worst.max((fs - f).abs());
-        assert!((fs - f).abs() <= 0.005, "month {t}: simulated {fs}, Bass {f}");
+        assert!(
+            (fs - f).abs() <= 0.005,
+            "month {t}: simulated {fs}, Bass {f}"
+        );
     }
     // The path must actually diffuse (not a trivially flat match).
     assert!(sim_f[36] > 0.9, "F_36 = {}", sim_f[36]);
@@ -167,7 +173,11 @@ fn interoperability_is_neutral() {
     let reports = run(s.clone());
     for r in &reports {
         for ch in &r.channels {
-            assert_eq!(ch.lost, 0.0, "{} lost {} in {}", r.month, ch.lost, ch.channel);
+            assert_eq!(
+                ch.lost, 0.0,
+                "{} lost {} in {}",
+                r.month, ch.lost, ch.channel
+            );
         }
         assert!(r.market.platform_value > 0.0);
     }
@@ -186,7 +196,9 @@ fn interoperability_is_neutral() {
         }
         let input = ChannelInput {
             c,
-            kind: Kind::Merchant { has_merchants: true },
+            kind: Kind::Merchant {
+                has_merchants: true,
+            },
             cash: ch.cash,
             steering: 0.5,
             mass: &mass,
@@ -226,7 +238,10 @@ fn interoperability_is_neutral() {
             for h in 1..n_sets {
                 for pi in 0..=p {
                     let r = &tables.route[(h * (p + 1) + pi) * (p + 2)..][..p + 2];
-                    assert!(r[p] < 1e-15 && r[p + 1] < 1e-15, "route of {h:#b} leaks to the outside option");
+                    assert!(
+                        r[p] < 1e-15 && r[p + 1] < 1e-15,
+                        "route of {h:#b} leaks to the outside option"
+                    );
                 }
             }
         }
@@ -242,7 +257,12 @@ fn deposit_above_liquidity_blocks_adoption() {
     s.platforms[1].deposit.insert("shops".into(), 1e12);
     let barred = run(s);
     for r in &barred {
-        assert_eq!(accepting(r, "shops", "b"), 0.0, "{}: a shop posted a 1e12 deposit", r.month);
+        assert_eq!(
+            accepting(r, "shops", "b"),
+            0.0,
+            "{}: a shop posted a 1e12 deposit",
+            r.month
+        );
     }
     // Without the deposit, shops do adopt: the test can fail.
     assert!(accepting(free.last().unwrap(), "shops", "b") > 100.0);
@@ -262,7 +282,9 @@ fn deposit_screens_small_shops() {
         t
     });
     let per_shop = first[0].channels[0].spend / 10_000.0;
-    s.platforms[1].deposit.insert("shops".into(), 3.0 * per_shop);
+    s.platforms[1]
+        .deposit
+        .insert("shops".into(), 3.0 * per_shop);
     let with = run(s.clone());
     let without = run({
         let mut t = s.clone();
@@ -272,5 +294,8 @@ fn deposit_screens_small_shops() {
     let a_with = accepting(with.last().unwrap(), "shops", "b");
     let a_without = accepting(without.last().unwrap(), "shops", "b");
     assert!(a_with > 0.0, "large shops can post the deposit");
-    assert!(a_with < 0.5 * a_without, "with {a_with}, without {a_without}");
+    assert!(
+        a_with < 0.5 * a_without,
+        "with {a_with}, without {a_without}"
+    );
 }

@@ -12,7 +12,10 @@ fn run_in_pool(threads: usize, dir: &Path, users: u64) -> Vec<Vec<u8>> {
     s.start = "2013-06".parse().unwrap();
     s.end = "2015-05".parse().unwrap();
     s.events.retain(|e| e.at >= s.start && e.at <= s.end);
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
     pool.install(|| {
         let mut sim = Simulation::new(s).unwrap();
         let mut csv = CsvRecorder::create(dir).unwrap();

@@ -7,7 +7,10 @@ mod common;
 use common::{accepting, base, cj, event, pj, run, value};
 
 fn idx(reports: &[MonthReport], month: &str) -> usize {
-    reports.iter().position(|r| r.month.to_string() == month).unwrap()
+    reports
+        .iter()
+        .position(|r| r.month.to_string() == month)
+        .unwrap()
 }
 
 /// `block` with scope `new`: existing contracts run to expiry (remaining lengths uniform in
@@ -32,11 +35,22 @@ fn block_new_keeps_contracts_until_they_expire() {
         let expected = (35 - t) as f64 / 36.0;
         let got = accepting(&reports[t], "shops", "a") / per_agent / n0;
         let sd = (expected * (1.0 - expected) / n0).sqrt();
-        assert!((got - expected).abs() <= 4.0 * sd + 1e-9, "month {t}: {got} of initial acceptance, expected {expected}");
-        assert!(value(&reports[t], "shops", "a") > 0.0, "existing contracts still carry value");
+        assert!(
+            (got - expected).abs() <= 4.0 * sd + 1e-9,
+            "month {t}: {got} of initial acceptance, expected {expected}"
+        );
+        assert!(
+            value(&reports[t], "shops", "a") > 0.0,
+            "existing contracts still carry value"
+        );
     }
     for r in &reports[35..] {
-        assert_eq!(accepting(r, "shops", "a"), 0.0, "{}: a contract outlived its expiry", r.month);
+        assert_eq!(
+            accepting(r, "shops", "a"),
+            0.0,
+            "{}: a contract outlived its expiry",
+            r.month
+        );
     }
     // Payments use the accepted sets at the start of the month: the last contracts carry value
     // in their expiry month and none after.
@@ -90,9 +104,16 @@ fn allow_phases_in_gradually() {
             .filter(|&k| sim.policy().may_sign(seed, k as u64, 1, 1, t))
             .count() as f64
             / n;
-        let expected = if t < 6 { 0.0 } else { ((t - 6 + 1) as f64 / 6.0).min(1.0) };
+        let expected = if t < 6 {
+            0.0
+        } else {
+            ((t - 6 + 1) as f64 / 6.0).min(1.0)
+        };
         let sd = (expected * (1.0 - expected) / n).sqrt();
-        assert!((open - expected).abs() <= 4.0 * sd + 1e-9, "month {t}: open share {open}, expected {expected}");
+        assert!(
+            (open - expected).abs() <= 4.0 * sd + 1e-9,
+            "month {t}: open share {open}, expected {expected}"
+        );
     }
     let at = idx(&reports, "2020-07");
     for r in &reports[..at] {
@@ -101,7 +122,10 @@ fn allow_phases_in_gradually() {
     }
     let first = accepting(&reports[at], "garden", "b");
     let later = accepting(&reports[at + 5], "garden", "b");
-    assert!(later > first, "acceptance should keep rising during the phase-in: {first} then {later}");
+    assert!(
+        later > first,
+        "acceptance should keep rising during the phase-in: {first} then {later}"
+    );
     assert!(value(&reports[at + 5], "garden", "b") > 0.0);
 }
 
@@ -127,9 +151,16 @@ fn shift_multiplies_the_spending_weight() {
             members * 0.2 + others * 0.2 / 0.9
         };
         let got = r.channels[cj(r, "own")].spend;
-        assert!((got - expected).abs() / expected < 1e-9, "{}: own {got}, expected {expected}", r.month);
+        assert!(
+            (got - expected).abs() / expected < 1e-9,
+            "{}: own {got}, expected {expected}",
+            r.month
+        );
     }
-    assert!(reports[k].channels[cj(&reports[k], "own")].spend > 2.0 * reports[k - 1].channels[cj(&reports[k - 1], "own")].spend);
+    assert!(
+        reports[k].channels[cj(&reports[k], "own")].spend
+            > 2.0 * reports[k - 1].channels[cj(&reports[k - 1], "own")].spend
+    );
 }
 
 /// `fee`: with one rate for every shop, fee revenue is exactly rate × merchant value.
@@ -153,7 +184,10 @@ fn fee_sets_the_merchant_fee() {
     assert!((ratio(&reports[idx(&reports, "2020-05")]) - 0.006).abs() < 1e-12);
     assert!((ratio(&reports[idx(&reports, "2020-06")]) - 0.01).abs() < 1e-12);
     let mixed = ratio(&reports[idx(&reports, "2021-01")]);
-    assert!(mixed > 0.005 && mixed < 0.01, "small shops pay half: {mixed}");
+    assert!(
+        mixed > 0.005 && mixed < 0.01,
+        "small shops pay half: {mixed}"
+    );
 }
 
 /// `deposit`: set at a month, it stops new contracts by shops that cannot post it.
@@ -171,7 +205,11 @@ fn deposit_stops_new_contracts_from_its_month() {
     let before = accepting(&reports[k - 1], "shops", "b");
     assert!(before > 0.0, "shops adopt b before the deposit");
     for r in &reports[k..] {
-        assert!(accepting(r, "shops", "b") <= before + 1e-9, "{}: new contracts despite the deposit", r.month);
+        assert!(
+            accepting(r, "shops", "b") <= before + 1e-9,
+            "{}: new contracts despite the deposit",
+            r.month
+        );
     }
 }
 
@@ -208,10 +246,20 @@ fn subsidy_applies_for_its_window() {
     for r in &reports {
         let inside = ["2020-06", "2020-07", "2020-08"].contains(&r.month.to_string().as_str());
         let cost = r.platforms[pj(r, "b")].subsidy_cost;
-        let expected = if inside { 0.02 * value(r, "shops", "b") } else { 0.0 };
-        assert!((cost - expected).abs() <= 1e-9 * expected.max(1.0), "{}: cost {cost}, expected {expected}", r.month);
+        let expected = if inside {
+            0.02 * value(r, "shops", "b")
+        } else {
+            0.0
+        };
+        assert!(
+            (cost - expected).abs() <= 1e-9 * expected.max(1.0),
+            "{}: cost {cost}, expected {expected}",
+            r.month
+        );
     }
-    let share = |r: &MonthReport| value(r, "shops", "b") / (value(r, "shops", "a") + value(r, "shops", "b"));
+    let share = |r: &MonthReport| {
+        value(r, "shops", "b") / (value(r, "shops", "a") + value(r, "shops", "b"))
+    };
     let k = idx(&reports, "2020-06");
     assert!(share(&reports[k]) > share(&reports[k - 1]) + 0.01);
 }
@@ -233,7 +281,10 @@ fn campaign_speeds_adoption() {
     let users = |r: &MonthReport| r.platforms[pj(r, "b")].users;
     let gain_with = users(&with[k + 1]) - users(&with[k - 1]);
     let gain_without = users(&without[k + 1]) - users(&without[k - 1]);
-    assert!(gain_with > 1.5 * gain_without, "with {gain_with}, without {gain_without}");
+    assert!(
+        gain_with > 1.5 * gain_without,
+        "with {gain_with}, without {gain_without}"
+    );
 }
 
 /// `interop`: users of b can pay shops that accept only a; b's value appears and losses fall.
@@ -287,8 +338,14 @@ fn network_replaces_the_membership_path() {
     let reports = run(s);
     let k = idx(&reports, "2020-06");
     let chat_share = |r: &MonthReport| r.channels[cj(r, "chat")].spend / r.market.spend;
-    assert!((chat_share(&reports[k - 1]) - 0.1 * 0.6).abs() < 0.02, "60% members before");
-    assert!((chat_share(&reports[k]) - 0.1).abs() < 1e-12, "everyone a member after");
+    assert!(
+        (chat_share(&reports[k - 1]) - 0.1 * 0.6).abs() < 0.02,
+        "60% members before"
+    );
+    assert!(
+        (chat_share(&reports[k]) - 0.1).abs() < 1e-12,
+        "everyone a member after"
+    );
 }
 
 /// Lost sales appear only where cash does not work.
@@ -297,7 +354,12 @@ fn lost_sales_only_where_cash_fails() {
     let reports = run(base());
     for r in &reports {
         for ch in ["shops", "own"] {
-            assert_eq!(r.channels[cj(r, ch)].lost, 0.0, "{}: lost in {ch}, where cash works", r.month);
+            assert_eq!(
+                r.channels[cj(r, ch)].lost,
+                0.0,
+                "{}: lost in {ch}, where cash works",
+                r.month
+            );
         }
     }
     assert!(reports[0].channels[cj(&reports[0], "garden")].lost > 0.0);

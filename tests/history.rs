@@ -20,23 +20,41 @@ fn invariants_hold_every_month_of_the_history() {
         sim.check_invariants().unwrap_or_else(|e| panic!("{e}"));
     }
     assert_eq!(reports.len(), 120);
-    assert_eq!(reports.iter().map(|r| r.events.len()).sum::<usize>(), n_events);
+    assert_eq!(
+        reports.iter().map(|r| r.events.len()).sum::<usize>(),
+        n_events
+    );
     let at = |m: &str| reports.iter().find(|r| r.month.to_string() == m).unwrap();
     // Tencent's wallet is blocked from the Taobao storefront throughout.
     for r in &reports {
         assert_eq!(accepting(r, "taobao", "tenpay"), 0.0);
     }
     // UnionPay has no users before its launch in 2015-12.
-    assert_eq!(at("2015-11").platforms[pj(at("2015-11"), "unionpay")].users, 0.0);
+    assert_eq!(
+        at("2015-11").platforms[pj(at("2015-11"), "unionpay")].users,
+        0.0
+    );
     // WeChat Pay's share grows from the 2013-08 launch to 2016.
     let share = |m: &str| at(m).platforms[pj(at(m), "tenpay")].value_share.unwrap();
-    assert!(share("2016-06") > 2.0 * share("2013-07"), "{} -> {}", share("2013-07"), share("2016-06"));
+    assert!(
+        share("2016-06") > 2.0 * share("2013-07"),
+        "{} -> {}",
+        share("2013-07"),
+        share("2016-06")
+    );
     // The 2014-02 cut-off: no new Alipay contracts in WeChat public accounts, so its acceptance
     // there never rises after 2014-02.
     let mut last = accepting(at("2014-02"), "wechat_public", "alipay");
-    for r in reports.iter().filter(|r| r.month.to_string().as_str() > "2014-02") {
+    for r in reports
+        .iter()
+        .filter(|r| r.month.to_string().as_str() > "2014-02")
+    {
         let now = accepting(r, "wechat_public", "alipay");
-        assert!(now <= last + 1e-9, "{}: Alipay signed new public-account merchants", r.month);
+        assert!(
+            now <= last + 1e-9,
+            "{}: Alipay signed new public-account merchants",
+            r.month
+        );
         last = now;
     }
 }

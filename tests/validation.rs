@@ -8,7 +8,9 @@ use common::{base, event};
 fn problems(s: &Scenario) -> Vec<(String, String)> {
     match s.validate() {
         Ok(()) => vec![],
-        Err(Error::Scenario { problems, .. }) => problems.into_iter().map(|p| (p.path, p.message)).collect(),
+        Err(Error::Scenario { problems, .. }) => {
+            problems.into_iter().map(|p| (p.path, p.message)).collect()
+        }
         Err(e) => panic!("unexpected error {e}"),
     }
 }
@@ -34,7 +36,11 @@ fn unknown_platform_in_an_event() {
     e.channel = Some("shops".into());
     e.scope = Some("new".into());
     s.events.push(e);
-    assert_problem(&s, "event[0].platform", "unknown platform \"wechatpay\"; known: a, b");
+    assert_problem(
+        &s,
+        "event[0].platform",
+        "unknown platform \"wechatpay\"; known: a, b",
+    );
 }
 
 #[test]
@@ -54,7 +60,11 @@ fn event_month_outside_the_scenario() {
     e.platform = Some("b".into());
     e.multiplier = Some(2.0);
     s.events.push(e);
-    assert_problem(&s, "event[0].at", "2023-01 is outside the scenario (2020-01 to 2021-12)");
+    assert_problem(
+        &s,
+        "event[0].at",
+        "2023-01 is outside the scenario (2020-01 to 2021-12)",
+    );
 }
 
 #[test]
@@ -123,16 +133,33 @@ fn every_problem_is_reported_at_once() {
 #[test]
 fn toml_errors_name_the_field_and_never_panic() {
     let text = common::BASE.replace("weight = 0.5", "weight = \"half\"");
-    let err = Scenario::from_toml_str(&text, "x.toml").unwrap_err().to_string();
-    assert!(err.contains("x.toml") && err.contains("channel[0].weight"), "{err}");
-    let text = common::BASE.replace("innovation = 0.002\nimitation = { everyone", "inovation = 0.002\nimitation = { everyone");
-    let err = Scenario::from_toml_str(&text, "x.toml").unwrap_err().to_string();
-    assert!(err.contains("inovation") && err.contains("did you mean `innovation`?"), "{err}");
+    let err = Scenario::from_toml_str(&text, "x.toml")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("x.toml") && err.contains("channel[0].weight"),
+        "{err}"
+    );
+    let text = common::BASE.replace(
+        "innovation = 0.002\nimitation = { everyone",
+        "inovation = 0.002\nimitation = { everyone",
+    );
+    let err = Scenario::from_toml_str(&text, "x.toml")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("inovation") && err.contains("did you mean `innovation`?"),
+        "{err}"
+    );
     assert!(err.contains("line 19, column 1"), "{err}");
-    let err = Scenario::from_toml_str("name = [", "x.toml").unwrap_err().to_string();
+    let err = Scenario::from_toml_str("name = [", "x.toml")
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("not valid TOML"), "{err}");
     let text = common::BASE.replace("start = \"2020-01\"", "start = \"2020-13\"");
-    let err = Scenario::from_toml_str(&text, "x.toml").unwrap_err().to_string();
+    let err = Scenario::from_toml_str(&text, "x.toml")
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("start") && err.contains("YYYY-MM"), "{err}");
 }
 
@@ -155,7 +182,10 @@ fn event_fields_that_do_not_apply_are_flagged() {
 
 #[test]
 fn the_shipped_scenarios_are_valid() {
-    for f in ["data/scenarios/duopoly.toml", "data/scenarios/china_2012_2021.toml"] {
+    for f in [
+        "data/scenarios/duopoly.toml",
+        "data/scenarios/china_2012_2021.toml",
+    ] {
         Scenario::load(f).unwrap_or_else(|e| panic!("{e}"));
     }
 }
