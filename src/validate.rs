@@ -94,6 +94,15 @@ pub(crate) fn problems(s: &Scenario) -> Vec<Problem> {
     if s.start > s.end {
         c.push("end", format!("end {} is before start {}", s.end, s.start));
     }
+    if s.start.months_until(s.end) >= 6000 {
+        c.push(
+            "end",
+            format!(
+                "a scenario spans at most 6000 months (500 years); {} to {} is longer",
+                s.start, s.end
+            ),
+        );
+    }
     if !(s.population.is_finite() && s.population >= 1.0) {
         c.push(
             "population",
