@@ -359,14 +359,22 @@ impl Recorder for CsvRecorder {
     }
 
     fn finish(&mut self) -> Result<()> {
+        self.flush_all()
+    }
+}
+
+impl CsvRecorder {
+    fn flush_all(&mut self) -> Result<()> {
         for (w, name) in [
             (&mut self.platforms, CSV_FILES[0]),
             (&mut self.market, CSV_FILES[1]),
             (&mut self.channels, CSV_FILES[2]),
             (&mut self.events, CSV_FILES[3]),
         ] {
-            let path = self.dir.join(name);
-            w.flush().map_err(|source| Error::Io { path, source })?;
+            w.flush().map_err(|source| Error::Io {
+                path: self.dir.join(name),
+                source,
+            })?;
         }
         Ok(())
     }
@@ -374,9 +382,6 @@ impl Recorder for CsvRecorder {
 
 impl Drop for CsvRecorder {
     fn drop(&mut self) {
-        let _ = self.platforms.flush();
-        let _ = self.market.flush();
-        let _ = self.channels.flush();
-        let _ = self.events.flush();
+        let _ = self.flush_all();
     }
 }

@@ -13,6 +13,20 @@ fn idx(reports: &[MonthReport], month: &str) -> usize {
         .unwrap()
 }
 
+/// Runs the base scenario without and with `e` on the same seed; returns both runs and the
+/// event's month index, after checking they agree up to the month before the event.
+fn paired(e: paymarket::scenario::Event) -> (Vec<MonthReport>, Vec<MonthReport>, usize) {
+    let s = base();
+    let mut t = s.clone();
+    let at = e.at.to_string();
+    t.events.push(e);
+    let without = run(s);
+    let with = run(t);
+    let k = idx(&with, &at);
+    assert_eq!(with[k - 1], without[k - 1], "identical before the event");
+    (without, with, k)
+}
+
 /// `block` with scope `new`: existing contracts run to expiry (remaining lengths uniform in
 /// 1..=36), so acceptance falls linearly and is gone after 36 months.
 #[test]
@@ -217,16 +231,10 @@ fn deposit_stops_new_contracts_from_its_month() {
 /// so on the same seed more users make that wallet their primary.
 #[test]
 fn withdrawal_fee_raises_the_primary_share() {
-    let s = base();
-    let mut t = s.clone();
     let mut e = event("2020-03", "withdrawal_fee");
     e.platform = Some("b".into());
     e.rate = Some(0.001);
-    t.events.push(e);
-    let without = run(s);
-    let with = run(t);
-    let k = idx(&with, "2020-03");
-    assert_eq!(with[k - 1], without[k - 1], "identical before the event");
+    let (without, with, _) = paired(e);
     let primary = |r: &MonthReport| r.platforms[pj(r, "b")].primary_users;
     assert!(primary(with.last().unwrap()) > primary(without.last().unwrap()));
 }
@@ -267,17 +275,11 @@ fn subsidy_applies_for_its_window() {
 /// `campaign`: multiplies imitation in its window; the paired run is identical before it.
 #[test]
 fn campaign_speeds_adoption() {
-    let s = base();
-    let mut t = s.clone();
     let mut e = event("2020-03", "campaign");
     e.platform = Some("b".into());
     e.multiplier = Some(5.0);
     e.months = Some(2);
-    t.events.push(e);
-    let without = run(s);
-    let with = run(t);
-    let k = idx(&with, "2020-03");
-    assert_eq!(with[k - 1], without[k - 1]);
+    let (without, with, k) = paired(e);
     let users = |r: &MonthReport| r.platforms[pj(r, "b")].users;
     let gain_with = users(&with[k + 1]) - users(&with[k - 1]);
     let gain_without = users(&without[k + 1]) - users(&without[k - 1]);
@@ -311,17 +313,11 @@ fn interop_lets_users_pay_across_wallets() {
 /// `tie`: a higher imitation weight through a network speeds adoption; identical before.
 #[test]
 fn tie_raises_imitation() {
-    let s = base();
-    let mut t = s.clone();
     let mut e = event("2020-03", "tie");
     e.platform = Some("b".into());
     e.network = Some("chat".into());
     e.weight = Some(0.5);
-    t.events.push(e);
-    let without = run(s);
-    let with = run(t);
-    let k = idx(&with, "2020-03");
-    assert_eq!(with[k - 1], without[k - 1]);
+    let (without, with, k) = paired(e);
     let users = |r: &MonthReport| r.platforms[pj(r, "b")].users;
     assert!(users(&with[k + 3]) > users(&without[k + 3]));
 }
