@@ -2,77 +2,50 @@
 //!
 //! ```text
 //! cargo run --release --example history -- [--scenario PATH] [--users N] [--merchants M]
-//!     [--seed S] [--threads T] [--out DIR]
+//!     [--seed S] [--threads T] [--out DIR] [--panel FRACTION]
 //! ```
 //!
 //! Writes `platforms.csv`, `market.csv`, `channels.csv` and `events.csv` into `--out`
-//! (default `out/history`) and prints value shares and users per platform each December.
+//! (default `out/history`), with `--panel` also `panel_users.csv` and `panel_merchants.csv`,
+//! and prints value shares and users per platform each December.
 
-use paymarket::{Collect, CsvRecorder, Scenario, Simulation};
+#[path = "support/mod.rs"]
+mod support;
+
+use paymarket::{AgentPanel, Collect, CsvRecorder, Recorder, Scenario, Simulation};
 use std::process::ExitCode;
 use std::time::Instant;
 
-struct Args {
-    scenario: String,
-    users: u64,
-    merchants: u64,
-    seed: Option<u64>,
-    threads: usize,
-    out: String,
-}
-
-const USAGE: &str = "usage: history [--scenario PATH] [--users N] [--merchants M] [--seed S] [--threads T] [--out DIR]
+const USAGE: &str = "usage: history [--scenario PATH] [--users N] [--merchants M] [--seed S] [--threads T] [--out DIR] [--panel FRACTION]
   --scenario  scenario file (default data/scenarios/china_2012_2021.toml)
   --users     user agents (default 1000000)
   --merchants merchant agents (default 100000)
   --seed      master seed (default: the scenario's)
-  --threads   worker threads (default: all cores)
-  --out       output directory (default out/history)";
-
-fn parse() -> Result<Args, String> {
-    let mut a = Args {
-        scenario: "data/scenarios/china_2012_2021.toml".into(),
-        users: 1_000_000,
-        merchants: 100_000,
-        seed: None,
-        threads: 0,
-        out: "out/history".into(),
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        if flag == "--help" || flag == "-h" {
-            return Err(USAGE.to_string());
-        }
-        let value = it
-            .next()
-            .ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))?;
-        let num = |v: &str| -> Result<u64, String> {
-            v.replace('_', "")
-                .parse()
-                .map_err(|_| format!("{flag} takes a whole number, got {v:?}\n{USAGE}"))
-        };
-        match flag.as_str() {
-            "--scenario" => a.scenario = value,
-            "--users" => a.users = num(&value)?,
-            "--merchants" => a.merchants = num(&value)?,
-            "--seed" => a.seed = Some(num(&value)?),
-            "--threads" => a.threads = num(&value)? as usize,
-            "--out" => a.out = value,
-            _ => return Err(format!("unknown option {flag}\n{USAGE}")),
-        }
-    }
-    Ok(a)
-}
+  --threads   worker threads (default: one per core)
+  --out       output directory (default out/history)
+  --panel     also write a random sample of this fraction of the agents, every month
+              (panel_users.csv, panel_merchants.csv), e.g. 0.0001";
 
 fn main() -> ExitCode {
-    let args = match parse() {
-        Ok(a) => a,
+    let flags = match support::Flags::parse(
+        &[
+            "scenario",
+            "users",
+            "merchants",
+            "seed",
+            "threads",
+            "out",
+            "panel",
+        ],
+        USAGE,
+    ) {
+        Ok(f) => f,
         Err(msg) => {
             eprintln!("{msg}");
             return ExitCode::from(2);
         }
     };
-    match run(&args) {
+    match run(&flags) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
@@ -81,25 +54,32 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(args: &Args) -> paymarket::Result<()> {
-    let mut s = Scenario::load(&args.scenario)?;
-    s.agents.users = args.users;
-    s.agents.merchants = args.merchants;
-    if let Some(seed) = args.seed {
+fn run(flags: &support::Flags) -> Result<(), Box<dyn std::error::Error>> {
+    let path = flags
+        .text("scenario")
+        .unwrap_or("data/scenarios/china_2012_2021.toml");
+    let out = flags.text("out").unwrap_or("out/history");
+    let mut s = Scenario::load(path)?;
+    s.agents.users = flags.count("users")?.unwrap_or(1_000_000);
+    s.agents.merchants = flags.count("merchants")?.unwrap_or(100_000);
+    if let Some(seed) = flags.count("seed")? {
         s.seed = seed;
     }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(args.threads)
-        .build()
-        .map_err(|e| {
-            paymarket::Error::Config(format!("cannot start {} threads: {e}", args.threads))
-        })?;
+    let pool = support::pool(flags.count("threads")?.unwrap_or(0))?;
     let started = Instant::now();
     let mut collect = Collect::default();
     pool.install(|| -> paymarket::Result<()> {
         let mut sim = Simulation::new(s.clone())?;
-        let mut csv = CsvRecorder::create(&args.out)?;
-        sim.run(&mut [&mut csv, &mut collect])
+        let mut csv = CsvRecorder::create(out)?;
+        let mut recorders: Vec<&mut dyn Recorder> = vec![&mut csv, &mut collect];
+        let mut panel = match flags.number("panel").map_err(paymarket::Error::Config)? {
+            Some(f) => Some(AgentPanel::create(out, f)?),
+            None => None,
+        };
+        if let Some(p) = panel.as_mut() {
+            recorders.push(p);
+        }
+        sim.run(&mut recorders)
     })?;
     let secs = started.elapsed().as_secs_f64();
 
@@ -140,9 +120,8 @@ fn run(args: &Args) -> paymarket::Result<()> {
         println!();
     }
     println!(
-        "\nWrote {} in {}",
-        paymarket::record::CSV_FILES.join(", "),
-        args.out
+        "\nWrote {} in {out}",
+        paymarket::record::CSV_FILES.join(", ")
     );
     Ok(())
 }

@@ -59,9 +59,31 @@ pub enum Error {
         /// Which invariant, where, and by how much.
         message: String,
     },
+    /// The scenario needs more memory than the machine has available.
+    #[error(
+        "{users} users and {merchants} merchants need about {} of memory, but only {} is available; \
+         lower --users or --merchants (each user takes {} bytes, each merchant {}), or run on a machine with more memory",
+        gib(*needed), gib(*available), crate::world::Users::BYTES_PER_USER, merchant_bytes
+    )]
+    OutOfMemory {
+        /// User agents asked for.
+        users: u64,
+        /// Merchant agents asked for.
+        merchants: u64,
+        /// Estimated bytes needed.
+        needed: u64,
+        /// Bytes available (MemAvailable).
+        available: u64,
+        /// Bytes per merchant agent.
+        merchant_bytes: usize,
+    },
     /// A run setting is invalid (e.g. zero users); the message says what to do.
     #[error("{0}")]
     Config(String),
+}
+
+fn gib(bytes: u64) -> String {
+    format!("{:.2} GiB", bytes as f64 / (1u64 << 30) as f64)
 }
 
 fn list(problems: &[Problem]) -> String {

@@ -49,6 +49,6 @@ pub mod world;
 
 pub use error::{Error, Problem, Result};
 pub use month::Month;
-pub use record::{Collect, CsvRecorder, MonthReport, Recorder};
+pub use record::{AgentPanel, Collect, CsvRecorder, MonthReport, Recorder};
 pub use scenario::Scenario;
 pub use sim::Simulation;

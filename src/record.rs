@@ -7,6 +7,8 @@
 
 use crate::error::{Error, Result};
 use crate::month::Month;
+use crate::scenario::Scenario;
+use crate::world::{Merchants, Users};
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
@@ -117,6 +119,22 @@ pub struct MonthReport {
     pub events: Vec<EventRow>,
 }
 
+/// A read-only view of the agents at the end of a month, for recorders that sample them.
+pub struct AgentsView<'a> {
+    /// Run number.
+    pub run: u64,
+    /// Master seed of the run.
+    pub seed: u64,
+    /// The scenario.
+    pub scenario: &'a Scenario,
+    /// The month just simulated.
+    pub month: Month,
+    /// User agents (state at the end of `month`).
+    pub users: &'a Users,
+    /// Merchant agents (state at the end of `month`).
+    pub merchants: &'a Merchants,
+}
+
 /// Something that watches a run month by month.
 ///
 /// ```
@@ -135,6 +153,11 @@ pub struct MonthReport {
 pub trait Recorder {
     /// Called once per simulated month, in order.
     fn record(&mut self, report: &MonthReport) -> Result<()>;
+    /// Called once per simulated month, after [`Recorder::record`], with the agents themselves
+    /// (for micro-level samples); does nothing unless implemented.
+    fn observe(&mut self, _agents: &AgentsView) -> Result<()> {
+        Ok(())
+    }
     /// Called once after the last month.
     fn finish(&mut self) -> Result<()> {
         Ok(())
@@ -383,5 +406,149 @@ impl CsvRecorder {
 impl Drop for CsvRecorder {
     fn drop(&mut self) {
         let _ = self.flush_all();
+    }
+}
+
+/// The files an [`AgentPanel`] writes.
+pub const PANEL_FILES: [&str; 2] = ["panel_users.csv", "panel_merchants.csv"];
+
+/// A fixed random sample of users and merchants written every month to `panel_users.csv` and
+/// `panel_merchants.csv`: micro data whose size depends on the sample, not the population.
+///
+/// The sample keeps each agent with probability `fraction`, drawn from the run's seed.
+pub struct AgentPanel {
+    dir: PathBuf,
+    fraction: f64,
+    users: csv::Writer<BufWriter<File>>,
+    merchants: csv::Writer<BufWriter<File>>,
+    sample: Option<(Vec<u64>, Vec<u64>)>,
+}
+
+fn set_names(set: u8, ids: &[String]) -> String {
+    let mut out = Vec::new();
+    for (j, id) in ids.iter().enumerate() {
+        if set & (1 << j) != 0 {
+            out.push(id.as_str());
+        }
+    }
+    out.join("|")
+}
+
+impl AgentPanel {
+    /// Opens the two panel files in `dir` for a sample of `fraction` of the agents.
+    pub fn create(dir: impl AsRef<Path>, fraction: f64) -> Result<AgentPanel> {
+        if !(0.0..=1.0).contains(&fraction) {
+            return Err(Error::Config(format!(
+                "the panel fraction must be between 0 and 1, got {fraction}"
+            )));
+        }
+        let dir = dir.as_ref().to_path_buf();
+        std::fs::create_dir_all(&dir).map_err(|source| Error::Io {
+            path: dir.clone(),
+            source,
+        })?;
+        let open = |name: &str, header: &[&str]| -> Result<csv::Writer<BufWriter<File>>> {
+            let path = dir.join(name);
+            let f = File::create(&path).map_err(|source| Error::Io {
+                path: path.clone(),
+                source,
+            })?;
+            let mut w = csv::Writer::from_writer(BufWriter::new(f));
+            w.write_record(header)
+                .map_err(|source| Error::Csv { path, source })?;
+            Ok(w)
+        };
+        Ok(AgentPanel {
+            users: open(
+                PANEL_FILES[0],
+                &[
+                    "run", "scenario", "month", "user", "spend", "wallets", "primary",
+                ],
+            )?,
+            merchants: open(
+                PANEL_FILES[1],
+                &[
+                    "run", "scenario", "month", "merchant", "channel", "size", "class", "accepted",
+                ],
+            )?,
+            dir,
+            fraction,
+            sample: None,
+        })
+    }
+}
+
+impl Recorder for AgentPanel {
+    fn record(&mut self, _report: &MonthReport) -> Result<()> {
+        Ok(())
+    }
+
+    fn observe(&mut self, a: &AgentsView) -> Result<()> {
+        let (users, merchants) = self.sample.get_or_insert_with(|| {
+            (
+                crate::rng::sample_indices(a.users.len() as u64, self.fraction, a.seed, 1),
+                crate::rng::sample_indices(a.merchants.size.len() as u64, self.fraction, a.seed, 2),
+            )
+        });
+        let ids: Vec<String> = a.scenario.platforms.iter().map(|p| p.id.clone()).collect();
+        let run = a.run.to_string();
+        let month = a.month.to_string();
+        let path = self.dir.join(PANEL_FILES[0]);
+        for &i in users.iter() {
+            let i = i as usize;
+            let primary = a
+                .users
+                .primary(i)
+                .map(|j| ids[j].clone())
+                .unwrap_or_default();
+            self.users
+                .write_record([
+                    run.as_str(),
+                    &a.scenario.name,
+                    &month,
+                    &i.to_string(),
+                    &num(a.users.spend[i] as f64),
+                    &set_names(a.users.wallets(i), &ids),
+                    &primary,
+                ])
+                .map_err(|source| Error::Csv {
+                    path: path.clone(),
+                    source,
+                })?;
+        }
+        let path = self.dir.join(PANEL_FILES[1]);
+        for &k in merchants.iter() {
+            let k = k as usize;
+            let m = a.merchants;
+            self.merchants
+                .write_record([
+                    run.as_str(),
+                    &a.scenario.name,
+                    &month,
+                    &k.to_string(),
+                    &a.scenario.channels[m.channel[k] as usize].id,
+                    &num(m.size[k] as f64),
+                    if m.class[k] == 0 { "small" } else { "large" },
+                    &set_names(m.accepted[k], &ids),
+                ])
+                .map_err(|source| Error::Csv {
+                    path: path.clone(),
+                    source,
+                })?;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        for (w, name) in [
+            (&mut self.users, PANEL_FILES[0]),
+            (&mut self.merchants, PANEL_FILES[1]),
+        ] {
+            w.flush().map_err(|source| Error::Io {
+                path: self.dir.join(name),
+                source,
+            })?;
+        }
+        Ok(())
     }
 }

@@ -71,6 +71,8 @@ pub enum StreamId {
     MerchantStep = 8,
     /// Draws tied to an event, keyed by `(kind, platform, channel, at)`.
     Event = 9,
+    /// Which agents an agent panel samples.
+    Panel = 10,
 }
 
 /// Draws for one `(seed, stream, month)`.
@@ -135,6 +137,36 @@ pub fn replicate_seed(seed: u64, r: u64) -> u64 {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     rng.set_stream(r);
     rand::Rng::next_u64(&mut rng)
+}
+
+/// A deterministic random sample of `0..n` that keeps each index with probability `fraction`,
+/// in increasing order: geometric gaps, the `k`-th drawn from `(seed, stream, label, k)`, so the
+/// cost is proportional to the sample, not to `n`.
+pub fn sample_indices(n: u64, fraction: f64, seed: u64, label: u64) -> Vec<u64> {
+    if fraction >= 1.0 {
+        return (0..n).collect();
+    }
+    if fraction <= 0.0 || n == 0 {
+        return Vec::new();
+    }
+    let s = Stream::keyed(seed, StreamId::Panel, label);
+    let log_q = (1.0 - fraction).ln();
+    let mut out = Vec::new();
+    let mut next = 0u64;
+    for k in 0.. {
+        let u = u01(s.agent(k).draw(0));
+        let gap = ((1.0 - u).ln() / log_q).floor();
+        if !gap.is_finite() || gap >= (n - next) as f64 {
+            break;
+        }
+        next += gap as u64;
+        out.push(next);
+        next += 1;
+        if next >= n {
+            break;
+        }
+    }
+    out
 }
 
 /// A 64-bit label for a string, used to key event draws by names rather than positions.
@@ -202,6 +234,18 @@ mod tests {
         let v = xs.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / n as f64;
         assert!(m.abs() < 0.015, "mean {m}");
         assert!((v - 1.0).abs() < 0.02, "variance {v}");
+    }
+
+    #[test]
+    fn samples_keep_the_asked_fraction() {
+        let idx = sample_indices(1_000_000, 0.01, 9, 1);
+        assert!(idx.windows(2).all(|w| w[0] < w[1]));
+        assert!(idx.iter().all(|&i| i < 1_000_000));
+        // Binomial(10^6, 0.01): sd ≈ 99.5.
+        assert!((idx.len() as f64 - 10_000.0).abs() < 400.0, "{}", idx.len());
+        assert_eq!(idx, sample_indices(1_000_000, 0.01, 9, 1));
+        assert_eq!(sample_indices(10, 1.0, 9, 1).len(), 10);
+        assert!(sample_indices(10, 0.0, 9, 1).is_empty());
     }
 
     #[test]

@@ -13,7 +13,9 @@ use crate::month::Month;
 use crate::payments::{channel_tables, profit_terms, ChannelInput, ChannelTables, Kind};
 use crate::platforms::{DefendShare, PlatformStrategy, Scripted, StrategyView};
 use crate::policy::{Policy, Timeline};
-use crate::record::{ChannelRow, EventRow, MarketRow, MonthReport, PlatformRow, Recorder};
+use crate::record::{
+    AgentsView, ChannelRow, EventRow, MarketRow, MonthReport, PlatformRow, Recorder,
+};
 use crate::rng::{Stream, StreamId};
 use crate::scenario::{ChannelKind, Scenario, StrategySpec};
 use crate::social::Membership;
@@ -53,8 +55,28 @@ pub struct Simulation {
 
 impl Simulation {
     /// Validates the scenario and builds the initial state with the scenario's seed.
+    ///
+    /// Before allocating, it estimates the memory the agents need and refuses with
+    /// [`Error::OutOfMemory`] when the machine does not have it available.
     pub fn new(scenario: Scenario) -> Result<Simulation> {
         scenario.validate()?;
+        let (users, merchants, p) = (
+            scenario.agents.users,
+            scenario.agents.merchants,
+            scenario.platforms.len(),
+        );
+        let needed = crate::world::memory_estimate(users, merchants, p);
+        if let Some(available) = crate::world::memory_available() {
+            if needed > available {
+                return Err(Error::OutOfMemory {
+                    users,
+                    merchants,
+                    needed,
+                    available,
+                    merchant_bytes: crate::world::merchant_bytes(p),
+                });
+            }
+        }
         let seed = scenario.seed;
         let timeline = Timeline::new(&scenario);
         let policy = Policy::new(&scenario);
@@ -186,15 +208,30 @@ impl Simulation {
 
     /// Runs every remaining month, giving each report to every recorder, then finishes them.
     pub fn run(&mut self, recorders: &mut [&mut dyn Recorder]) -> Result<()> {
-        while let Some(report) = self.step()? {
+        while self.step()?.is_some() {
+            let report = self.last.as_ref().expect("a step was taken");
+            let view = self.agents_view();
             for r in recorders.iter_mut() {
                 r.record(report)?;
+                r.observe(&view)?;
             }
         }
         for r in recorders.iter_mut() {
             r.finish()?;
         }
         Ok(())
+    }
+
+    /// A view of the agents as they stand after the last step.
+    pub fn agents_view(&self) -> AgentsView<'_> {
+        AgentsView {
+            run: self.run,
+            seed: self.seed,
+            scenario: &self.scenario,
+            month: self.scenario.start.plus(self.t as i32 - 1),
+            users: &self.users,
+            merchants: &self.merchants,
+        }
     }
 
     /// Checks the last report against MODEL.md section 7.
@@ -358,6 +395,12 @@ impl Simulation {
                 .imitation
                 .chunks(s1)
                 .any(|q| q[1..].iter().any(|&x| x != 0.0));
+        // Memberships of this month into the state words, when they fit.
+        let masks_in_state = s1 - 1 <= crate::world::STATE_NETWORKS;
+        let member_stream = Stream::new(self.seed, StreamId::Membership, 0);
+        if masks_in_state && s1 > 1 {
+            crate::users::membership_pass(&mut self.users, &member, member_stream);
+        }
         let ctx = UserCtx {
             p,
             n: self.users.len() as u64,
@@ -365,7 +408,7 @@ impl Simulation {
             eps16: (prm.long_range * 65536.0).round() as u32,
             k: prm.contacts as usize,
             member: &member,
-            member_stream: Stream::new(self.seed, StreamId::Membership, 0),
+            member_stream,
             contact_stream: Stream::new(self.seed, StreamId::Contacts, t as u64),
             step_stream: Stream::new(self.seed, StreamId::UserStep, t as u64),
             tables: &user_tables,
@@ -380,6 +423,7 @@ impl Simulation {
                 .filter(|&sn| (0..p).any(|j| policy.imitation[j * s1 + sn] != 0.0))
                 .fold(0u16, |m, sn| m | 1 << sn),
             contact_masks: s1 > 1 && uses_networks,
+            masks_in_state,
             balance_factor: per_platform(&|j| 1.0 + policy.withdrawal_fee[j] / 0.001),
             gamma: prm.coverage_weight,
             phi: prm.rescue_weight,

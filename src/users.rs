@@ -15,7 +15,7 @@
 use crate::payments::{hp_index, split_into, ChannelTables};
 use crate::rng::{hi_u01, lo_u01, u01, Stream};
 use crate::social::{contact, Membership};
-use crate::world::{logit_pick, Users, BATCH, CHUNK, NO_PRIMARY};
+use crate::world::{logit_pick, state, Users, BATCH, CHUNK, NO_PRIMARY};
 use rayon::prelude::*;
 
 /// Probability that at least one of `n` purchases went a way that takes share `v` of value:
@@ -299,6 +299,8 @@ pub struct UserCtx<'a> {
     pub imitation_nets: u16,
     /// Whether contacts' memberships matter (a network other than everyone is used).
     pub contact_masks: bool,
+    /// Whether memberships are in the state words (at most [`crate::world::STATE_NETWORKS`] networks).
+    pub masks_in_state: bool,
     /// `1 + wf_j/0.001`, the balance multiplier of the primary choice.
     pub balance_factor: [f64; 8],
     /// `γ`.
@@ -369,6 +371,27 @@ impl UserAcc {
     }
 }
 
+/// Writes each user's membership of month `t` into the spare bits of its state word (the
+/// buffer holding last month's state), so that the user update reads its own and its contacts'
+/// networks without hashing. Only used when the scenario has at most [`crate::world::STATE_NETWORKS`] networks.
+pub fn membership_pass(users: &mut Users, member: &Membership, stream: Stream) {
+    let cur = users.cur;
+    users.state[cur]
+        .par_chunks_mut(CHUNK)
+        .enumerate()
+        .for_each(|(ci, chunk)| {
+            for (off, st) in chunk.iter_mut().enumerate() {
+                let i = (ci * CHUNK + off) as u64;
+                *st = state::with_networks(*st, member.mask(&stream.agent(i)));
+            }
+        });
+}
+
+/// Users per block whose contacts are fetched together before any of them is updated: the
+/// contacts' state words are scattered over the whole population, and loading a block's worth
+/// in one tight loop lets the processor overlap the cache misses instead of waiting for each.
+const BLOCK: usize = 32;
+
 /// Updates every user for one month and returns the month's sums.
 pub fn user_pass(ctx: &UserCtx, channels: usize, users: &mut Users) -> UserAcc {
     let cur = users.cur;
@@ -392,11 +415,24 @@ pub fn user_pass(ctx: &UserCtx, channels: usize, users: &mut Users) -> UserAcc {
             .map(|(k, (out, dorm))| {
                 let base = start + k * CHUNK;
                 let mut acc = UserAcc::new(ctx.p, channels, classes);
-                for off in 0..out.len() {
-                    let i = base + off;
-                    let (st, d) = update_user(ctx, i, users.spend[i], old, dorm[off], &mut acc);
-                    out[off] = st;
-                    dorm[off] = d;
+                let mut contacts = Contacts::new();
+                for b0 in (0..out.len()).step_by(BLOCK) {
+                    let b1 = (b0 + BLOCK).min(out.len());
+                    contacts.fetch(ctx, base + b0, b1 - b0, old);
+                    for off in b0..b1 {
+                        let i = base + off;
+                        let (st, d) = update_user(
+                            ctx,
+                            i,
+                            users.spend[i],
+                            old[i],
+                            dorm[off],
+                            contacts.of(off - b0),
+                            &mut acc,
+                        );
+                        out[off] = st;
+                        dorm[off] = d;
+                    }
                 }
                 acc
             })
@@ -408,6 +444,89 @@ pub fn user_pass(ctx: &UserCtx, channels: usize, users: &mut Users) -> UserAcc {
     }
     users.cur = 1 - cur;
     total
+}
+
+/// Most contacts a user samples a month.
+pub const MAX_CONTACTS: usize = 64;
+
+/// The sampled contacts of a block of users: state words and membership masks.
+struct Contacts {
+    idx: Vec<u32>,
+    st: Vec<u16>,
+    mask: Vec<u16>,
+    count: [usize; BLOCK],
+}
+
+impl Contacts {
+    fn new() -> Contacts {
+        Contacts {
+            idx: vec![0; BLOCK * MAX_CONTACTS],
+            st: vec![0; BLOCK * MAX_CONTACTS],
+            mask: vec![1; BLOCK * MAX_CONTACTS],
+            count: [0; BLOCK],
+        }
+    }
+
+    /// Samples and loads the contacts of users `first..first + len`: first every contact's
+    /// index (hashing and branching), then every load in a tight branch-free loop, so that
+    /// many cache misses are in flight at once.
+    #[inline]
+    fn fetch(&mut self, ctx: &UserCtx, first: usize, len: usize, old: &[u16]) {
+        for u in 0..len {
+            let i = (first + u) as u64;
+            let draws = ctx.contact_stream.agent(i);
+            let row = &mut self.idx[u * MAX_CONTACTS..][..MAX_CONTACTS];
+            let mut m = 0;
+            for k in 0..ctx.k {
+                if let Some(r) = contact(i, ctx.n, ctx.b, ctx.eps16, draws.draw(k as u64)) {
+                    row[m] = r as u32;
+                    m += 1;
+                }
+            }
+            self.count[u] = m;
+        }
+        for u in 0..len {
+            let m = self.count[u];
+            let idx = &self.idx[u * MAX_CONTACTS..][..m];
+            let st = &mut self.st[u * MAX_CONTACTS..][..m];
+            for (s, &r) in st.iter_mut().zip(idx) {
+                *s = old[r as usize];
+            }
+        }
+        if ctx.masks_in_state {
+            for u in 0..len {
+                let m = self.count[u];
+                let st = &self.st[u * MAX_CONTACTS..][..m];
+                let mask = &mut self.mask[u * MAX_CONTACTS..][..m];
+                for (x, s) in mask.iter_mut().zip(st) {
+                    *x = state::networks(*s);
+                }
+            }
+        } else if ctx.contact_masks {
+            // More networks than the state word holds: hash each contact's membership.
+            for u in 0..len {
+                let i = (first + u) as u64;
+                let draws = ctx.contact_stream.agent(i);
+                let mut m = 0;
+                for k in 0..ctx.k {
+                    if let Some(r) = contact(i, ctx.n, ctx.b, ctx.eps16, draws.draw(k as u64)) {
+                        self.mask[u * MAX_CONTACTS + m] =
+                            ctx.member.mask(&ctx.member_stream.agent(r));
+                        m += 1;
+                    }
+                }
+            }
+        }
+    }
+
+    #[inline]
+    fn of(&self, u: usize) -> (&[u16], &[u16]) {
+        let m = self.count[u];
+        (
+            &self.st[u * MAX_CONTACTS..][..m],
+            &self.mask[u * MAX_CONTACTS..][..m],
+        )
+    }
 }
 
 /// `SPREAD[h]` has byte `j` equal to bit `j` of `h`: adding it counts, in eight byte-wide lanes
@@ -433,59 +552,43 @@ fn lane(packed: u64, j: usize) -> u32 {
     ((packed >> (8 * j)) & 0xff) as u32
 }
 
-/// Packs a wallet set and a primary into one state word (wallets low byte, primary high byte).
-#[inline(always)]
-pub fn pack(h: u8, primary: u8) -> u16 {
-    h as u16 | (primary as u16) << 8
-}
-
 /// One user's month: payments, then decisions. Returns the new state word and dormancy.
 #[inline]
 fn update_user(
     ctx: &UserCtx,
     i: usize,
     spend: f32,
-    old: &[u16],
+    st: u16,
     dormancy: u32,
+    (c_st, c_mask): (&[u16], &[u16]),
     acc: &mut UserAcc,
 ) -> (u16, u32) {
     let p = ctx.p;
     let hp_n = (1usize << p) * (p + 1);
     let x = spend as f64;
-    let st = old[i];
-    let h = st as u8;
-    let pi_raw = (st >> 8) as u8;
+    let h = state::wallets(st);
+    let pi_raw = state::primary(st);
     let pi = if pi_raw == NO_PRIMARY {
         p
     } else {
         pi_raw as usize
     };
-    let mask = ctx.member.mask(&ctx.member_stream.agent(i as u64));
+    let mask = if ctx.masks_in_state {
+        state::networks(st)
+    } else {
+        ctx.member.mask(&ctx.member_stream.agent(i as u64))
+    };
     let cls = ctx.tables.class_of_mask[mask as usize] as usize;
     let w = &ctx.tables.weight[cls];
     let hp = hp_index(p, h, pi);
     let row = &ctx.tables.rows[cls * hp_n + hp];
     acc.spend[cls * hp_n + hp] += x;
+    let m = c_st.len();
 
     // Step 4, routed channels, from the table.
     let mut val = row.val;
     let mut lost = row.lost;
     let mut rescue = row.rescue;
-
-    // Contacts, sampled afresh each month.
-    let draws = ctx.contact_stream.agent(i as u64);
-    let mut c_st = [0u16; 64];
-    let mut c_mask = [1u16; 64];
-    let mut m = 0usize;
-    for k in 0..ctx.k {
-        if let Some(r) = contact(i as u64, ctx.n, ctx.b, ctx.eps16, draws.draw(k as u64)) {
-            c_st[m] = old[r as usize];
-            if ctx.contact_masks {
-                c_mask[m] = ctx.member.mask(&ctx.member_stream.agent(r));
-            }
-            m += 1;
-        }
-    }
 
     // Step 4, p2p channels: transfers to contacts and the reciprocal returns.
     let mut recv = [0.0f64; 8];
@@ -497,7 +600,7 @@ fn update_user(
         }
         let amount = x * wc;
         let out = &mut acc.p2p[ch.c * (p + 2)..][..p + 2];
-        let eligible = (0..m).filter(|&k| c_mask[k] & ch.requires != 0).count();
+        let eligible = c_mask.iter().filter(|&&cm| cm & ch.requires != 0).count();
         if eligible == 0 {
             if ch.cash {
                 out[p] += amount;
@@ -513,7 +616,8 @@ fn update_user(
             if c_mask[k] & ch.requires == 0 {
                 continue;
             }
-            let usable = h & (c_st[k] as u8) & ch.usable;
+            let their = state::wallets(c_st[k]);
+            let usable = h & their & ch.usable;
             recv_total += per;
             if usable != 0 {
                 let s = &ch.split[usable as usize * (p + 1) + pi];
@@ -521,7 +625,7 @@ fn update_user(
                     out[j] += per * s[j];
                     val[j] += share * s[j];
                 }
-                let rp = (c_st[k] >> 8) as u8;
+                let rp = state::primary(c_st[k]);
                 let rpi = if rp == NO_PRIMARY { p } else { rp as usize };
                 let sr = &ch.split[usable as usize * (p + 1) + rpi];
                 for j in 0..p {
@@ -532,7 +636,7 @@ fn update_user(
             } else {
                 out[p + 1] += per;
                 lost += share;
-                rescue |= (c_st[k] as u8) & ch.usable;
+                rescue |= their & ch.usable;
             }
         }
     }
@@ -576,21 +680,20 @@ fn update_user(
     // Step 5: adoption from contacts' wallets (last month's state).
     let mut cnt = [0u32; 9];
     let mut hold = [0u64; 9];
-    let mut prim = [0u32; 9];
+    let mut prim = [0u32; 16];
     let mut unshared = 0u64;
     for k in 0..m {
-        let ch = c_st[k] as u8;
+        let their = state::wallets(c_st[k]);
         let mut shared = mask & c_mask[k] & ctx.imitation_nets;
         while shared != 0 {
             let s = shared.trailing_zeros() as usize;
             cnt[s] += 1;
-            hold[s] += SPREAD[ch as usize];
+            hold[s] += SPREAD[their as usize];
             shared &= shared - 1;
         }
-        // NO_PRIMARY (255) lands in the spare slot 8.
-        prim[((c_st[k] >> 8) as usize).min(8)] += 1;
-        if h & ch & ctx.p2p_use == 0 {
-            unshared += SPREAD[ch as usize];
+        prim[state::primary(c_st[k]) as usize] += 1;
+        if h & their & ctx.p2p_use == 0 {
+            unshared += SPREAD[their as usize];
         }
     }
     let p2p_w = ctx.tables.p2p_weight[cls];
@@ -680,7 +783,7 @@ fn update_user(
     }
     acc.adopters += (new_h != 0) as u64;
     acc.multihoming += (new_h.count_ones() >= 2) as u64;
-    (pack(new_h, new_pi), d)
+    (state::pack(new_h, new_pi, mask), d)
 }
 
 #[cfg(test)]
@@ -707,10 +810,16 @@ mod tests {
     }
 
     #[test]
-    fn state_words_pack_wallets_and_primary() {
-        let s = pack(0b1010, 3);
-        assert_eq!(s as u8, 0b1010);
-        assert_eq!((s >> 8) as u8, 3);
-        assert_eq!((pack(0, NO_PRIMARY) >> 8) as u8, NO_PRIMARY);
+    fn state_words_pack_wallets_primary_and_networks() {
+        let s = state::pack(0b1010_0001, 3, 0b1_0101);
+        assert_eq!(state::wallets(s), 0b1010_0001);
+        assert_eq!(state::primary(s), 3);
+        assert_eq!(state::networks(s), 0b1_0101);
+        assert_eq!(state::primary(state::pack(0, NO_PRIMARY, 1)), NO_PRIMARY);
+        let t = state::with_networks(s, 0b1_1011);
+        assert_eq!(
+            (state::wallets(t), state::primary(t), state::networks(t)),
+            (0b1010_0001, 3, 0b1_1011)
+        );
     }
 }

@@ -17,7 +17,47 @@ use statrs::distribution::{ContinuousCDF, Normal};
 use std::ops::Range;
 
 /// `π` value meaning "no primary wallet".
-pub const NO_PRIMARY: u8 = 0xff;
+pub const NO_PRIMARY: u8 = 0xf;
+
+/// Networks whose membership is kept in the state word (the first four declared); with more
+/// networks, membership is recomputed from its hash wherever it is needed.
+pub const STATE_NETWORKS: usize = 4;
+
+/// A user's state word: wallet set `H` in bits 0–7, primary `π` in bits 8–11 ([`NO_PRIMARY`]
+/// for none) and, in bits 12–15, membership of the first four declared networks in the month
+/// being simulated (written by the membership pass at the start of each step). One word per
+/// user, so a contact's wallets, primary and networks come in one memory access.
+pub mod state {
+    /// Packs a state word.
+    #[inline(always)]
+    pub fn pack(h: u8, primary: u8, networks: u16) -> u16 {
+        h as u16 | ((primary as u16) & 0xf) << 8 | (networks >> 1 & 0xf) << 12
+    }
+
+    /// The wallet set.
+    #[inline(always)]
+    pub fn wallets(st: u16) -> u8 {
+        st as u8
+    }
+
+    /// The primary wallet, or [`super::NO_PRIMARY`].
+    #[inline(always)]
+    pub fn primary(st: u16) -> u8 {
+        ((st >> 8) & 0xf) as u8
+    }
+
+    /// The membership mask (bit 0 everyone, bit `s` network `s`) of the stored networks.
+    #[inline(always)]
+    pub fn networks(st: u16) -> u16 {
+        (st >> 12) << 1 | 1
+    }
+
+    /// The word with its membership bits replaced.
+    #[inline(always)]
+    pub fn with_networks(st: u16, networks: u16) -> u16 {
+        (st & 0x0fff) | (networks >> 1 & 0xf) << 12
+    }
+}
 
 /// Users per reduction chunk. Partial sums are taken per chunk and combined in chunk order, so
 /// totals do not depend on the number of threads.
@@ -30,9 +70,8 @@ pub const BATCH: usize = 256;
 pub struct Users {
     /// Monthly spending `x_i`, RMB.
     pub spend: Vec<f32>,
-    /// Wallet set (low byte) and primary wallet (high byte, [`NO_PRIMARY`] for none), two
-    /// buffers: `state[cur]` is the state at the end of last month. One word per user, so a
-    /// contact's wallets and primary come in one memory access.
+    /// State words (see [`state`]), two buffers: `state[cur]` is the state at the end of last
+    /// month.
     pub state: [Vec<u16>; 2],
     /// Months since each held wallet was last used, 4 bits per platform.
     pub dormancy: Vec<u32>,
@@ -56,12 +95,12 @@ impl Users {
 
     /// User `i`'s wallet set at the end of the last simulated month.
     pub fn wallets(&self, i: usize) -> u8 {
-        self.state[self.cur][i] as u8
+        state::wallets(self.state[self.cur][i])
     }
 
     /// User `i`'s primary wallet at the end of the last simulated month, if any.
     pub fn primary(&self, i: usize) -> Option<usize> {
-        let p = (self.state[self.cur][i] >> 8) as u8;
+        let p = state::primary(self.state[self.cur][i]);
         (p != NO_PRIMARY).then_some(p as usize)
     }
 }
@@ -85,6 +124,27 @@ pub struct Merchants {
     pub size_sum: Vec<f64>,
     /// Size mass per channel, class and accepted set: `c * 2 * 2^P + class * 2^P + A`.
     pub mass: Vec<f64>,
+}
+
+/// Bytes per merchant agent for `p` platforms: channel, size, class, accepted set, expiries.
+pub fn merchant_bytes(p: usize) -> usize {
+    1 + 4 + 1 + 1 + 2 * p
+}
+
+/// Estimated peak memory of a simulation: the per-agent arrays plus a fixed allowance for the
+/// program, the monthly tables and the partial sums of one parallel batch.
+pub fn memory_estimate(users: u64, merchants: u64, platforms: usize) -> u64 {
+    const FIXED: u64 = 64 << 20;
+    users * Users::BYTES_PER_USER as u64 + merchants * merchant_bytes(platforms) as u64 + FIXED
+}
+
+/// Memory the operating system reports as available (`MemAvailable` in `/proc/meminfo`), if it
+/// can be read.
+pub fn memory_available() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }
 
 /// Splits `m` agents over channels by largest remainder in proportion to `shops`, at least one
@@ -213,7 +273,7 @@ fn init_users(s: &Scenario, policy: &Policy, seed: u64) -> Users {
                 } else {
                     logit_pick(h, |j| brand_w[j], u01(d.draw(p as u64)))
                 };
-                st[k] = crate::users::pack(h, primary);
+                st[k] = state::pack(h, primary, mask);
             }
         });
     Users {
