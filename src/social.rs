@@ -52,26 +52,38 @@ impl Membership {
     }
 }
 
+/// A user's community: the first member's index and the community's size (the last
+/// community may be smaller than `b`).
+#[inline]
+pub fn community(i: u64, n: u64, b: u64) -> (u64, u64) {
+    let start = i / b * b;
+    (start, b.min(n - start))
+}
+
 /// The contact drawn by 64-bit word `x` for user `i` of `n`, with communities of `b` users and
 /// long-range threshold `eps16 = round(ε·65536)`: `None` when no other user can be drawn.
 #[inline]
 pub fn contact(i: u64, n: u64, b: u64, eps16: u32, x: u64) -> Option<u64> {
+    let (start, size) = community(i, n, b);
+    contact_in(i, n, start, size, eps16, x)
+}
+
+/// [`contact`] with the user's community already known (no division per draw). Both
+/// candidates are computed and one is selected without a branch: which one is a coin flip per
+/// draw, which a branch would mispredict.
+#[inline(always)]
+pub fn contact_in(i: u64, n: u64, start: u64, size: u64, eps16: u32, x: u64) -> Option<u64> {
     let long = ((x & 0xffff) as u32) < eps16;
-    if long {
-        if n < 2 {
-            return None;
-        }
-        let r = below(x, n - 1);
-        Some(if r >= i { r + 1 } else { r })
+    let far = below(x, n.saturating_sub(1));
+    let far = far + (far >= i) as u64;
+    let near = start + below(x, size.saturating_sub(1));
+    let near = near + (near >= i) as u64;
+    let (r, possible) = if long {
+        (far, n >= 2)
     } else {
-        let start = i / b * b;
-        let size = b.min(n - start);
-        if size < 2 {
-            return None;
-        }
-        let r = start + below(x, size - 1);
-        Some(if r >= i { r + 1 } else { r })
-    }
+        (near, size >= 2)
+    };
+    possible.then_some(r)
 }
 
 #[cfg(test)]

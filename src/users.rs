@@ -14,7 +14,7 @@
 
 use crate::payments::{hp_index, split_into, ChannelTables};
 use crate::rng::{hi_u01, lo_u01, u01, Stream};
-use crate::social::{contact, Membership};
+use crate::social::{community, contact_in, Membership};
 use crate::world::{logit_pick, state, Users, BATCH, CHUNK, NO_PRIMARY};
 use rayon::prelude::*;
 
@@ -415,10 +415,17 @@ pub fn user_pass(ctx: &UserCtx, channels: usize, users: &mut Users) -> UserAcc {
             .map(|(k, (out, dorm))| {
                 let base = start + k * CHUNK;
                 let mut acc = UserAcc::new(ctx.p, channels, classes);
-                let mut contacts = Contacts::new();
+                // Two blocks in flight: while one block is updated, the next block's contacts
+                // are on their way from memory.
+                let (mut contacts, mut ahead) = (Contacts::new(), Contacts::new());
+                ahead.sample(ctx, base, BLOCK.min(out.len()), old);
                 for b0 in (0..out.len()).step_by(BLOCK) {
                     let b1 = (b0 + BLOCK).min(out.len());
-                    contacts.fetch(ctx, base + b0, b1 - b0, old);
+                    std::mem::swap(&mut contacts, &mut ahead);
+                    if b1 < out.len() {
+                        ahead.sample(ctx, base + b1, (b1 + BLOCK).min(out.len()) - b1, old);
+                    }
+                    contacts.load(ctx, old);
                     for off in b0..b1 {
                         let i = base + off;
                         let (st, d) = update_user(
@@ -455,6 +462,25 @@ struct Contacts {
     st: Vec<u16>,
     mask: Vec<u16>,
     count: [usize; BLOCK],
+    len: usize,
+}
+
+/// Hints the processor to bring `v[i]` into cache. Contacts' state words are scattered over the
+/// whole population; with the hint issued a block of users ahead, the user update finds them in
+/// cache instead of waiting on memory (measured: see BENCHMARKS.md). Does nothing where the
+/// hint is not available.
+#[inline(always)]
+fn prefetch(v: &[u16], i: usize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let p = v[i..].as_ptr() as *const i8;
+        // SAFETY: `_mm_prefetch` only hints the cache; it never faults, reads or writes
+        // program-visible memory, and `p` points into `v` (the slice index checked it). SSE is
+        // part of the x86_64 baseline.
+        unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p) }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (v, i);
 }
 
 impl Contacts {
@@ -464,28 +490,41 @@ impl Contacts {
             st: vec![0; BLOCK * MAX_CONTACTS],
             mask: vec![1; BLOCK * MAX_CONTACTS],
             count: [0; BLOCK],
+            len: 0,
         }
     }
 
-    /// Samples and loads the contacts of users `first..first + len`: first every contact's
-    /// index (hashing and branching), then every load in a tight branch-free loop, so that
-    /// many cache misses are in flight at once.
+    /// Samples the contacts of users `first..first + len` and asks the processor to start
+    /// fetching their state words (see [`prefetch`]); [`Contacts::load`] reads them a block
+    /// later, when they have arrived.
     #[inline]
-    fn fetch(&mut self, ctx: &UserCtx, first: usize, len: usize, old: &[u16]) {
+    fn sample(&mut self, ctx: &UserCtx, first: usize, len: usize, old: &[u16]) {
+        let (mut start, mut size) = community(first as u64, ctx.n, ctx.b);
         for u in 0..len {
             let i = (first + u) as u64;
+            if i >= start + ctx.b {
+                (start, size) = community(i, ctx.n, ctx.b);
+            }
             let draws = ctx.contact_stream.agent(i);
             let row = &mut self.idx[u * MAX_CONTACTS..][..MAX_CONTACTS];
             let mut m = 0;
             for k in 0..ctx.k {
-                if let Some(r) = contact(i, ctx.n, ctx.b, ctx.eps16, draws.draw(k as u64)) {
+                if let Some(r) = contact_in(i, ctx.n, start, size, ctx.eps16, draws.draw(k as u64))
+                {
                     row[m] = r as u32;
+                    prefetch(old, r as usize);
                     m += 1;
                 }
             }
             self.count[u] = m;
         }
-        for u in 0..len {
+        self.len = len;
+    }
+
+    /// Loads the sampled contacts' state words and membership masks.
+    #[inline]
+    fn load(&mut self, ctx: &UserCtx, old: &[u16]) {
+        for u in 0..self.len {
             let m = self.count[u];
             let idx = &self.idx[u * MAX_CONTACTS..][..m];
             let st = &mut self.st[u * MAX_CONTACTS..][..m];
@@ -494,7 +533,7 @@ impl Contacts {
             }
         }
         if ctx.masks_in_state {
-            for u in 0..len {
+            for u in 0..self.len {
                 let m = self.count[u];
                 let st = &self.st[u * MAX_CONTACTS..][..m];
                 let mask = &mut self.mask[u * MAX_CONTACTS..][..m];
@@ -504,16 +543,10 @@ impl Contacts {
             }
         } else if ctx.contact_masks {
             // More networks than the state word holds: hash each contact's membership.
-            for u in 0..len {
-                let i = (first + u) as u64;
-                let draws = ctx.contact_stream.agent(i);
-                let mut m = 0;
-                for k in 0..ctx.k {
-                    if let Some(r) = contact(i, ctx.n, ctx.b, ctx.eps16, draws.draw(k as u64)) {
-                        self.mask[u * MAX_CONTACTS + m] =
-                            ctx.member.mask(&ctx.member_stream.agent(r));
-                        m += 1;
-                    }
+            for u in 0..self.len {
+                for k in 0..self.count[u] {
+                    let r = self.idx[u * MAX_CONTACTS + k] as u64;
+                    self.mask[u * MAX_CONTACTS + k] = ctx.member.mask(&ctx.member_stream.agent(r));
                 }
             }
         }
@@ -550,6 +583,47 @@ const SPREAD: [u64; 256] = {
 #[inline(always)]
 fn lane(packed: u64, j: usize) -> u32 {
     ((packed >> (8 * j)) & 0xff) as u32
+}
+
+/// The p2p value a user receives back through each wallet, and in all (cash and lost returns
+/// included): each contact paid sends the same amount back, routed by the contact's own
+/// primary (MODEL.md step 4, the balance shares `b_ij`).
+#[inline]
+fn returns(
+    ctx: &UserCtx,
+    x: f64,
+    h: u8,
+    w: &[f64],
+    c_st: &[u16],
+    c_mask: &[u16],
+) -> ([f64; 8], f64) {
+    let p = ctx.p;
+    let mut recv = [0.0f64; 8];
+    let mut total = 0.0;
+    for ch in ctx.p2p {
+        let wc = w[ch.c];
+        let eligible = c_mask.iter().filter(|&&cm| cm & ch.requires != 0).count();
+        if wc == 0.0 || eligible == 0 {
+            continue;
+        }
+        let per = x * wc / eligible as f64;
+        for (&st, &cm) in c_st.iter().zip(c_mask) {
+            if cm & ch.requires == 0 {
+                continue;
+            }
+            total += per;
+            let usable = h & state::wallets(st) & ch.usable;
+            if usable != 0 {
+                let rp = state::primary(st);
+                let rpi = if rp == NO_PRIMARY { p } else { rp as usize };
+                let sr = &ch.split[usable as usize * (p + 1) + rpi];
+                for j in 0..p {
+                    recv[j] += per * sr[j];
+                }
+            }
+        }
+    }
+    (recv, total)
 }
 
 /// One user's month: payments, then decisions. Returns the new state word and dormancy.
@@ -590,9 +664,8 @@ fn update_user(
     let mut lost = row.lost;
     let mut rescue = row.rescue;
 
-    // Step 4, p2p channels: transfers to contacts and the reciprocal returns.
-    let mut recv = [0.0f64; 8];
-    let mut recv_total = 0.0f64;
+    // Step 4, p2p channels: transfers to contacts (the returns are computed only if the primary
+    // is re-chosen, the one place they are used).
     for ch in ctx.p2p {
         let wc = w[ch.c];
         if wc == 0.0 {
@@ -618,18 +691,11 @@ fn update_user(
             }
             let their = state::wallets(c_st[k]);
             let usable = h & their & ch.usable;
-            recv_total += per;
             if usable != 0 {
                 let s = &ch.split[usable as usize * (p + 1) + pi];
                 for j in 0..p {
                     out[j] += per * s[j];
                     val[j] += share * s[j];
-                }
-                let rp = state::primary(c_st[k]);
-                let rpi = if rp == NO_PRIMARY { p } else { rp as usize };
-                let sr = &ch.split[usable as usize * (p + 1) + rpi];
-                for j in 0..p {
-                    recv[j] += per * sr[j];
                 }
             } else if ch.cash {
                 out[p] += per;
@@ -746,6 +812,7 @@ fn update_user(
     } else {
         let forced = pi >= p || new_h & (1 << pi) == 0;
         if forced || hi_u01(head) < ctx.primary_review {
+            let (recv, recv_total) = returns(ctx, x, h, w, c_st, c_mask);
             let base = &ctx.tables.primary_base[cls];
             let mut util = [f64::NEG_INFINITY; 8];
             let mut best = f64::NEG_INFINITY;
