@@ -432,7 +432,7 @@ impl Simulation {
             beta_soc: prm.social_weight,
             churn_months: prm.churn_months,
             churn_rate: prm.churn_rate,
-            ticket: prm.ticket,
+            per_ticket: 1.0 / prm.ticket,
         };
         let ua = user_pass(&ctx, c_n, &mut self.users);
         let wu = self.user_weight;

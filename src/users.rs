@@ -21,14 +21,28 @@ use rayon::prelude::*;
 /// Probability that at least one of `n` purchases went a way that takes share `v` of value:
 /// `1 − (1 − v)^n`.
 #[inline]
-pub fn occasion_prob(v: f64, n: i32) -> f64 {
+pub fn occasion_prob(v: f64, n: u32) -> f64 {
     if v <= 0.0 {
         0.0
     } else if v >= 1.0 {
         1.0
     } else {
-        1.0 - (1.0 - v).powi(n)
+        1.0 - pow_n(1.0 - v, n)
     }
+}
+
+/// `b^n` by repeated squaring, inlined (the library's `powi` is an out-of-line call).
+#[inline(always)]
+fn pow_n(mut b: f64, mut n: u32) -> f64 {
+    let mut r = 1.0;
+    while n > 0 {
+        if n & 1 == 1 {
+            r *= b;
+        }
+        b *= b;
+        n >>= 1;
+    }
+    r
 }
 
 /// The part of the adoption hazard that does not depend on contacts (MODEL.md step 5):
@@ -317,8 +331,8 @@ pub struct UserCtx<'a> {
     pub churn_months: u32,
     /// `χ`.
     pub churn_rate: f64,
-    /// RMB per purchase.
-    pub ticket: f64,
+    /// Purchases per RMB, `1 / ticket`.
+    pub per_ticket: f64,
 }
 
 /// The month's user-side sums (in agent units), merged in chunk order.
@@ -709,7 +723,8 @@ fn update_user(
 
     // Purchase occasions: which held wallets were used, and whether a payment was lost.
     let sd = ctx.step_stream.agent(i as u64);
-    let n_occ = ((x / ctx.ticket).round() as i32).max(1);
+    // round(x / ticket), at least one purchase (x > 0, so adding one half and truncating rounds).
+    let n_occ = ((x * ctx.per_ticket + 0.5) as u32).max(1);
     let head = sd.draw(0);
     let lost_now = lost > 0.0 && lo_u01(head) < occasion_prob(lost, n_occ);
     let rescued = if lost_now { rescue } else { 0 };
