@@ -1,7 +1,9 @@
-//! One simulated month of the historical scenario at 10^5 and 10^6 users, on 1 and 2 threads.
+//! One simulated month of the historical scenario at 10^5, 10^6 and 10^7 users (10 merchants per
+//! 100 users), on 1 and 2 threads.
 //!
 //! `cargo bench --bench step`. Each iteration is one `Simulation::step` from a state already
-//! run to 2015 (the market is mid-diffusion, all platforms launched by then are active).
+//! run three years, to 2015 (the market is mid-diffusion, all platforms launched by then are
+//! active). Criterion's throughput is users per second; ns per user-step is its inverse.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use paymarket::{Scenario, Simulation};
@@ -22,7 +24,7 @@ fn simulation(users: u64) -> Simulation {
 fn month(c: &mut Criterion) {
     let mut g = c.benchmark_group("month");
     g.sample_size(10);
-    for users in [100_000u64, 1_000_000] {
+    for users in [100_000u64, 1_000_000, 10_000_000] {
         for threads in [1usize, 2] {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)
