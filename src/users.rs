@@ -699,11 +699,11 @@ fn update_user(
         }
         let per = amount / eligible as f64;
         let share = wc / eligible as f64;
-        for k in 0..m {
-            if c_mask[k] & ch.requires == 0 {
+        for (&cs, &cm) in c_st.iter().zip(c_mask) {
+            if cm & ch.requires == 0 {
                 continue;
             }
-            let their = state::wallets(c_st[k]);
+            let their = state::wallets(cs);
             let usable = h & their & ch.usable;
             if usable != 0 {
                 let s = &ch.split[usable as usize * (p + 1) + pi];
@@ -758,23 +758,24 @@ fn update_user(
         }
     }
 
-    // Step 5: adoption from contacts' wallets (last month's state).
+    // Step 5: adoption from contacts' wallets (last month's state). The counts are needed only
+    // when some wallet is a candidate for adoption.
     let mut cnt = [0u32; 9];
     let mut hold = [0u64; 9];
-    let mut prim = [0u32; 16];
     let mut unshared = 0u64;
-    for k in 0..m {
-        let their = state::wallets(c_st[k]);
-        let mut shared = mask & c_mask[k] & ctx.imitation_nets;
-        while shared != 0 {
-            let s = shared.trailing_zeros() as usize;
-            cnt[s] += 1;
-            hold[s] += SPREAD[their as usize];
-            shared &= shared - 1;
-        }
-        prim[state::primary(c_st[k]) as usize] += 1;
-        if h & their & ctx.p2p_use == 0 {
-            unshared += SPREAD[their as usize];
+    if candidates != 0 {
+        for (&cs, &cm) in c_st.iter().zip(c_mask) {
+            let their = state::wallets(cs);
+            let mut shared = mask & cm & ctx.imitation_nets;
+            while shared != 0 {
+                let s = shared.trailing_zeros() as usize;
+                cnt[s] += 1;
+                hold[s] += SPREAD[their as usize];
+                shared &= shared - 1;
+            }
+            if h & their & ctx.p2p_use == 0 {
+                unshared += SPREAD[their as usize];
+            }
         }
     }
     let p2p_w = ctx.tables.p2p_weight[cls];
@@ -828,6 +829,10 @@ fn update_user(
         let forced = pi >= p || new_h & (1 << pi) == 0;
         if forced || hi_u01(head) < ctx.primary_review {
             let (recv, recv_total) = returns(ctx, x, h, w, c_st, c_mask);
+            let mut prim = [0u32; 16];
+            for &cs in c_st {
+                prim[state::primary(cs) as usize] += 1;
+            }
             let base = &ctx.tables.primary_base[cls];
             let mut util = [f64::NEG_INFINITY; 8];
             let mut best = f64::NEG_INFINITY;
