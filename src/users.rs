@@ -487,10 +487,10 @@ struct Contacts {
 fn prefetch(v: &[u16], i: usize) {
     #[cfg(target_arch = "x86_64")]
     {
-        let p = v[i..].as_ptr() as *const i8;
-        // SAFETY: `_mm_prefetch` only hints the cache; it never faults, reads or writes
-        // program-visible memory, and `p` points into `v` (the slice index checked it). SSE is
-        // part of the x86_64 baseline.
+        let p = v.as_ptr().wrapping_add(i) as *const i8;
+        // SAFETY: `_mm_prefetch` only hints the cache: it never faults, reads or writes
+        // program-visible memory, whatever the address (here inside `v`, as `i` is a user
+        // index). SSE is part of the x86_64 baseline.
         unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p) }
     }
     #[cfg(not(target_arch = "x86_64"))]
