@@ -380,9 +380,29 @@ impl Simulation {
             eta: prm.subsidy_split,
             beta_cov: prm.coverage_primary_weight,
         });
-        let mut requires = [0u16; 8];
-        for (j, pl) in s.platforms.iter().enumerate() {
-            requires[j] = 1u16 << networks.iter().position(|x| *x == pl.requires).unwrap_or(0);
+        let requires: Vec<u16> = s
+            .platforms
+            .iter()
+            .map(|pl| 1u16 << networks.iter().position(|x| *x == pl.requires).unwrap_or(0))
+            .collect();
+        let adoptable: Vec<u8> = (0..n_masks)
+            .map(|mask| {
+                launched
+                    & (0..p)
+                        .filter(|&j| mask as u16 & requires[j] != 0)
+                        .fold(0u8, |a, j| a | 1 << j)
+            })
+            .collect();
+        let mut imitation_terms = [[(0u8, 0.0f64); 9]; 8];
+        let mut imitation_len = [0usize; 8];
+        for j in 0..p {
+            for sn in 0..s1 {
+                let q = policy.imitation[j * s1 + sn];
+                if q != 0.0 {
+                    imitation_terms[j][imitation_len[j]] = (sn as u8, q);
+                    imitation_len[j] += 1;
+                }
+            }
         }
         let uses_networks = s
             .platforms
@@ -414,11 +434,10 @@ impl Simulation {
             tables: &user_tables,
             p2p: &p2p,
             p2p_use: p2p.iter().fold(0, |m, ch| m | ch.usable),
-            launched,
-            requires,
+            adoptable: &adoptable,
             campaign: per_platform(&|j| policy.campaign[j]),
-            imitation: &policy.imitation,
-            s1,
+            imitation_terms,
+            imitation_len,
             imitation_nets: (0..s1)
                 .filter(|&sn| (0..p).any(|j| policy.imitation[j * s1 + sn] != 0.0))
                 .fold(0u16, |m, sn| m | 1 << sn),
@@ -561,9 +580,9 @@ impl Simulation {
             let share = (pl.third_party && third_total > 0.0).then(|| v / third_total);
             platforms.push(PlatformRow {
                 platform: pl.id.clone(),
-                users: ua.holders[j] as f64 * wu,
+                users: ua.holders(j) as f64 * wu,
                 active_users: ua.active[j] as f64 * wu,
-                primary_users: ua.primaries[j] as f64 * wu,
+                primary_users: ua.primaries(j) as f64 * wu,
                 merchants: (0..c_n)
                     .map(|c| ma.accepting[c * p + j] as f64 * self.shop_weight[c])
                     .sum(),
@@ -594,8 +613,8 @@ impl Simulation {
                 .filter_map(|r| r.value_share)
                 .map(|sh| (100.0 * sh) * (100.0 * sh))
                 .sum(),
-            multihoming_users: if ua.adopters > 0 {
-                ua.multihoming as f64 / ua.adopters as f64
+            multihoming_users: if ua.adopters() > 0 {
+                ua.multihoming() as f64 / ua.adopters() as f64
             } else {
                 0.0
             },
@@ -604,7 +623,7 @@ impl Simulation {
             } else {
                 0.0
             },
-            adopters: ua.adopters as f64 * wu,
+            adopters: ua.adopters() as f64 * wu,
         };
         let channels = (0..c_n)
             .map(|c| ChannelRow {

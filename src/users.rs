@@ -299,16 +299,14 @@ pub struct UserCtx<'a> {
     pub p2p: &'a [P2pChannel],
     /// Union of `use_c` over p2p channels (what "sharing a usable wallet" means for `g`).
     pub p2p_use: u8,
-    /// Platforms a user may adopt this month (launched).
-    pub launched: u8,
-    /// Bit of each platform's prerequisite network.
-    pub requires: [u16; 8],
+    /// Platforms a user may adopt this month (launched, prerequisite met), per membership mask.
+    pub adoptable: &'a [u8],
     /// `κ_j(t)`.
     pub campaign: [f64; 8],
-    /// `q_{j,s}` per `j * S1 + s`.
-    pub imitation: &'a [f64],
-    /// Networks including everyone.
-    pub s1: usize,
+    /// The non-zero imitation weights of each platform: `(network, q_{j,s})`.
+    pub imitation_terms: [[(u8, f64); 9]; 8],
+    /// How many of `imitation_terms[j]` are in use.
+    pub imitation_len: [usize; 8],
     /// Networks some platform imitates through (bitmask).
     pub imitation_nets: u16,
     /// Whether contacts' memberships matter (a network other than everyone is used).
@@ -342,16 +340,12 @@ pub struct UserAcc {
     pub spend: Vec<f64>,
     /// P2p value per `c * (P + 2) + k` (platforms, cash, lost).
     pub p2p: Vec<f64>,
-    /// Users holding each platform at the end of the month.
-    pub holders: [u64; 8],
-    /// Users whose primary is each platform at the end of the month.
-    pub primaries: [u64; 8],
+    /// Users by wallet set at the end of the month.
+    pub by_set: [u64; 256],
+    /// Users by primary wallet at the end of the month (index [`NO_PRIMARY`] for none).
+    pub by_primary: [u64; 16],
     /// Users who used each platform this month.
     pub active: [u64; 8],
-    /// Users holding at least one wallet at the end of the month.
-    pub adopters: u64,
-    /// Users holding at least two.
-    pub multihoming: u64,
 }
 
 impl UserAcc {
@@ -360,11 +354,9 @@ impl UserAcc {
         UserAcc {
             spend: vec![0.0; classes * hp_n],
             p2p: vec![0.0; c * (p + 2)],
-            holders: [0; 8],
-            primaries: [0; 8],
+            by_set: [0; 256],
+            by_primary: [0; 16],
             active: [0; 8],
-            adopters: 0,
-            multihoming: 0,
         }
     }
 
@@ -375,13 +367,45 @@ impl UserAcc {
         for (a, b) in self.p2p.iter_mut().zip(&o.p2p) {
             *a += b;
         }
-        for j in 0..8 {
-            self.holders[j] += o.holders[j];
-            self.primaries[j] += o.primaries[j];
-            self.active[j] += o.active[j];
+        for (a, b) in self.by_set.iter_mut().zip(&o.by_set) {
+            *a += b;
         }
-        self.adopters += o.adopters;
-        self.multihoming += o.multihoming;
+        for (a, b) in self.by_primary.iter_mut().zip(&o.by_primary) {
+            *a += b;
+        }
+        for (a, b) in self.active.iter_mut().zip(&o.active) {
+            *a += b;
+        }
+    }
+
+    /// Users holding platform `j` at the end of the month.
+    pub fn holders(&self, j: usize) -> u64 {
+        self.by_set
+            .iter()
+            .enumerate()
+            .filter(|(h, _)| h & (1 << j) != 0)
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    /// Users whose primary is platform `j` at the end of the month.
+    pub fn primaries(&self, j: usize) -> u64 {
+        self.by_primary[j]
+    }
+
+    /// Users holding at least one wallet.
+    pub fn adopters(&self) -> u64 {
+        self.by_set[1..].iter().sum()
+    }
+
+    /// Users holding at least two wallets.
+    pub fn multihoming(&self) -> u64 {
+        self.by_set
+            .iter()
+            .enumerate()
+            .filter(|(h, _)| h.count_ones() >= 2)
+            .map(|(_, n)| n)
+            .sum()
     }
 }
 
@@ -576,6 +600,24 @@ impl Contacts {
     }
 }
 
+/// `NIBBLES[h]` has nibble `j` set to `0xf` where bit `j` of `h` is set: the dormancy counters
+/// of the wallets in `h`.
+const NIBBLES: [u32; 256] = {
+    let mut t = [0u32; 256];
+    let mut h = 0;
+    while h < 256 {
+        let mut j = 0;
+        while j < 8 {
+            if h & (1 << j) != 0 {
+                t[h] |= 0xf << (4 * j);
+            }
+            j += 1;
+        }
+        h += 1;
+    }
+    t
+};
+
 /// `SPREAD[h]` has byte `j` equal to bit `j` of `h`: adding it counts, in eight byte-wide lanes
 /// at once, how many contacts hold each platform (at most 64 contacts, so a lane never overflows).
 const SPREAD: [u64; 256] = {
@@ -730,22 +772,13 @@ fn update_user(
     let rescued = if lost_now { rescue } else { 0 };
     let mut d = dormancy;
     let mut words = [0u64; 8];
-    let candidates = ctx.launched & !h & {
-        let mut ok = 0u8;
-        for j in 0..p {
-            if mask & ctx.requires[j] != 0 {
-                ok |= 1 << j;
-            }
-        }
-        ok
-    };
-    for j in 0..p {
-        let bit = 1u8 << j;
-        if (h | candidates) & bit == 0 {
-            continue;
-        }
+    let candidates = ctx.adoptable[mask as usize] & !h;
+    let mut drawn = h | candidates;
+    while drawn != 0 {
+        let j = drawn.trailing_zeros() as usize;
+        drawn &= drawn - 1;
         words[j] = sd.draw(2 + j as u64);
-        if h & bit == 0 {
+        if h & (1 << j) == 0 {
             continue;
         }
         let shift = 4 * j;
@@ -781,46 +814,46 @@ fn update_user(
     let p2p_w = ctx.tables.p2p_weight[cls];
     let mut added = 0u8;
     let mut dropped = 0u8;
-    for j in 0..p {
-        let bit = 1u8 << j;
-        if candidates & bit != 0 {
-            let mut imit = 0.0;
-            for s in 0..ctx.s1 {
-                let q = ctx.imitation[j * ctx.s1 + s];
-                if q != 0.0 && cnt[s] > 0 {
-                    imit += q * lane(hold[s], j) as f64 / cnt[s] as f64;
-                }
+    let mut todo = candidates;
+    while todo != 0 {
+        let j = todo.trailing_zeros() as usize;
+        todo &= todo - 1;
+        let mut imit = 0.0;
+        for &(s, q) in &ctx.imitation_terms[j][..ctx.imitation_len[j]] {
+            let s = s as usize;
+            if cnt[s] > 0 {
+                imit += q * lane(hold[s], j) as f64 / cnt[s] as f64;
             }
-            let g = if m > 0 {
-                lane(unshared, j) as f64 / m as f64
-            } else {
-                0.0
-            };
-            let hz = hazard(
-                row.adopt[j],
-                ctx.campaign[j],
-                imit,
-                ctx.gamma,
-                p2p_w * g,
-                ctx.phi,
-                rescued & bit != 0,
-            );
-            if hi_u01(words[j]) < hz {
-                added |= bit;
-            }
-        } else if h & bit != 0
-            && ((d >> (4 * j)) & 0xf) >= ctx.churn_months
-            && hi_u01(words[j]) < ctx.churn_rate
-        {
-            dropped |= bit;
+        }
+        let g = if m > 0 {
+            lane(unshared, j) as f64 / m as f64
+        } else {
+            0.0
+        };
+        let hz = hazard(
+            row.adopt[j],
+            ctx.campaign[j],
+            imit,
+            ctx.gamma,
+            p2p_w * g,
+            ctx.phi,
+            rescued & (1 << j) != 0,
+        );
+        if hi_u01(words[j]) < hz {
+            added |= 1 << j;
+        }
+    }
+    let mut held = h;
+    while held != 0 {
+        let j = held.trailing_zeros() as usize;
+        held &= held - 1;
+        if ((d >> (4 * j)) & 0xf) >= ctx.churn_months && hi_u01(words[j]) < ctx.churn_rate {
+            dropped |= 1 << j;
         }
     }
     let new_h = (h | added) & !dropped;
-    for j in 0..p {
-        if (added | dropped) & (1 << j) != 0 {
-            d &= !(0xf << (4 * j));
-        }
-    }
+    // A new wallet starts unused for 0 months; a dropped one leaves its counter at 0.
+    d &= !NIBBLES[(added | dropped) as usize];
 
     // Primary wallet: re-chosen with probability ρ_π, always when it has none or lost it.
     let new_pi = if new_h == 0 {
@@ -860,16 +893,8 @@ fn update_user(
         }
     };
 
-    for j in 0..p {
-        if new_h & (1 << j) != 0 {
-            acc.holders[j] += 1;
-        }
-    }
-    if new_pi != NO_PRIMARY {
-        acc.primaries[new_pi as usize] += 1;
-    }
-    acc.adopters += (new_h != 0) as u64;
-    acc.multihoming += (new_h.count_ones() >= 2) as u64;
+    acc.by_set[new_h as usize] += 1;
+    acc.by_primary[new_pi as usize] += 1;
     (state::pack(new_h, new_pi, mask), d)
 }
 
