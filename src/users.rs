@@ -727,9 +727,30 @@ fn update_user(
         if wc == 0.0 {
             continue;
         }
+        // Sum the split of one transfer over the eligible contacts, then scale once.
+        let mut sum = [0.0f64; 8];
+        let mut eligible = 0u32;
+        let mut unpaid = 0u32;
+        let mut unpaid_wallets = 0u8;
+        for (&cs, &cm) in c_st.iter().zip(c_mask) {
+            if cm & ch.requires == 0 {
+                continue;
+            }
+            eligible += 1;
+            let their = state::wallets(cs) & ch.usable;
+            let usable = h & their;
+            if usable != 0 {
+                let s = &ch.split[usable as usize * (p + 1) + pi];
+                for j in 0..8 {
+                    sum[j] += s[j];
+                }
+            } else {
+                unpaid += 1;
+                unpaid_wallets |= their;
+            }
+        }
         let amount = x * wc;
         let out = &mut acc.p2p[ch.c * (p + 2)..][..p + 2];
-        let eligible = c_mask.iter().filter(|&&cm| cm & ch.requires != 0).count();
         if eligible == 0 {
             if ch.cash {
                 out[p] += amount;
@@ -741,24 +762,17 @@ fn update_user(
         }
         let per = amount / eligible as f64;
         let share = wc / eligible as f64;
-        for (&cs, &cm) in c_st.iter().zip(c_mask) {
-            if cm & ch.requires == 0 {
-                continue;
-            }
-            let their = state::wallets(cs);
-            let usable = h & their & ch.usable;
-            if usable != 0 {
-                let s = &ch.split[usable as usize * (p + 1) + pi];
-                for j in 0..p {
-                    out[j] += per * s[j];
-                    val[j] += share * s[j];
-                }
-            } else if ch.cash {
-                out[p] += per;
+        for j in 0..p {
+            out[j] += per * sum[j];
+            val[j] += share * sum[j];
+        }
+        if unpaid > 0 {
+            if ch.cash {
+                out[p] += per * unpaid as f64;
             } else {
-                out[p + 1] += per;
-                lost += share;
-                rescue |= their & ch.usable;
+                out[p + 1] += per * unpaid as f64;
+                lost += share * unpaid as f64;
+                rescue |= unpaid_wallets;
             }
         }
     }
