@@ -27,7 +27,7 @@ const USAGE: &str = "usage: history [--scenario PATH] [--users N] [--merchants M
               (panel_users.csv, panel_merchants.csv), e.g. 0.0001";
 
 fn main() -> ExitCode {
-    let flags = match support::Flags::parse(
+    support::main_with(
         &[
             "scenario",
             "users",
@@ -38,20 +38,8 @@ fn main() -> ExitCode {
             "panel",
         ],
         USAGE,
-    ) {
-        Ok(f) => f,
-        Err(msg) => {
-            eprintln!("{msg}");
-            return ExitCode::from(2);
-        }
-    };
-    match run(&flags) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+        run,
+    )
 }
 
 fn run(flags: &support::Flags) -> Result<(), Box<dyn std::error::Error>> {

@@ -28,7 +28,7 @@ const USAGE: &str = "usage: scale --users N --merchants M --months T [--threads 
   --panel     with --out, also sample this fraction of the agents every month";
 
 fn main() -> ExitCode {
-    let flags = match support::Flags::parse(
+    support::main_with(
         &[
             "users",
             "merchants",
@@ -39,20 +39,8 @@ fn main() -> ExitCode {
             "panel",
         ],
         USAGE,
-    ) {
-        Ok(f) => f,
-        Err(msg) => {
-            eprintln!("{msg}");
-            return ExitCode::from(2);
-        }
-    };
-    match run(&flags) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+        run,
+    )
 }
 
 fn run(flags: &support::Flags) -> Result<(), Box<dyn std::error::Error>> {

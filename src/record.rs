@@ -181,10 +181,10 @@ impl Recorder for Collect {
 /// Writes `platforms.csv`, `market.csv`, `channels.csv` and `events.csv` into a directory.
 pub struct CsvRecorder {
     dir: PathBuf,
-    platforms: csv::Writer<BufWriter<File>>,
-    market: csv::Writer<BufWriter<File>>,
-    channels: csv::Writer<BufWriter<File>>,
-    events: csv::Writer<BufWriter<File>>,
+    platforms: CsvOut,
+    market: CsvOut,
+    channels: CsvOut,
+    events: CsvOut,
 }
 
 /// The names of the files a [`CsvRecorder`] writes.
@@ -199,25 +199,46 @@ fn num(x: f64) -> String {
     }
 }
 
+type CsvOut = csv::Writer<BufWriter<File>>;
+
+/// Creates `dir` if needed.
+fn make_dir(dir: &Path) -> Result<PathBuf> {
+    std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    Ok(dir.to_path_buf())
+}
+
+/// Creates `dir/name` and writes its header.
+fn open_csv(dir: &Path, name: &str, header: &[&str]) -> Result<CsvOut> {
+    let path = dir.join(name);
+    let f = File::create(&path).map_err(|source| Error::Io {
+        path: path.clone(),
+        source,
+    })?;
+    let mut w = csv::Writer::from_writer(BufWriter::new(f));
+    w.write_record(header)
+        .map_err(|source| Error::Csv { path, source })?;
+    Ok(w)
+}
+
+/// Flushes each writer, naming its file in any error.
+fn flush_csv(dir: &Path, writers: &mut [(&mut CsvOut, &str)]) -> Result<()> {
+    for (w, name) in writers.iter_mut() {
+        w.flush().map_err(|source| Error::Io {
+            path: dir.join(name),
+            source,
+        })?;
+    }
+    Ok(())
+}
+
 impl CsvRecorder {
     /// Creates the directory if needed and opens the four files with their headers.
     pub fn create(dir: impl AsRef<Path>) -> Result<CsvRecorder> {
-        let dir = dir.as_ref().to_path_buf();
-        std::fs::create_dir_all(&dir).map_err(|source| Error::Io {
-            path: dir.clone(),
-            source,
-        })?;
-        let open = |name: &str, header: &[&str]| -> Result<csv::Writer<BufWriter<File>>> {
-            let path = dir.join(name);
-            let f = File::create(&path).map_err(|source| Error::Io {
-                path: path.clone(),
-                source,
-            })?;
-            let mut w = csv::Writer::from_writer(BufWriter::new(f));
-            w.write_record(header)
-                .map_err(|source| Error::Csv { path, source })?;
-            Ok(w)
-        };
+        let dir = make_dir(dir.as_ref())?;
+        let open = |name: &str, header: &[&str]| open_csv(&dir, name, header);
         Ok(CsvRecorder {
             platforms: open(
                 CSV_FILES[0],
@@ -388,18 +409,15 @@ impl Recorder for CsvRecorder {
 
 impl CsvRecorder {
     fn flush_all(&mut self) -> Result<()> {
-        for (w, name) in [
-            (&mut self.platforms, CSV_FILES[0]),
-            (&mut self.market, CSV_FILES[1]),
-            (&mut self.channels, CSV_FILES[2]),
-            (&mut self.events, CSV_FILES[3]),
-        ] {
-            w.flush().map_err(|source| Error::Io {
-                path: self.dir.join(name),
-                source,
-            })?;
-        }
-        Ok(())
+        flush_csv(
+            &self.dir,
+            &mut [
+                (&mut self.platforms, CSV_FILES[0]),
+                (&mut self.market, CSV_FILES[1]),
+                (&mut self.channels, CSV_FILES[2]),
+                (&mut self.events, CSV_FILES[3]),
+            ],
+        )
     }
 }
 
@@ -419,8 +437,8 @@ pub const PANEL_FILES: [&str; 2] = ["panel_users.csv", "panel_merchants.csv"];
 pub struct AgentPanel {
     dir: PathBuf,
     fraction: f64,
-    users: csv::Writer<BufWriter<File>>,
-    merchants: csv::Writer<BufWriter<File>>,
+    users: CsvOut,
+    merchants: CsvOut,
     sample: Option<(Vec<u64>, Vec<u64>)>,
 }
 
@@ -442,22 +460,8 @@ impl AgentPanel {
                 "the panel fraction must be between 0 and 1, got {fraction}"
             )));
         }
-        let dir = dir.as_ref().to_path_buf();
-        std::fs::create_dir_all(&dir).map_err(|source| Error::Io {
-            path: dir.clone(),
-            source,
-        })?;
-        let open = |name: &str, header: &[&str]| -> Result<csv::Writer<BufWriter<File>>> {
-            let path = dir.join(name);
-            let f = File::create(&path).map_err(|source| Error::Io {
-                path: path.clone(),
-                source,
-            })?;
-            let mut w = csv::Writer::from_writer(BufWriter::new(f));
-            w.write_record(header)
-                .map_err(|source| Error::Csv { path, source })?;
-            Ok(w)
-        };
+        let dir = make_dir(dir.as_ref())?;
+        let open = |name: &str, header: &[&str]| open_csv(&dir, name, header);
         Ok(AgentPanel {
             users: open(
                 PANEL_FILES[0],
@@ -540,15 +544,12 @@ impl Recorder for AgentPanel {
     }
 
     fn finish(&mut self) -> Result<()> {
-        for (w, name) in [
-            (&mut self.users, PANEL_FILES[0]),
-            (&mut self.merchants, PANEL_FILES[1]),
-        ] {
-            w.flush().map_err(|source| Error::Io {
-                path: self.dir.join(name),
-                source,
-            })?;
-        }
-        Ok(())
+        flush_csv(
+            &self.dir,
+            &mut [
+                (&mut self.users, PANEL_FILES[0]),
+                (&mut self.merchants, PANEL_FILES[1]),
+            ],
+        )
     }
 }

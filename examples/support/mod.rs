@@ -1,6 +1,30 @@
 //! Command-line helpers shared by the examples: `--flag value` options with clear errors.
 
 use std::collections::BTreeMap;
+use std::process::ExitCode;
+
+/// Parses the flags and runs `run`: exit 2 with the usage on bad options, 1 with the error's
+/// message when the run fails.
+pub fn main_with(
+    known: &[&str],
+    usage: &'static str,
+    run: impl FnOnce(&Flags) -> Result<(), Box<dyn std::error::Error>>,
+) -> ExitCode {
+    let flags = match Flags::parse(known, usage) {
+        Ok(f) => f,
+        Err(msg) => {
+            eprintln!("{msg}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(&flags) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
 
 /// Parsed `--flag value` options.
 pub struct Flags {
