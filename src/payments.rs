@@ -290,23 +290,47 @@ pub fn sales_mix(
         cash: 0.0,
         vol: [0.0; 8],
     };
+    let loyalty = input.loyalty;
     for h in 0..n_sets {
         let hb = h as u8;
+        // Customers with wallets H, by primary (index P: none).
+        let row = &customers[hp_index(p, hb, 0)..][..p + 1];
+        let total: f64 = row.iter().sum();
+        if total == 0.0 {
+            continue;
+        }
         let usable = hb & e;
         let reach = (1.0 + input.steering * (usable != 0) as u8 as f64) / z[h];
-        for pi in 0..=p {
-            let w = customers[hp_index(p, hb, pi)];
-            if w == 0.0 {
-                continue;
+        if usable != 0 {
+            // Summed over primaries (MODEL.md 3.3 "subset sums over π"): customers whose
+            // primary is usable give it `loyalty` and split the rest by ψ; the others split all
+            // of it by ψ. O(P) per (H, A) instead of O(P²).
+            let mut denom = 0.0;
+            let mut primaries_usable = 0.0;
+            let mut bits = usable;
+            while bits != 0 {
+                let j = bits.trailing_zeros() as usize;
+                denom += tables.weight[j];
+                primaries_usable += row[j];
+                bits &= bits - 1;
             }
-            let q = w * reach;
-            if usable != 0 {
-                split_into(usable, pi, &tables.weight, input.loyalty, q, &mut mix.vol);
-                mix.paid += q;
-            } else if input.cash {
-                mix.cash += q;
-                mix.paid += q;
+            let by_psi = (1.0 - loyalty) * primaries_usable + (total - primaries_usable);
+            let count = usable.count_ones() as f64;
+            let mut bits = usable;
+            while bits != 0 {
+                let j = bits.trailing_zeros() as usize;
+                let psi = if denom > 0.0 {
+                    tables.weight[j] / denom
+                } else {
+                    1.0 / count
+                };
+                mix.vol[j] += reach * (by_psi * psi + loyalty * row[j]);
+                bits &= bits - 1;
             }
+            mix.paid += reach * total;
+        } else if input.cash {
+            mix.cash += reach * total;
+            mix.paid += reach * total;
         }
     }
     mix
@@ -351,5 +375,85 @@ pub fn sigmoid(x: f64) -> f64 {
     } else {
         let e = x.exp();
         e / (1.0 + e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The summed-over-primaries sales mix equals splitting every (H, π) cell one by one.
+    #[test]
+    fn sales_mix_matches_the_cell_by_cell_split() {
+        let p = 3;
+        let n_sets = 1 << p;
+        let weight = [1.0, 2.5, 0.7, 0.0, 0.0, 0.0, 0.0, 0.0];
+        let mass: Vec<f64> = (0..2 * n_sets).map(|k| (k % 5) as f64 + 0.5).collect();
+        let expansion: Vec<u8> = (0..n_sets as u8)
+            .map(|a| a | if a & 1 != 0 { 0b100 } else { 0 })
+            .collect();
+        let tables = ChannelTables {
+            route: vec![],
+            fee_route: vec![],
+            cov: vec![],
+            rescue: vec![],
+            weight,
+            expansion,
+        };
+        let brand = [0.0; 3];
+        for cash in [true, false] {
+            let input = ChannelInput {
+                c: 0,
+                kind: Kind::Merchant {
+                    has_merchants: true,
+                },
+                cash,
+                steering: 0.5,
+                mass: &mass,
+                loyalty: 0.6,
+                brand: &brand,
+                subsidy_split: 20.0,
+            };
+            let customers: Vec<f64> = (0..n_sets * (p + 1))
+                .map(|k| {
+                    let (h, pi) = (k / (p + 1), k % (p + 1));
+                    if pi == p || h & (1 << pi) != 0 {
+                        (k % 7) as f64 + 1.0
+                    } else {
+                        0.0
+                    }
+                })
+                .collect();
+            let z = reach_norm(&input, &tables, p);
+            for a in 0..n_sets as u8 {
+                let fast = sales_mix(p, &input, &tables, &customers, &z, a);
+                // Reference: every cell split on its own.
+                let mut vol = [0.0; 8];
+                let (mut paid, mut cashv) = (0.0, 0.0);
+                for h in 0..n_sets {
+                    let usable = h as u8 & tables.expansion[a as usize];
+                    let reach = (1.0 + 0.5 * (usable != 0) as u8 as f64) / z[h];
+                    for pi in 0..=p {
+                        let q = customers[hp_index(p, h as u8, pi)] * reach;
+                        if usable != 0 {
+                            split_into(usable, pi, &weight, 0.6, q, &mut vol);
+                            paid += q;
+                        } else if cash {
+                            cashv += q;
+                            paid += q;
+                        }
+                    }
+                }
+                assert!((fast.paid - paid).abs() < 1e-12 && (fast.cash - cashv).abs() < 1e-12);
+                for j in 0..p {
+                    assert!(
+                        (fast.vol[j] - vol[j]).abs() < 1e-12,
+                        "A {a:#b} j {j}: {} vs {}",
+                        fast.vol[j],
+                        vol[j]
+                    );
+                }
+            }
+        }
     }
 }
