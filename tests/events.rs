@@ -361,3 +361,61 @@ fn lost_sales_only_where_cash_fails() {
     assert!(reports[0].channels[cj(&reports[0], "garden")].lost > 0.0);
     assert!(reports[0].channels[cj(&reports[0], "chat")].lost > 0.0);
 }
+
+/// `DefendShare`: a platform losing share raises its subsidy from the next month, within its
+/// cap; a custom strategy can replace it through the library.
+#[test]
+fn defend_share_subsidises_when_the_share_falls() {
+    use paymarket::platforms::{PlatformStrategy, StrategyView};
+    use paymarket::scenario::StrategySpec;
+    let mut s = base();
+    // b starts ahead in shops and loses share as a's brand pulls users over.
+    s.platforms[0].brand = 1.5;
+    s.platforms[1].strategy = Some(StrategySpec::DefendShare {
+        start: "2020-01".parse().unwrap(),
+        threshold: 0.0,
+        step: 0.004,
+        cap: 0.01,
+        budget: 1e15,
+        channels: vec!["shops".into()],
+    });
+    let reports = run(s.clone());
+    let rate = |r: &MonthReport| r.platforms[pj(r, "b")].subsidy_cost / value(r, "shops", "b");
+    assert_eq!(reports[0].platforms[pj(&reports[0], "b")].subsidy_cost, 0.0);
+    let max = reports.iter().map(rate).fold(0.0f64, f64::max);
+    assert!(max > 0.0, "the strategy never subsidised");
+    assert!(max <= 0.01 + 1e-12, "subsidy {max} above the cap");
+    // Every rate is a multiple of the step (or the cap).
+    for r in &reports {
+        let k = rate(r) / 0.004;
+        assert!(
+            (k - k.round()).abs() < 1e-9 || (rate(r) - 0.01).abs() < 1e-12,
+            "{}: {}",
+            r.month,
+            rate(r)
+        );
+    }
+
+    /// Always 2% in every channel.
+    struct Flat;
+    impl PlatformStrategy for Flat {
+        fn decide(&mut self, v: &StrategyView) -> Option<Vec<f64>> {
+            Some(vec![0.02; v.subsidy.len()])
+        }
+    }
+    let mut sim = Simulation::new(s)
+        .unwrap()
+        .with_strategy("b", Box::new(Flat))
+        .unwrap();
+    sim.step().unwrap();
+    let second = sim.step().unwrap().unwrap().clone();
+    let b = &second.platforms[pj(&second, "b")];
+    assert!(
+        (b.subsidy_cost / b.value() - 0.02).abs() < 1e-12,
+        "2% of all of b's value"
+    );
+    assert!(Simulation::new(base())
+        .unwrap()
+        .with_strategy("zz", Box::new(Flat))
+        .is_err());
+}
