@@ -76,7 +76,9 @@ pub fn contact_in(i: u64, n: u64, start: u64, size: u64, eps16: u32, x: u64) -> 
     let long = ((x & 0xffff) as u32) < eps16;
     let far = below(x, n.saturating_sub(1));
     let far = far + (far >= i) as u64;
-    let near = start + below(x, size.saturating_sub(1));
+    // A community has far fewer than 2^32 members: the top 32 bits suffice (bias below
+    // size / 2^32) and the multiply stays in 64 bits.
+    let near = start + (((x >> 32) * size.saturating_sub(1)) >> 32);
     let near = near + (near >= i) as u64;
     let (r, possible) = if long {
         (far, n >= 2)
