@@ -393,6 +393,14 @@ impl Simulation {
                         .fold(0u8, |a, j| a | 1 << j)
             })
             .collect();
+        let mut imitation_list = [0u8; 9];
+        let mut imitation_list_len = 0;
+        for sn in 0..s1 {
+            if (0..p).any(|j| policy.imitation[j * s1 + sn] != 0.0) {
+                imitation_list[imitation_list_len] = sn as u8;
+                imitation_list_len += 1;
+            }
+        }
         let mut imitation_terms = [[(0u8, 0.0f64); 9]; 8];
         let mut imitation_len = [0usize; 8];
         for j in 0..p {
@@ -438,9 +446,8 @@ impl Simulation {
             campaign: per_platform(&|j| policy.campaign[j]),
             imitation_terms,
             imitation_len,
-            imitation_nets: (0..s1)
-                .filter(|&sn| (0..p).any(|j| policy.imitation[j * s1 + sn] != 0.0))
-                .fold(0u16, |m, sn| m | 1 << sn),
+            imitation_list,
+            imitation_list_len,
             contact_masks: s1 > 1 && uses_networks,
             masks_in_state,
             balance_factor: per_platform(&|j| 1.0 + policy.withdrawal_fee[j] / 0.001),

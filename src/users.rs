@@ -307,8 +307,10 @@ pub struct UserCtx<'a> {
     pub imitation_terms: [[(u8, f64); 9]; 8],
     /// How many of `imitation_terms[j]` are in use.
     pub imitation_len: [usize; 8],
-    /// Networks some platform imitates through (bitmask).
-    pub imitation_nets: u16,
+    /// Networks some platform imitates through, as a list.
+    pub imitation_list: [u8; 9],
+    /// How many of `imitation_list` are in use.
+    pub imitation_list_len: usize,
     /// Whether contacts' memberships matter (a network other than everyone is used).
     pub contact_masks: bool,
     /// Whether memberships are in the state words (at most [`crate::world::STATE_NETWORKS`] networks).
@@ -811,17 +813,19 @@ fn update_user(
     let mut hold = [0u64; 9];
     let mut unshared = 0u64;
     if candidates != 0 {
+        let nets = &ctx.imitation_list[..ctx.imitation_list_len];
         for (&cs, &cm) in c_st.iter().zip(c_mask) {
-            let their = state::wallets(cs);
-            let mut shared = mask & cm & ctx.imitation_nets;
-            while shared != 0 {
-                let s = shared.trailing_zeros() as usize;
-                cnt[s] += 1;
-                hold[s] += SPREAD[their as usize];
-                shared &= shared - 1;
+            let their = SPREAD[state::wallets(cs) as usize];
+            let shared = mask & cm;
+            // Branch-free: whether a contact shares a network is a coin flip per contact.
+            for &s in nets {
+                let s = s as usize;
+                let member = ((shared >> s) & 1) as u64;
+                cnt[s] += member as u32;
+                hold[s] += their & member.wrapping_neg();
             }
-            if h & their & ctx.p2p_use == 0 {
-                unshared += SPREAD[their as usize];
+            if h & state::wallets(cs) & ctx.p2p_use == 0 {
+                unshared += their;
             }
         }
     }
