@@ -734,22 +734,20 @@ fn update_user(
         let mut eligible = 0u32;
         let mut unpaid = 0u32;
         let mut unpaid_wallets = 0u8;
+        // Branch-free: eligibility and a shared wallet are coin flips per contact. The split
+        // table's row for the empty set is all zeros, so ineligible or unpaid contacts add 0.
         for (&cs, &cm) in c_st.iter().zip(c_mask) {
-            if cm & ch.requires == 0 {
-                continue;
-            }
-            eligible += 1;
-            let their = state::wallets(cs) & ch.usable;
+            let ok = (cm & ch.requires != 0) as u8;
+            let their = state::wallets(cs) & ch.usable & ok.wrapping_neg();
             let usable = h & their;
-            if usable != 0 {
-                let s = &ch.split[usable as usize * (p + 1) + pi];
-                for j in 0..8 {
-                    sum[j] += s[j];
-                }
-            } else {
-                unpaid += 1;
-                unpaid_wallets |= their;
+            let s = &ch.split[usable as usize * (p + 1) + pi];
+            for j in 0..8 {
+                sum[j] += s[j];
             }
+            let none = ok & (usable == 0) as u8;
+            eligible += ok as u32;
+            unpaid += none as u32;
+            unpaid_wallets |= their & none.wrapping_neg();
         }
         let amount = x * wc;
         let out = &mut acc.p2p[ch.c * (p + 2)..][..p + 2];
