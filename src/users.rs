@@ -36,9 +36,8 @@ pub fn occasion_prob(v: f64, n: u32) -> f64 {
 fn pow_n(mut b: f64, mut n: u32) -> f64 {
     let mut r = 1.0;
     while n > 0 {
-        if n & 1 == 1 {
-            r *= b;
-        }
+        // The bits of n are data: select instead of branching.
+        r *= if n & 1 == 1 { b } else { 1.0 };
         b *= b;
         n >>= 1;
     }
@@ -766,14 +765,13 @@ fn update_user(
             out[j] += per * sum[j];
             val[j] += share * sum[j];
         }
-        if unpaid > 0 {
-            if ch.cash {
-                out[p] += per * unpaid as f64;
-            } else {
-                out[p + 1] += per * unpaid as f64;
-                lost += share * unpaid as f64;
-                rescue |= unpaid_wallets;
-            }
+        // Whether any contact went unpaid is a coin flip: no branch on it.
+        if ch.cash {
+            out[p] += per * unpaid as f64;
+        } else {
+            out[p + 1] += per * unpaid as f64;
+            lost += share * unpaid as f64;
+            rescue |= unpaid_wallets;
         }
     }
 
@@ -822,9 +820,8 @@ fn update_user(
                 cnt[s] += member as u32;
                 hold[s] += their & member.wrapping_neg();
             }
-            if h & state::wallets(cs) & ctx.p2p_use == 0 {
-                unshared += their;
-            }
+            let apart = (h & state::wallets(cs) & ctx.p2p_use == 0) as u64;
+            unshared += their & apart.wrapping_neg();
         }
     }
     let p2p_w = ctx.tables.p2p_weight[cls];
