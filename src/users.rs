@@ -664,20 +664,20 @@ fn returns(
             continue;
         }
         let per = x * wc / eligible as f64;
+        total += per * eligible as f64;
+        // Branch-free, as in the transfers themselves: the empty set's split row is all zeros.
+        let mut sum = [0.0f64; 8];
         for (&st, &cm) in c_st.iter().zip(c_mask) {
-            if cm & ch.requires == 0 {
-                continue;
+            let ok = (cm & ch.requires != 0) as u8;
+            let usable = h & state::wallets(st) & ch.usable & ok.wrapping_neg();
+            let rpi = (state::primary(st) as usize).min(p);
+            let sr = &ch.split[usable as usize * (p + 1) + rpi];
+            for j in 0..8 {
+                sum[j] += sr[j];
             }
-            total += per;
-            let usable = h & state::wallets(st) & ch.usable;
-            if usable != 0 {
-                let rp = state::primary(st);
-                let rpi = if rp == NO_PRIMARY { p } else { rp as usize };
-                let sr = &ch.split[usable as usize * (p + 1) + rpi];
-                for j in 0..p {
-                    recv[j] += per * sr[j];
-                }
-            }
+        }
+        for j in 0..p {
+            recv[j] += per * sum[j];
         }
     }
     (recv, total)
