@@ -8,7 +8,7 @@
 
 use crate::error::{Error, Result};
 use crate::invariants;
-use crate::merchants::{merchant_pass, MerchantChannel, MerchantCtx};
+use crate::merchants::{merchant_pass, MerchantAcc, MerchantChannel, MerchantCtx};
 use crate::month::Month;
 use crate::payments::{channel_tables, profit_terms, ChannelInput, ChannelTables, Kind};
 use crate::platforms::{DefendShare, PlatformStrategy, Scripted, StrategyView};
@@ -19,7 +19,7 @@ use crate::record::{
 use crate::rng::{Stream, StreamId};
 use crate::scenario::{ChannelKind, Scenario, StrategySpec};
 use crate::social::Membership;
-use crate::users::{user_pass, P2pChannel, TableInputs, UserCtx, UserTables};
+use crate::users::{user_pass, P2pChannel, TableInputs, UserAcc, UserCtx, UserTables};
 use crate::world::{init, Merchants, Users};
 
 /// A running simulation of one scenario.
@@ -280,26 +280,7 @@ impl Simulation {
             .map(|ch| 1u16 << networks.iter().position(|x| *x == ch.requires).unwrap_or(0))
             .collect();
         let n_masks = 1usize << s1;
-        let mut open_weight = vec![0.0; n_masks * c_n];
-        for mask in (1..n_masks).step_by(2) {
-            let w = &mut open_weight[mask * c_n..][..c_n];
-            for (c, ch) in s.channels.iter().enumerate() {
-                if mask as u16 & req_bit[c] == 0 {
-                    continue;
-                }
-                let mut f = ch.weight;
-                for sn in 0..s1 {
-                    if mask & (1 << sn) != 0 {
-                        f *= policy.shift_now[c * s1 + sn];
-                    }
-                }
-                w[c] = f;
-            }
-            let total: f64 = w.iter().sum();
-            if total > 0.0 {
-                w.iter_mut().for_each(|x| *x /= total);
-            }
-        }
+        let open_weight = open_weights(s, policy, &req_bit);
 
         // 3. Tables from last month's merchant aggregates.
         let brand: Vec<f64> = s.platforms.iter().map(|pl| pl.brand).collect();
@@ -480,44 +461,7 @@ impl Simulation {
             spend_c[c] = w_c[c * hp_n..][..hp_n].iter().sum();
         }
 
-        // Values per channel: routed channels through the tables, p2p from the users' sums.
-        let mut value = vec![vec![0.0f64; p]; c_n];
-        let mut cash = vec![0.0f64; c_n];
-        let mut lost = vec![0.0f64; c_n];
-        let mut fees = vec![0.0f64; p];
-        for c in 0..c_n {
-            if s.channels[c].kind == ChannelKind::P2p {
-                let v = &ua.p2p[c * (p + 2)..][..p + 2];
-                for j in 0..p {
-                    value[c][j] = v[j] * wu;
-                }
-                cash[c] = v[p] * wu;
-                lost[c] = v[p + 1] * wu;
-                continue;
-            }
-            let w = &w_c[c * hp_n..][..hp_n];
-            let tb = &tables[c];
-            for (hp, &wv) in w.iter().enumerate() {
-                if wv == 0.0 {
-                    continue;
-                }
-                let r = &tb.route[hp * (p + 2)..][..p + 2];
-                for j in 0..p {
-                    value[c][j] += wv * r[j];
-                    fees[j] += wv * tb.fee_route[hp * p + j];
-                }
-                cash[c] += wv * r[p];
-                lost[c] += wv * r[p + 1];
-            }
-            for j in 0..p {
-                value[c][j] *= wu;
-            }
-            cash[c] *= wu;
-            lost[c] *= wu;
-        }
-        for f in &mut fees {
-            *f *= wu;
-        }
+        let flows = flows(s, &tables, &w_c, &spend_c, &ua, wu);
 
         // 6. Merchants.
         let mchannels: Vec<MerchantChannel> = (0..c_n)
@@ -570,7 +514,26 @@ impl Simulation {
         let ma = merchant_pass(&mctx, &mut self.merchants);
         self.merchants.mass = ma.mass.clone();
 
-        // 7–8. Bookkeeping and the report.
+        // 7–8. Bookkeeping, the report, and the strategies (which act from next month).
+        let report = self.report(month, &applied, &flows, &ua, &ma);
+        self.run_strategies(month, &report, &flows);
+        self.t += 1;
+        report
+    }
+
+    /// The month's report: MODEL.md section 6, in people, shops and RMB.
+    fn report(
+        &self,
+        month: Month,
+        applied: &[usize],
+        f: &Flows,
+        ua: &UserAcc,
+        ma: &MerchantAcc,
+    ) -> MonthReport {
+        let s = &self.scenario;
+        let (p, c_n) = (s.platforms.len(), s.channels.len());
+        let wu = self.user_weight;
+        let value = &f.value;
         let kind_value = |j: usize, kind: ChannelKind| -> f64 {
             (0..c_n)
                 .filter(|&c| s.channels[c].kind == kind)
@@ -597,13 +560,12 @@ impl Simulation {
                 p2p_value: kind_value(j, ChannelKind::P2p),
                 own_value: kind_value(j, ChannelKind::Own),
                 value_share: share,
-                fee_revenue: fees[j],
+                fee_revenue: f.fees[j],
                 subsidy_cost: (0..c_n)
-                    .map(|c| value[c][j] * policy.subsidy[j * c_n + c])
+                    .map(|c| value[c][j] * self.policy.subsidy[j * c_n + c])
                     .sum(),
             });
         }
-        let spend: f64 = spend_c.iter().sum::<f64>() * wu;
         let any_shops: f64 = (0..c_n)
             .map(|c| ma.any[c] as f64 * self.shop_weight[c])
             .sum();
@@ -611,10 +573,10 @@ impl Simulation {
             .map(|c| ma.multi[c] as f64 * self.shop_weight[c])
             .sum();
         let market = MarketRow {
-            spend,
+            spend: f.spend.iter().sum(),
             platform_value: value.iter().flatten().sum(),
-            cash_value: cash.iter().sum(),
-            lost_value: lost.iter().sum(),
+            cash_value: f.cash.iter().sum(),
+            lost_value: f.lost.iter().sum(),
             hhi: platforms
                 .iter()
                 .filter_map(|r| r.value_share)
@@ -635,26 +597,38 @@ impl Simulation {
         let channels = (0..c_n)
             .map(|c| ChannelRow {
                 channel: s.channels[c].id.clone(),
-                spend: spend_c[c] * wu,
+                spend: f.spend[c],
                 value: value[c].clone(),
                 merchants_accepting: (s.channels[c].kind == ChannelKind::Merchant).then(|| {
                     (0..p)
                         .map(|j| ma.accepting[c * p + j] as f64 * self.shop_weight[c])
                         .collect()
                 }),
-                cash: cash[c],
-                lost: lost[c],
+                cash: f.cash[c],
+                lost: f.lost[c],
             })
             .collect();
         let events = applied
             .iter()
             .map(|&k| event_row(&s.events[self.timeline.events[k].index]))
             .collect();
+        MonthReport {
+            run: self.run,
+            scenario: s.name.clone(),
+            month,
+            platforms,
+            market,
+            channels,
+            events,
+        }
+    }
 
-        // Strategies act from next month.
-        for j in 0..p {
-            self.share_history[j].push(platforms[j].value_share.unwrap_or(0.0));
-            let vals: Vec<f64> = (0..c_n).map(|c| value[c][j]).collect();
+    /// Each platform's strategy sees the month just reported and sets next month's subsidies.
+    fn run_strategies(&mut self, month: Month, report: &MonthReport, f: &Flows) {
+        let c_n = self.scenario.channels.len();
+        for (j, row) in report.platforms.iter().enumerate() {
+            self.share_history[j].push(row.value_share.unwrap_or(0.0));
+            let vals: Vec<f64> = (0..c_n).map(|c| f.value[c][j]).collect();
             let base: Vec<f64> = (0..c_n)
                 .map(|c| self.policy.base_subsidy[j * c_n + c])
                 .collect();
@@ -674,17 +648,105 @@ impl Simulation {
                 }
             }
         }
-        self.t += 1;
-        MonthReport {
-            run: self.run,
-            scenario: s.name.clone(),
-            month,
-            platforms,
-            market,
-            channels,
-            events,
+    }
+}
+
+/// `ω_ic` for every membership mask (`mask * C + c`): each open channel's weight, shifted by
+/// the factors in force for the networks in the mask, normalised over the open channels.
+fn open_weights(s: &Scenario, policy: &Policy, req_bit: &[u16]) -> Vec<f64> {
+    let c_n = s.channels.len();
+    let s1 = s.networks.len() + 1;
+    let n_masks = 1usize << s1;
+    let mut open_weight = vec![0.0; n_masks * c_n];
+    for mask in (1..n_masks).step_by(2) {
+        let w = &mut open_weight[mask * c_n..][..c_n];
+        for (c, ch) in s.channels.iter().enumerate() {
+            if mask as u16 & req_bit[c] == 0 {
+                continue;
+            }
+            let mut f = ch.weight;
+            for sn in 0..s1 {
+                if mask & (1 << sn) != 0 {
+                    f *= policy.shift_now[c * s1 + sn];
+                }
+            }
+            w[c] = f;
+        }
+        let total: f64 = w.iter().sum();
+        if total > 0.0 {
+            w.iter_mut().for_each(|x| *x /= total);
         }
     }
+    open_weight
+}
+
+/// One month's money per channel, in RMB.
+struct Flows {
+    /// Value per channel and platform.
+    value: Vec<Vec<f64>>,
+    /// Paid by the outside option, per channel.
+    cash: Vec<f64>,
+    /// Lost, per channel.
+    lost: Vec<f64>,
+    /// Merchant fees per platform.
+    fees: Vec<f64>,
+    /// Spending per channel.
+    spend: Vec<f64>,
+}
+
+/// Routes the month's spending: routed channels through their tables (`w_c`: agent spending per
+/// channel and `(H, π)`), p2p channels from the users' own sums; `wu` people per user agent.
+fn flows(
+    s: &Scenario,
+    tables: &[ChannelTables],
+    w_c: &[f64],
+    spend_c: &[f64],
+    ua: &UserAcc,
+    wu: f64,
+) -> Flows {
+    let (p, c_n) = (s.platforms.len(), s.channels.len());
+    let hp_n = (1usize << p) * (p + 1);
+    let mut f = Flows {
+        value: vec![vec![0.0f64; p]; c_n],
+        cash: vec![0.0f64; c_n],
+        lost: vec![0.0f64; c_n],
+        fees: vec![0.0f64; p],
+        spend: spend_c.iter().map(|x| x * wu).collect(),
+    };
+    for c in 0..c_n {
+        if s.channels[c].kind == ChannelKind::P2p {
+            let v = &ua.p2p[c * (p + 2)..][..p + 2];
+            for j in 0..p {
+                f.value[c][j] = v[j] * wu;
+            }
+            f.cash[c] = v[p] * wu;
+            f.lost[c] = v[p + 1] * wu;
+            continue;
+        }
+        let w = &w_c[c * hp_n..][..hp_n];
+        let tb = &tables[c];
+        for (hp, &wv) in w.iter().enumerate() {
+            if wv == 0.0 {
+                continue;
+            }
+            let r = &tb.route[hp * (p + 2)..][..p + 2];
+            for j in 0..p {
+                f.value[c][j] += wv * r[j];
+                f.fees[j] += wv * tb.fee_route[hp * p + j];
+            }
+            f.cash[c] += wv * r[p];
+            f.lost[c] += wv * r[p + 1];
+        }
+        for j in 0..p {
+            f.value[c][j] *= wu;
+        }
+        f.cash[c] *= wu;
+        f.lost[c] *= wu;
+    }
+    for x in &mut f.fees {
+        *x *= wu;
+    }
+    f
 }
 
 fn event_row(e: &crate::scenario::Event) -> EventRow {
