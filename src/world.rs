@@ -1,11 +1,11 @@
 //! The agents' state: users and merchants as structs of arrays, and the initial state of
 //! MODEL.md section 2.
 //!
-//! Per user: spending `x_i` (`f32`), wallet set `H` and primary `π` (one byte each, double
-//! buffered because contacts read them), and the months since each held wallet was last used
-//! (4 bits per platform in a `u32`, read and written only by the owner). That is 13 bytes a
-//! user; community, membership uniforms and every other attribute are derived from
-//! `(seed, i)`. The loss record `L_i` of MODEL.md is written and read inside the same user
+//! Per user: spending `x_i` (`f32`), one state word holding the wallet set `H`, the primary `π`
+//! and the month's memberships ([`state`]; double buffered because contacts read it), and the
+//! months since each held wallet was last used (4 bits per platform in a `u32`, read and written
+//! only by the owner). That is 12 bytes a user; community, membership uniforms and every other
+//! attribute are derived from `(seed, i)`. The loss record `L_i` of MODEL.md is written and read inside the same user
 //! update, so it is never stored. This module owns storage and initialisation, not the rules.
 
 use crate::policy::Policy;
