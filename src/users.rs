@@ -601,41 +601,31 @@ impl Contacts {
     }
 }
 
-/// `NIBBLES[h]` has nibble `j` set to `0xf` where bit `j` of `h` is set: the dormancy counters
-/// of the wallets in `h`.
-const NIBBLES: [u32; 256] = {
-    let mut t = [0u32; 256];
-    let mut h = 0;
-    while h < 256 {
-        let mut j = 0;
-        while j < 8 {
-            if h & (1 << j) != 0 {
-                t[h] |= 0xf << (4 * j);
-            }
-            j += 1;
-        }
-        h += 1;
-    }
-    t
-};
-
-/// `SPREAD[h]` has byte `j` equal to bit `j` of `h`: adding it counts, in eight byte-wide lanes
-/// at once, how many contacts hold each platform (at most 64 contacts, so a lane never overflows).
-const SPREAD: [u64; 256] = {
+/// A table over wallet sets: entry `h` has `fill` in lane `j` (lanes `width` bits wide) for
+/// every bit `j` set in `h`.
+const fn lane_table(width: u32, fill: u64) -> [u64; 256] {
     let mut t = [0u64; 256];
     let mut h = 0;
     while h < 256 {
         let mut j = 0;
         while j < 8 {
             if h & (1 << j) != 0 {
-                t[h] |= 1 << (8 * j);
+                t[h] |= fill << (width * j);
             }
             j += 1;
         }
         h += 1;
     }
     t
-};
+}
+
+/// `NIBBLES[h]` has nibble `j` set to `0xf` where bit `j` of `h` is set: the dormancy counters
+/// of the wallets in `h`.
+const NIBBLES: [u64; 256] = lane_table(4, 0xf);
+
+/// `SPREAD[h]` has byte `j` equal to bit `j` of `h`: adding it counts, in eight byte-wide lanes
+/// at once, how many contacts hold each platform (at most 64 contacts, so a lane never overflows).
+const SPREAD: [u64; 256] = lane_table(8, 1);
 
 #[inline(always)]
 fn lane(packed: u64, j: usize) -> u32 {
@@ -866,7 +856,7 @@ fn update_user(
     }
     let new_h = (h | added) & !dropped;
     // A new wallet starts unused for 0 months; a dropped one leaves its counter at 0.
-    d &= !NIBBLES[(added | dropped) as usize];
+    d &= !(NIBBLES[(added | dropped) as usize] as u32);
 
     // Primary wallet: re-chosen with probability ρ_π, always when it has none or lost it.
     let new_pi = if new_h == 0 {
