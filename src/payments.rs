@@ -173,26 +173,16 @@ pub fn channel_tables(policy: &Policy, input: &ChannelInput) -> ChannelTables {
         Kind::Merchant {
             has_merchants: true,
         } => {
-            // Mass of each accepted set, both classes together.
-            let total: f64 = input.mass.iter().sum();
-            let mass_a: Vec<f64> = (0..n_sets)
-                .map(|a| input.mass[a] + input.mass[n_sets + a])
-                .collect();
-            let live: Vec<usize> = (0..n_sets).filter(|&a| mass_a[a] > 0.0).collect();
+            let share = set_mass(input, p);
+            let z_all = reach_norm_of(input, &expansion, &share);
+            let live: Vec<usize> = (0..n_sets).filter(|&a| share[a] > 0.0).collect();
             for h in 0..n_sets {
                 let hb = h as u8;
-                // Z_c(H) = Σ_A m_A (1 + s·u(H, A)).
-                let z: f64 = live
-                    .iter()
-                    .map(|&a| {
-                        let u = (hb & expansion[a] != 0) as u8 as f64;
-                        mass_a[a] / total * (1.0 + input.steering * u)
-                    })
-                    .sum();
+                let z = z_all[h];
                 for &a in &live {
                     let usable = hb & expansion[a];
                     let u = (usable != 0) as u8 as f64;
-                    let q = mass_a[a] / total * (1.0 + input.steering * u) / z;
+                    let q = share[a] * (1.0 + input.steering * u) / z;
                     if usable != 0 {
                         cov[h] += q;
                     } else if !input.cash {
@@ -216,7 +206,7 @@ pub fn channel_tables(policy: &Policy, input: &ChannelInput) -> ChannelTables {
                                 if m <= 0.0 {
                                     continue;
                                 }
-                                let qc = q * m / mass_a[a];
+                                let qc = q * m / (input.mass[a] + input.mass[n_sets + a]);
                                 for j in 0..p {
                                     fr[j] += qc
                                         * shares[j]
@@ -255,18 +245,28 @@ pub struct SalesMix {
 
 /// `Z_c(H)` for every wallet set: the steering-weighted reach of the market's accepted sets.
 pub fn reach_norm(input: &ChannelInput, tables: &ChannelTables, p: usize) -> Vec<f64> {
+    reach_norm_of(input, &tables.expansion, &set_mass(input, p))
+}
+
+/// Share of the channel's sales potential at shops accepting each set `A`, both size classes
+/// together (`G_c[A] / G_c`).
+fn set_mass(input: &ChannelInput, p: usize) -> Vec<f64> {
     let n_sets = 1usize << p;
     let total: f64 = input.mass.iter().sum();
-    let mass_a: Vec<f64> = (0..n_sets)
-        .map(|a| input.mass[a] + input.mass[n_sets + a])
-        .collect();
     (0..n_sets)
+        .map(|a| (input.mass[a] + input.mass[n_sets + a]) / total)
+        .collect()
+}
+
+/// `Z_c(H) = Σ_A m_A (1 + s·u(H, A))` for every `H`, from the set shares `m_A`.
+fn reach_norm_of(input: &ChannelInput, expansion: &[u8], share: &[f64]) -> Vec<f64> {
+    (0..share.len())
         .map(|h| {
-            (0..n_sets)
-                .filter(|&a| mass_a[a] > 0.0)
+            (0..share.len())
+                .filter(|&a| share[a] > 0.0)
                 .map(|a| {
-                    let u = (h as u8 & tables.expansion[a] != 0) as u8 as f64;
-                    mass_a[a] / total * (1.0 + input.steering * u)
+                    let u = (h as u8 & expansion[a] != 0) as u8 as f64;
+                    share[a] * (1.0 + input.steering * u)
                 })
                 .sum()
         })

@@ -144,6 +144,8 @@ pub struct TimedEvent {
 pub struct Timeline {
     /// The events.
     pub events: Vec<TimedEvent>,
+    /// Indices into `events` in file order (windows are resolved in file order).
+    pub by_file: Vec<usize>,
 }
 
 fn find(ids: &[&str], id: &Option<String>) -> Option<usize> {
@@ -239,12 +241,9 @@ impl Timeline {
             });
         }
         events.sort_by_key(|e| (e.t, e.index));
-        Timeline { events }
-    }
-
-    /// The events dated step `t`, in file order.
-    pub fn at(&self, t: usize) -> impl Iterator<Item = &TimedEvent> {
-        self.events.iter().filter(move |e| e.t == t)
+        let mut by_file: Vec<usize> = (0..events.len()).collect();
+        by_file.sort_by_key(|&k| events[k].index);
+        Timeline { events, by_file }
     }
 }
 
@@ -541,10 +540,11 @@ impl Policy {
         self.shift_now.clone_from(&self.shift);
         self.links_now.clone_from(&self.links);
         // File order, so later declarations overwrite earlier ones.
-        let mut by_file: Vec<&TimedEvent> = timeline.events.iter().filter(|e| e.t <= t).collect();
-        by_file.sort_by_key(|e| e.index);
         let s1 = self.paths.len();
-        for e in by_file {
+        for e in timeline.by_file.iter().map(|&k| &timeline.events[k]) {
+            if e.t > t {
+                continue;
+            }
             let live = |months: u32| t < e.t + months as usize;
             match &e.action {
                 Action::Subsidy { j, c, rate, months } if live(*months) => {

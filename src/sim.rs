@@ -511,8 +511,8 @@ impl Simulation {
             t_max: prm.contract_max,
         };
         drop(inputs);
-        let ma = merchant_pass(&mctx, &mut self.merchants);
-        self.merchants.mass = ma.mass.clone();
+        let mut ma = merchant_pass(&mctx, &mut self.merchants);
+        self.merchants.mass = std::mem::take(&mut ma.mass);
 
         // 7–8. Bookkeeping, the report, and the strategies (which act from next month).
         let report = self.report(month, &applied, &flows, &ua, &ma);
