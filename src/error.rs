@@ -77,6 +77,15 @@ pub enum Error {
         /// Bytes per merchant agent.
         merchant_bytes: usize,
     },
+    /// A checkpoint file could not be read: not a checkpoint, another format version, or
+    /// truncated.
+    #[error("checkpoint {path}: {problem}")]
+    Checkpoint {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong and what to do.
+        problem: String,
+    },
     /// A run setting is invalid (e.g. zero users); the message says what to do.
     #[error("{0}")]
     Config(String),

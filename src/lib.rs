@@ -32,6 +32,7 @@
 #![allow(clippy::needless_range_loop)]
 
 pub mod error;
+pub mod experiment;
 pub mod invariants;
 pub mod merchants;
 pub mod month;
@@ -43,6 +44,8 @@ pub mod rng;
 pub mod scenario;
 pub mod sim;
 pub mod social;
+pub mod stats;
+pub mod sweep;
 pub mod users;
 mod validate;
 pub mod world;

@@ -9,6 +9,7 @@
 use crate::month::Month;
 use crate::rng::{label, u01, Stream, StreamId};
 use crate::scenario::{ChannelKind, Scenario, SizeClass};
+use serde::{Deserialize, Serialize};
 
 /// A scenario event with its ids resolved to indices.
 #[derive(Debug, Clone, PartialEq)]
@@ -248,7 +249,7 @@ impl Timeline {
 }
 
 /// A gradual opening of channel `c` to new contracts with platform `j`.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct PhaseIn {
     /// Step the `allow` took effect.
     pub at: usize,
@@ -259,7 +260,7 @@ pub struct PhaseIn {
 }
 
 /// An interop link in force.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Link {
     /// Payer's platform.
     pub from: usize,
@@ -270,7 +271,7 @@ pub struct Link {
 }
 
 /// The policy in force in one month.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Policy {
     /// Number of platforms.
     pub platforms: usize,

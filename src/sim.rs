@@ -22,6 +22,45 @@ use crate::social::Membership;
 use crate::users::{user_pass, P2pChannel, TableInputs, UserAcc, UserCtx, UserTables};
 use crate::world::{init, Merchants, Users};
 
+mod checkpoint;
+pub use checkpoint::{fork_compatible, FORMAT as CHECKPOINT_FORMAT};
+
+/// The built-in strategy of each platform, as its scenario declares it.
+fn build_strategies(scenario: &Scenario) -> Vec<Box<dyn PlatformStrategy>> {
+    let channel_ids = scenario.channel_ids();
+    scenario
+        .platforms
+        .iter()
+        .map(|pl| -> Box<dyn PlatformStrategy> {
+            match &pl.strategy {
+                None | Some(StrategySpec::Scripted) => Box::new(Scripted),
+                Some(StrategySpec::DefendShare {
+                    start,
+                    threshold,
+                    step,
+                    cap,
+                    budget,
+                    channels,
+                }) => Box::new(DefendShare {
+                    start: *start,
+                    threshold: *threshold,
+                    step: *step,
+                    cap: *cap,
+                    budget: *budget,
+                    channels: channel_ids
+                        .iter()
+                        .map(|id| channels.is_empty() || channels.iter().any(|c| c == id))
+                        .collect(),
+                    floor: channel_ids
+                        .iter()
+                        .map(|id| pl.subsidy.get(*id).copied().unwrap_or(0.0))
+                        .collect(),
+                }),
+            }
+        })
+        .collect()
+}
+
 /// A running simulation of one scenario.
 ///
 /// ```
@@ -78,9 +117,16 @@ impl Simulation {
             }
         }
         let seed = scenario.seed;
-        let timeline = Timeline::new(&scenario);
         let policy = Policy::new(&scenario);
         let (users, merchants) = init(&scenario, &policy, seed);
+        Ok(Simulation::from_parts(scenario, users, merchants, seed))
+    }
+
+    /// A simulation at its first month with the given agents (from [`init`], a fork or a
+    /// checkpoint): the derived weights, timeline, policy and strategies are built here.
+    fn from_parts(scenario: Scenario, users: Users, merchants: Merchants, seed: u64) -> Simulation {
+        let timeline = Timeline::new(&scenario);
+        let policy = Policy::new(&scenario);
         let user_weight = scenario.population / scenario.agents.users as f64;
         let shop_weight = scenario
             .channels
@@ -94,40 +140,9 @@ impl Simulation {
                 }
             })
             .collect();
-        let channel_ids = scenario.channel_ids();
-        let strategies = scenario
-            .platforms
-            .iter()
-            .map(|pl| -> Box<dyn PlatformStrategy> {
-                match &pl.strategy {
-                    None | Some(StrategySpec::Scripted) => Box::new(Scripted),
-                    Some(StrategySpec::DefendShare {
-                        start,
-                        threshold,
-                        step,
-                        cap,
-                        budget,
-                        channels,
-                    }) => Box::new(DefendShare {
-                        start: *start,
-                        threshold: *threshold,
-                        step: *step,
-                        cap: *cap,
-                        budget: *budget,
-                        channels: channel_ids
-                            .iter()
-                            .map(|id| channels.is_empty() || channels.iter().any(|c| c == id))
-                            .collect(),
-                        floor: channel_ids
-                            .iter()
-                            .map(|id| pl.subsidy.get(*id).copied().unwrap_or(0.0))
-                            .collect(),
-                    }),
-                }
-            })
-            .collect();
+        let strategies = build_strategies(&scenario);
         let p = scenario.platforms.len();
-        Ok(Simulation {
+        Simulation {
             scenario,
             timeline,
             policy,
@@ -141,7 +156,7 @@ impl Simulation {
             shop_weight,
             share_history: vec![Vec::new(); p],
             last: None,
-        })
+        }
     }
 
     /// Sets the run number written in the `run` column (default 0).

@@ -1,0 +1,338 @@
+//! Checkpoints: the whole state of a [`Simulation`] between two months, saved to a file and
+//! resumed bit for bit.
+//!
+//! Format (version [`FORMAT`]): the 16 bytes `PAYMARKET-CKPT\n\0`, the format version (`u32`,
+//! little-endian), the length (`u64`) of a JSON header, the header (serde: the scenario, the
+//! month index, run, seed, policy in force, share history and the merchants' channel sums),
+//! then the agents' arrays in little-endian order: users' spending (`f32`), both state buffers
+//! (`u16`), dormancy (`u32`); merchants' channel (`u8`), size (`f32`), class (`u8`), accepted
+//! set (`u8`) and contract expiries (`u16`, `P` a merchant). Floats are stored as their bits, so
+//! a resumed run continues exactly where the saved one stopped. Custom strategies set with
+//! [`Simulation::with_strategy`] are not saved: set them again after [`Simulation::load`].
+
+use super::Simulation;
+use crate::error::{Error, Result};
+use crate::policy::Policy;
+use crate::scenario::Scenario;
+use crate::world::{Merchants, Users};
+use serde::{Deserialize, Serialize};
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Read, Write};
+use std::path::Path;
+
+const MAGIC: &[u8; 16] = b"PAYMARKET-CKPT\n\0";
+/// The checkpoint format version this build writes and reads.
+pub const FORMAT: u32 = 1;
+
+#[derive(Serialize, Deserialize)]
+struct Header {
+    paymarket: String,
+    scenario: Scenario,
+    t: usize,
+    run: u64,
+    seed: u64,
+    policy: Policy,
+    share_history: Vec<Vec<f64>>,
+    cur: usize,
+    users: u64,
+    merchants: u64,
+    ranges: Vec<(usize, usize)>,
+    size_sum: Vec<f64>,
+    mass: Vec<f64>,
+}
+
+/// Writes arrays of fixed-width numbers as little-endian bytes through a buffer.
+macro_rules! put {
+    ($w:expr, $v:expr) => {{
+        let mut buf = Vec::with_capacity(1 << 16);
+        for chunk in $v.chunks(8192) {
+            buf.clear();
+            for x in chunk {
+                buf.extend_from_slice(&x.to_le_bytes());
+            }
+            $w.write_all(&buf)?;
+        }
+    }};
+}
+
+/// Reads `n` fixed-width numbers of type `$t` written by `put!`.
+macro_rules! take {
+    ($r:expr, $t:ty, $n:expr) => {{
+        const W: usize = std::mem::size_of::<$t>();
+        let mut out: Vec<$t> = Vec::with_capacity($n);
+        let mut buf = vec![0u8; 8192 * W];
+        let mut left = $n;
+        while left > 0 {
+            let k = left.min(8192);
+            $r.read_exact(&mut buf[..k * W])?;
+            out.extend(
+                buf[..k * W]
+                    .chunks_exact(W)
+                    .map(|b| <$t>::from_le_bytes(b.try_into().expect("width"))),
+            );
+            left -= k;
+        }
+        out
+    }};
+}
+
+impl Simulation {
+    /// Saves the whole state to `path`: [`Simulation::load`] continues from the next month
+    /// exactly as this simulation would.
+    ///
+    /// ```
+    /// use paymarket::{Scenario, Simulation, record::Collect};
+    /// let mut s = Scenario::load("data/scenarios/duopoly.toml")?;
+    /// s.agents.users = 2_000;
+    /// s.agents.merchants = 200;
+    /// let mut straight = Simulation::new(s.clone())?;
+    /// let mut all = Collect::default();
+    /// straight.run(&mut [&mut all])?;
+    ///
+    /// let mut first = Simulation::new(s)?;
+    /// for _ in 0..12 {
+    ///     first.step()?;
+    /// }
+    /// let path = std::env::temp_dir().join("paymarket-doc.ckpt");
+    /// first.save(&path)?;
+    /// let mut resumed = Simulation::load(&path)?;
+    /// let mut rest = Collect::default();
+    /// resumed.run(&mut [&mut rest])?;
+    /// assert_eq!(rest.reports[..], all.reports[12..]);
+    /// # Ok::<(), paymarket::Error>(())
+    /// ```
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        let io = |source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let f = File::create(path).map_err(io)?;
+        let mut w = BufWriter::new(f);
+        self.write_to(&mut w).map_err(io)?;
+        w.flush().map_err(io)
+    }
+
+    fn write_to(&self, w: &mut impl Write) -> std::io::Result<()> {
+        let m = &self.merchants;
+        let header = Header {
+            paymarket: env!("CARGO_PKG_VERSION").to_string(),
+            scenario: self.scenario.clone(),
+            t: self.t,
+            run: self.run,
+            seed: self.seed,
+            policy: self.policy.clone(),
+            share_history: self.share_history.clone(),
+            cur: self.users.cur,
+            users: self.users.len() as u64,
+            merchants: m.size.len() as u64,
+            ranges: m.ranges.iter().map(|r| (r.start, r.end)).collect(),
+            size_sum: m.size_sum.clone(),
+            mass: m.mass.clone(),
+        };
+        let json = serde_json::to_vec(&header).map_err(std::io::Error::other)?;
+        w.write_all(MAGIC)?;
+        w.write_all(&FORMAT.to_le_bytes())?;
+        w.write_all(&(json.len() as u64).to_le_bytes())?;
+        w.write_all(&json)?;
+        let u = &self.users;
+        put!(w, u.spend);
+        put!(w, u.state[0]);
+        put!(w, u.state[1]);
+        put!(w, u.dormancy);
+        put!(w, m.channel);
+        put!(w, m.size);
+        put!(w, m.class);
+        put!(w, m.accepted);
+        put!(w, m.expiry);
+        Ok(())
+    }
+
+    /// Resumes a simulation saved by [`Simulation::save`], with the built-in strategies of its
+    /// scenario.
+    pub fn load(path: impl AsRef<Path>) -> Result<Simulation> {
+        let path = path.as_ref();
+        let bad = |problem: String| Error::Checkpoint {
+            path: path.to_path_buf(),
+            problem,
+        };
+        let truncated = |e: std::io::Error| {
+            bad(format!(
+                "{e}: the file is truncated or unreadable; save the checkpoint again"
+            ))
+        };
+        let f = File::open(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut r = BufReader::new(f);
+        let mut magic = [0u8; 16];
+        r.read_exact(&mut magic)
+            .map_err(|_| bad("not a paymarket checkpoint (too short)".into()))?;
+        if &magic != MAGIC {
+            return Err(bad(
+                "not a paymarket checkpoint (the file does not start with PAYMARKET-CKPT)".into(),
+            ));
+        }
+        let mut word = [0u8; 4];
+        r.read_exact(&mut word).map_err(truncated)?;
+        let version = u32::from_le_bytes(word);
+        if version != FORMAT {
+            return Err(bad(format!(
+                "format version {version}, but this paymarket reads version {FORMAT}; \
+                 resume it with the paymarket release that wrote it"
+            )));
+        }
+        let mut len = [0u8; 8];
+        r.read_exact(&mut len).map_err(truncated)?;
+        let len = u64::from_le_bytes(len);
+        if len > 1 << 30 {
+            return Err(bad(format!("header of {len} bytes: the file is damaged")));
+        }
+        let mut json = vec![0u8; len as usize];
+        r.read_exact(&mut json).map_err(truncated)?;
+        let h: Header =
+            serde_json::from_slice(&json).map_err(|e| bad(format!("damaged header: {e}")))?;
+        h.scenario.validate()?;
+        let p = h.scenario.platforms.len();
+        if h.users != h.scenario.agents.users || h.merchants != h.scenario.agents.merchants {
+            return Err(bad(
+                "agent counts disagree with the scenario: the file is damaged".into(),
+            ));
+        }
+        let needed = crate::world::memory_estimate(h.users, h.merchants, p);
+        if let Some(available) = crate::world::memory_available() {
+            if needed > available {
+                return Err(Error::OutOfMemory {
+                    users: h.users,
+                    merchants: h.merchants,
+                    needed,
+                    available,
+                    merchant_bytes: crate::world::merchant_bytes(p),
+                });
+            }
+        }
+        let (n, m) = (h.users as usize, h.merchants as usize);
+        let mut read = || -> std::io::Result<(Users, Merchants)> {
+            let users = Users {
+                spend: take!(r, f32, n),
+                state: [take!(r, u16, n), take!(r, u16, n)],
+                dormancy: take!(r, u32, n),
+                cur: h.cur,
+            };
+            let merchants = Merchants {
+                channel: take!(r, u8, m),
+                size: take!(r, f32, m),
+                class: take!(r, u8, m),
+                accepted: take!(r, u8, m),
+                expiry: take!(r, u16, m * p),
+                ranges: h.ranges.iter().map(|&(a, b)| a..b).collect(),
+                size_sum: h.size_sum.clone(),
+                mass: h.mass.clone(),
+            };
+            Ok((users, merchants))
+        };
+        let (users, merchants) = read().map_err(truncated)?;
+        let mut rest = [0u8; 1];
+        if r.read(&mut rest).map_err(truncated)? != 0 {
+            return Err(bad("bytes after the last array: the file is damaged".into()));
+        }
+        let scenario = h.scenario;
+        let mut sim = Simulation::from_parts(scenario, users, merchants, h.seed);
+        sim.t = h.t;
+        sim.run = h.run;
+        sim.policy = h.policy;
+        sim.share_history = h.share_history;
+        Ok(sim)
+    }
+}
+
+/// Whether `branch` can continue `base` from month `at`: the two may differ only in name,
+/// description, end and seed, and in events dated `at` or later.
+pub fn fork_compatible(base: &Scenario, branch: &Scenario, at: crate::month::Month) -> Result<()> {
+    if at < base.start || at > base.end {
+        return Err(Error::Config(format!(
+            "cannot fork {} at {at}: it runs {} to {}; choose a fork month in that range",
+            base.name, base.start, base.end
+        )));
+    }
+    let strip = |s: &Scenario| {
+        let mut s = s.clone();
+        s.name.clear();
+        s.description.clear();
+        s.end = base.end;
+        s.seed = 0;
+        s.events.retain(|e| e.at < at);
+        s
+    };
+    let (a, b) = (strip(base), strip(branch));
+    if a == b {
+        return Ok(());
+    }
+    let what = if a.start != b.start {
+        "start"
+    } else if a.population != b.population {
+        "population"
+    } else if a.agents != b.agents {
+        "agents"
+    } else if a.params != b.params {
+        "params"
+    } else if a.networks != b.networks {
+        "networks"
+    } else if a.platforms != b.platforms {
+        "platforms"
+    } else if a.channels != b.channels {
+        "channels"
+    } else {
+        "events dated before the fork"
+    };
+    Err(Error::Config(format!(
+        "cannot fork {} into {} at {at}: they differ in {what}; a branch may differ from its \
+         baseline only in name, description, end, seed and events dated {at} or later",
+        base.name, branch.name
+    )))
+}
+
+impl Simulation {
+    /// A new simulation that continues this one's state under `branch`'s scenario from the next
+    /// month: the shared past is computed once. `branch` must agree with this simulation's
+    /// scenario on everything before the next month ([`fork_compatible`]); its own seed is
+    /// ignored (the branch keeps this run's seed, so both worlds share their draws). A fork
+    /// taken before any step equals a fresh run of `branch` with this seed.
+    ///
+    /// ```
+    /// use paymarket::{Scenario, Simulation, record::Collect};
+    /// let mut s = Scenario::load("data/scenarios/duopoly.toml")?;
+    /// s.agents.users = 2_000;
+    /// s.agents.merchants = 200;
+    /// let mut base = Simulation::new(s.clone())?;
+    /// for _ in 0..12 {
+    ///     base.step()?;
+    /// }
+    /// let mut branch_scenario = s;
+    /// branch_scenario.name = "no events after the first year".into();
+    /// let fork_month = base.month();
+    /// branch_scenario.events.retain(|e| e.at < fork_month);
+    /// let mut branch = base.fork(branch_scenario)?;
+    /// let mut out = Collect::default();
+    /// branch.run(&mut [&mut out])?;
+    /// assert_eq!(out.reports[0].month, fork_month);
+    /// # Ok::<(), paymarket::Error>(())
+    /// ```
+    pub fn fork(&self, mut branch: Scenario) -> Result<Simulation> {
+        branch.validate()?;
+        fork_compatible(&self.scenario, &branch, self.month())?;
+        branch.seed = self.seed;
+        let mut sim = Simulation::from_parts(
+            branch,
+            self.users.clone(),
+            self.merchants.clone(),
+            self.seed,
+        );
+        sim.t = self.t;
+        sim.run = self.run;
+        sim.policy = self.policy.clone();
+        sim.share_history = self.share_history.clone();
+        Ok(sim)
+    }
+}
