@@ -210,16 +210,31 @@ fn make_dir(dir: &Path) -> Result<PathBuf> {
     Ok(dir.to_path_buf())
 }
 
-/// Creates `dir/name` and writes its header.
-fn open_csv(dir: &Path, name: &str, header: &[&str]) -> Result<CsvOut> {
+/// Creates `dir/name` and writes its header; with `append`, adds to an existing non-empty file
+/// instead (its header already written).
+fn open_csv(dir: &Path, name: &str, header: &[&str], append: bool) -> Result<CsvOut> {
     let path = dir.join(name);
-    let f = File::create(&path).map_err(|source| Error::Io {
+    let io = |source| Error::Io {
         path: path.clone(),
         source,
-    })?;
+    };
+    let existing = append
+        && std::fs::metadata(&path)
+            .map(|m| m.len() > 0)
+            .unwrap_or(false);
+    let f = if existing {
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .map_err(io)?
+    } else {
+        File::create(&path).map_err(io)?
+    };
     let mut w = csv::Writer::from_writer(BufWriter::new(f));
-    w.write_record(header)
-        .map_err(|source| Error::Csv { path, source })?;
+    if !existing {
+        w.write_record(header)
+            .map_err(|source| Error::Csv { path, source })?;
+    }
     Ok(w)
 }
 
@@ -237,8 +252,18 @@ fn flush_csv(dir: &Path, writers: &mut [(&mut CsvOut, &str)]) -> Result<()> {
 impl CsvRecorder {
     /// Creates the directory if needed and opens the four files with their headers.
     pub fn create(dir: impl AsRef<Path>) -> Result<CsvRecorder> {
-        let dir = make_dir(dir.as_ref())?;
-        let open = |name: &str, header: &[&str]| open_csv(&dir, name, header);
+        CsvRecorder::open(dir.as_ref(), false)
+    }
+
+    /// Like [`CsvRecorder::create`], but adds rows to files already in `dir` (a run resumed
+    /// from a checkpoint continues the files of the run that saved it).
+    pub fn append(dir: impl AsRef<Path>) -> Result<CsvRecorder> {
+        CsvRecorder::open(dir.as_ref(), true)
+    }
+
+    fn open(dir: &Path, append: bool) -> Result<CsvRecorder> {
+        let dir = make_dir(dir)?;
+        let open = |name: &str, header: &[&str]| open_csv(&dir, name, header, append);
         Ok(CsvRecorder {
             platforms: open(
                 CSV_FILES[0],
@@ -461,7 +486,7 @@ impl AgentPanel {
             )));
         }
         let dir = make_dir(dir.as_ref())?;
-        let open = |name: &str, header: &[&str]| open_csv(&dir, name, header);
+        let open = |name: &str, header: &[&str]| open_csv(&dir, name, header, false);
         Ok(AgentPanel {
             users: open(
                 PANEL_FILES[0],

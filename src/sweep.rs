@@ -1,7 +1,7 @@
 //! Parameter sweeps: any numeric scenario field, addressed by its path, over a full grid, a
 //! list of settings or a Latin hypercube, times replicates.
 //!
-//! Paths follow the scenario file: tables by name (`params.gamma`), arrays of tables by `id`
+//! Paths follow the scenario file: tables by name (`params.coverage_weight`), arrays of tables by `id`
 //! (`platform.tenpay.imitation.wechat`, `channel.offline.shops`) or by index (`event[3].months`).
 //! Every setting runs the same replicate seeds (common random numbers across settings), so
 //! differences between settings are not blurred by seed noise.
@@ -10,8 +10,8 @@
 //! use paymarket::sweep::{set_path, get_path};
 //! use paymarket::Scenario;
 //! let s = Scenario::load("data/scenarios/duopoly.toml")?;
-//! let t = set_path(&s, "params.gamma", 0.1)?;
-//! assert_eq!(get_path(&t, "params.gamma")?, 0.1);
+//! let t = set_path(&s, "params.coverage_weight", 0.1)?;
+//! assert_eq!(get_path(&t, "params.coverage_weight")?, 0.1);
 //! assert!(set_path(&s, "platform.nosuch.fee", 0.01).is_err());
 //! # Ok::<(), paymarket::Error>(())
 //! ```
@@ -48,7 +48,7 @@ fn parse(path: &str) -> Result<Vec<Seg<'_>>> {
         if name.is_empty() && out.is_empty() {
             return Err(problem(
                 path,
-                "a path starts with a field name, e.g. params.gamma".into(),
+                "a path starts with a field name, e.g. params.coverage_weight".into(),
             ));
         }
         if !name.is_empty() {
@@ -203,7 +203,7 @@ impl Design {
     ///
     /// ```
     /// use paymarket::sweep::Design;
-    /// let d = Design::grid(vec![("params.gamma".into(), vec![0.0, 0.1]), ("params.phi".into(), vec![1.0, 2.0, 3.0])]);
+    /// let d = Design::grid(vec![("params.coverage_weight".into(), vec![0.0, 0.1]), ("params.phi".into(), vec![1.0, 2.0, 3.0])]);
     /// assert_eq!(d.points.len(), 6);
     /// assert_eq!(d.points[1], vec![0.0, 2.0]);
     /// ```
@@ -355,7 +355,7 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(msg.contains("out of range"), "{msg}");
-        let msg = set_path(&s, "params.gamma", -1.0).unwrap_err().to_string();
+        let msg = set_path(&s, "params.coverage_weight", -1.0).unwrap_err().to_string();
         assert!(msg.contains("gamma"), "{msg}");
     }
 }
