@@ -516,7 +516,7 @@ fn key_columns(table: &str) -> &'static [&'static str] {
     }
 }
 
-fn cell_keys<'a>(c: &'a Cell) -> Vec<&'a str> {
+fn cell_keys(c: &Cell) -> Vec<&str> {
     match c.table {
         "platforms" => vec![&c.key1],
         "market" => vec![],
