@@ -31,6 +31,8 @@
 // iterator chains over several parallel arrays would read worse.
 #![allow(clippy::needless_range_loop)]
 
+#[cfg(feature = "charts")]
+pub mod chart;
 pub mod error;
 pub mod experiment;
 pub mod invariants;

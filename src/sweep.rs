@@ -355,7 +355,9 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(msg.contains("out of range"), "{msg}");
-        let msg = set_path(&s, "params.coverage_weight", -1.0).unwrap_err().to_string();
+        let msg = set_path(&s, "params.coverage_weight", -1.0)
+            .unwrap_err()
+            .to_string();
         assert!(msg.contains("gamma"), "{msg}");
     }
 }

@@ -1,1 +1,545 @@
-fn main() {}
+//! `paymarket`: run scenarios, ensembles, sweeps and counterfactuals from the command line and
+//! get tidy CSV (and SVG charts) without writing Rust. `paymarket --help` lists the commands;
+//! `paymarket COMMAND --help` explains each.
+
+use clap::{Args, Parser, Subcommand};
+use paymarket::experiment::{compare, ensemble, write_effects, Plan, SummaryWriter};
+use paymarket::record::Recorder;
+use paymarket::sweep::{sweep, Design};
+use paymarket::{AgentPanel, CsvRecorder, Month, Scenario, Simulation};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+#[derive(Parser)]
+#[command(
+    name = "paymarket",
+    version,
+    about = "Agent-based simulation of payment-platform markets",
+    long_about = "Agent-based simulation of payment-platform markets: users, merchants and \
+wallets stepping month by month through policy shocks. Scenarios are TOML files (see \
+data/scenarios/); every command writes tidy CSV files into --out. The same scenario and \
+seed give byte-identical files on any number of threads."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run one scenario and write platforms.csv, market.csv, channels.csv and events.csv.
+    Run {
+        /// The scenario file (TOML).
+        scenario: PathBuf,
+        #[command(flatten)]
+        size: Size,
+        /// Seed (default: the scenario's).
+        #[arg(long)]
+        seed: Option<u64>,
+        #[command(flatten)]
+        common: Common,
+        /// Also write a fixed random sample of this fraction of the agents every month to
+        /// panel_users.csv and panel_merchants.csv.
+        #[arg(long, value_name = "FRACTION")]
+        panel: Option<f64>,
+        /// Stop before this month and save the state to DIR/checkpoint-YYYY-MM.ckpt;
+        /// `paymarket resume` continues it.
+        #[arg(long, value_name = "YYYY-MM")]
+        checkpoint_at: Option<Month>,
+    },
+    /// Continue a run saved with `run --checkpoint-at`, adding its remaining months to the
+    /// CSV files in --out.
+    Resume {
+        /// The checkpoint file.
+        checkpoint: PathBuf,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Run R replicates and write the per-run rows (with a `run` column) and
+    /// summary_platforms.csv, summary_market.csv, summary_channels.csv (mean, sd, 95% CI, n),
+    /// plus value_share.svg.
+    Ensemble {
+        /// The scenario file (TOML).
+        scenario: PathBuf,
+        #[command(flatten)]
+        reps: Reps,
+        #[command(flatten)]
+        size: Size,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Run every setting of a parameter grid or Latin hypercube R times; the summaries name the
+    /// setting in columns (a `setting` number and one column per parameter path).
+    Sweep {
+        /// The scenario file (TOML).
+        scenario: PathBuf,
+        /// A parameter and its values, e.g. `params.coverage_weight=0,0.05,0.1` or
+        /// `platform.tenpay.imitation.wechat=0.1,0.2`; repeat for a full grid.
+        #[arg(long, value_name = "PATH=V1,V2,..")]
+        grid: Vec<String>,
+        /// A parameter range for a Latin hypercube, e.g. `params.churn_rate=0.05:0.2`; repeat
+        /// for more dimensions (needs --lhs).
+        #[arg(long, value_name = "PATH=LO:HI")]
+        range: Vec<String>,
+        /// Number of Latin-hypercube settings.
+        #[arg(long, value_name = "N")]
+        lhs: Option<usize>,
+        #[command(flatten)]
+        reps: Reps,
+        #[command(flatten)]
+        size: Size,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Compare an alternative with a baseline on the same replicate seeds (common random
+    /// numbers): effects_*.csv hold the paired effect alternative − baseline with its 95% CI
+    /// (and the unpaired one for contrast); effect_value_share.svg draws it.
+    Compare {
+        /// The baseline scenario file.
+        baseline: PathBuf,
+        /// The alternative scenario file.
+        alternative: PathBuf,
+        /// Run the shared past once per replicate and branch at this month (the two scenarios
+        /// must agree on everything dated before it).
+        #[arg(long, value_name = "YYYY-MM")]
+        fork_at: Option<Month>,
+        #[command(flatten)]
+        reps: Reps,
+        #[command(flatten)]
+        size: Size,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Check a scenario file and print every problem found; exit 0 when it is valid.
+    Validate {
+        /// The scenario file (TOML).
+        scenario: PathBuf,
+    },
+}
+
+#[derive(Args)]
+struct Size {
+    /// User agents (default: the scenario's); `1e6` is accepted.
+    #[arg(long, value_parser = count)]
+    users: Option<u64>,
+    /// Merchant agents (default: the scenario's).
+    #[arg(long, value_parser = count)]
+    merchants: Option<u64>,
+}
+
+#[derive(Args)]
+struct Reps {
+    /// Number of replicates.
+    #[arg(long, short = 'r', value_parser = count)]
+    replicates: u64,
+    /// Master seed: replicate r runs with a seed derived from (seed, r). Default: the
+    /// scenario's seed.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Runs simulated at once (default: the number of threads); bounds memory.
+    #[arg(long, value_name = "K")]
+    in_flight: Option<usize>,
+    /// Write only the summaries, not the per-run rows.
+    #[arg(long)]
+    summary_only: bool,
+    /// Do not draw SVG charts.
+    #[arg(long)]
+    no_charts: bool,
+}
+
+#[derive(Args)]
+struct Common {
+    /// Directory for the output files (created if needed).
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Worker threads (default: all cores). The output does not depend on it.
+    #[arg(long, value_name = "T")]
+    threads: Option<usize>,
+    /// No progress line on stderr.
+    #[arg(long, short = 'q')]
+    quiet: bool,
+}
+
+/// A whole number, `1e6` and `1_000_000` accepted.
+fn count(v: &str) -> Result<u64, String> {
+    let clean = v.replace('_', "");
+    clean
+        .parse::<u64>()
+        .ok()
+        .or_else(|| {
+            clean
+                .parse::<f64>()
+                .ok()
+                .filter(|x| x.fract() == 0.0 && *x >= 0.0 && *x < 1.8e19)
+                .map(|x| x as u64)
+        })
+        .ok_or_else(|| format!("expected a whole number such as 1000000 or 1e6, got {v:?}"))
+}
+
+type Res<T = ()> = Result<T, Box<dyn std::error::Error>>;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match dispatch(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load(path: &Path, size: Option<&Size>) -> Res<Scenario> {
+    let mut s = Scenario::load(path)?;
+    if let Some(size) = size {
+        if let Some(u) = size.users {
+            s.agents.users = u;
+        }
+        if let Some(m) = size.merchants {
+            s.agents.merchants = m;
+        }
+    }
+    s.validate_as(&path.display().to_string())?;
+    Ok(s)
+}
+
+fn pool(threads: Option<usize>) -> Res {
+    if let Some(t) = threads {
+        if t == 0 {
+            return Err("--threads must be at least 1".into());
+        }
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(t)
+            .build_global()
+            .map_err(|e| format!("cannot start {t} threads: {e}"))?;
+    }
+    Ok(())
+}
+
+fn plan(s: &Scenario, reps: &Reps, common: &Common) -> Res<Plan> {
+    if reps.replicates == 0 {
+        return Err("--replicates must be at least 1".into());
+    }
+    Ok(Plan {
+        replicates: reps.replicates,
+        seed: reps.seed.unwrap_or(s.seed),
+        in_flight: reps.in_flight.unwrap_or(0),
+        progress: !common.quiet,
+    })
+}
+
+/// Peak resident memory of this process (VmHWM), where the OS reports it.
+fn peak_rss() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = text.lines().find(|l| l.starts_with("VmHWM:"))?;
+    Some(line.split_whitespace().nth(1)?.parse::<u64>().ok()? * 1024)
+}
+
+fn done(what: &str, start: Instant, out: &Path) {
+    let mem = peak_rss()
+        .map(|b| format!(", peak memory {:.1} MB", b as f64 / 1e6))
+        .unwrap_or_default();
+    eprintln!(
+        "{what} in {:.1} s{mem}; files in {}",
+        start.elapsed().as_secs_f64(),
+        out.display()
+    );
+}
+
+fn event_months(s: &Scenario) -> Vec<Month> {
+    let mut m: Vec<Month> = s.events.iter().map(|e| e.at).collect();
+    m.sort();
+    m.dedup();
+    m
+}
+
+fn dispatch(cli: Cli) -> Res<ExitCode> {
+    let start = Instant::now();
+    match cli.command {
+        Command::Validate { scenario } => {
+            let s = Scenario::load(&scenario)?;
+            println!(
+                "{}: valid ({}, {} to {}, {} platforms, {} channels, {} events)",
+                scenario.display(),
+                s.name,
+                s.start,
+                s.end,
+                s.platforms.len(),
+                s.channels.len(),
+                s.events.len()
+            );
+        }
+        Command::Run {
+            scenario,
+            size,
+            seed,
+            common,
+            panel,
+            checkpoint_at,
+        } => {
+            pool(common.threads)?;
+            let mut s = load(&scenario, Some(&size))?;
+            if let Some(seed) = seed {
+                s.seed = seed;
+            }
+            if let Some(m) = checkpoint_at {
+                if m <= s.start || m > s.end {
+                    return Err(format!(
+                        "--checkpoint-at {m} is outside the run: choose a month after {} and up to {}",
+                        s.start, s.end
+                    )
+                    .into());
+                }
+            }
+            let mut sim = Simulation::new(s)?;
+            let mut csv = CsvRecorder::create(&common.out)?;
+            let mut panel = panel
+                .map(|f| AgentPanel::create(&common.out, f))
+                .transpose()?;
+            while !sim.is_finished() && Some(sim.month()) != checkpoint_at {
+                sim.step()?;
+                let report = sim.last_report().expect("a step was taken");
+                csv.record(report)?;
+                if let Some(p) = panel.as_mut() {
+                    p.observe(&sim.agents_view())?;
+                }
+            }
+            csv.finish()?;
+            if let Some(p) = panel.as_mut() {
+                p.finish()?;
+            }
+            if let Some(m) = checkpoint_at {
+                let path = common.out.join(format!("checkpoint-{m}.ckpt"));
+                sim.save(&path)?;
+                eprintln!("saved the state before {m} to {}", path.display());
+            }
+            done("run", start, &common.out);
+        }
+        Command::Resume { checkpoint, common } => {
+            pool(common.threads)?;
+            let mut sim = Simulation::load(&checkpoint)?;
+            let mut csv = CsvRecorder::append(&common.out)?;
+            sim.run(&mut [&mut csv])?;
+            done("resumed run", start, &common.out);
+        }
+        Command::Ensemble {
+            scenario,
+            reps,
+            size,
+            common,
+        } => {
+            pool(common.threads)?;
+            let s = load(&scenario, Some(&size))?;
+            let plan = plan(&s, &reps, &common)?;
+            let summary = if reps.summary_only {
+                ensemble(&s, &plan, &mut [])?
+            } else {
+                let mut runs = CsvRecorder::create(&common.out)?;
+                ensemble(&s, &plan, &mut [&mut runs])?
+            };
+            let mut w = SummaryWriter::create(&common.out, &[])?;
+            w.write(&summary, &[])?;
+            w.finish()?;
+            if !reps.no_charts {
+                charts::ensemble(&common.out, &summary, &event_months(&s))?;
+            }
+            done(&format!("{} runs", plan.replicates), start, &common.out);
+        }
+        Command::Sweep {
+            scenario,
+            grid,
+            range,
+            lhs,
+            reps,
+            size,
+            common,
+        } => {
+            pool(common.threads)?;
+            let s = load(&scenario, Some(&size))?;
+            let plan = plan(&s, &reps, &common)?;
+            let design = design(&grid, &range, lhs, plan.seed)?;
+            let mut extra = vec!["setting".to_string()];
+            extra.extend(design.paths.iter().cloned());
+            let mut w = SummaryWriter::create(&common.out, &extra)?;
+            sweep(&s, &design, &plan, |k, point, summary| {
+                let mut cols = vec![k.to_string()];
+                cols.extend(point.iter().map(|v| format!("{v}")));
+                w.write(&summary, &cols)
+            })?;
+            w.finish()?;
+            done(
+                &format!(
+                    "{} settings × {} runs",
+                    design.points.len(),
+                    plan.replicates
+                ),
+                start,
+                &common.out,
+            );
+        }
+        Command::Compare {
+            baseline,
+            alternative,
+            fork_at,
+            reps,
+            size,
+            common,
+        } => {
+            pool(common.threads)?;
+            let b = load(&baseline, Some(&size))?;
+            let a = load(&alternative, Some(&size))?;
+            let plan = plan(&b, &reps, &common)?;
+            let effects = if reps.summary_only {
+                compare(&b, &a, &plan, fork_at, &mut [])?
+            } else {
+                let mut runs = CsvRecorder::create(&common.out)?;
+                compare(&b, &a, &plan, fork_at, &mut [&mut runs])?
+            };
+            let mut w = SummaryWriter::create(&common.out, &[])?;
+            w.write(&effects.baseline, &[])?;
+            w.write(&effects.alternative, &[])?;
+            w.finish()?;
+            write_effects(&common.out, &effects)?;
+            if !reps.no_charts {
+                charts::compare(&common.out, &effects, &event_months(&a))?;
+            }
+            headline(&effects);
+            done(
+                &format!("{} pairs of runs", plan.replicates),
+                start,
+                &common.out,
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints each platform's effect on its value share in the last month.
+fn headline(e: &paymarket::experiment::Effects) {
+    let b = &e.baseline;
+    let t = b.months().len() - 1;
+    println!(
+        "effect on value share in {} ({} minus {}, {} paired runs):",
+        b.months()[t],
+        e.alternative.scenario,
+        b.scenario,
+        e.get(t, "market", "", "", "hhi").n()
+    );
+    for c in b.cells() {
+        if c.table == "platforms" && c.metric == "value_share" {
+            let d = e.get(t, "platforms", &c.key1, "", "value_share");
+            let (lo, hi) = d.ci95();
+            if d.n() > 0 {
+                println!(
+                    "  {:<16} {:+.2} points (95% CI {:+.2} to {:+.2})",
+                    c.key1,
+                    100.0 * d.mean(),
+                    100.0 * lo,
+                    100.0 * hi
+                );
+            }
+        }
+    }
+}
+
+fn split_param<'a>(flag: &str, spec: &'a str) -> Res<(&'a str, &'a str)> {
+    spec.split_once('=').ok_or_else(|| {
+        format!("{flag} {spec:?}: write it as PATH=VALUES, e.g. params.churn_rate=0.05,0.1").into()
+    })
+}
+
+fn number(flag: &str, spec: &str, v: &str) -> Res<f64> {
+    v.trim()
+        .parse::<f64>()
+        .map_err(|_| format!("{flag} {spec:?}: {v:?} is not a number").into())
+}
+
+fn design(grid: &[String], range: &[String], lhs: Option<usize>, seed: u64) -> Res<Design> {
+    match (grid.is_empty(), range.is_empty(), lhs) {
+        (false, true, None) => {
+            let mut axes = Vec::new();
+            for spec in grid {
+                let (path, values) = split_param("--grid", spec)?;
+                let vals = values
+                    .split(',')
+                    .map(|v| number("--grid", spec, v))
+                    .collect::<Res<Vec<f64>>>()?;
+                axes.push((path.to_string(), vals));
+            }
+            Ok(Design::grid(axes))
+        }
+        (true, false, Some(n)) if n > 0 => {
+            let mut ranges = Vec::new();
+            for spec in range {
+                let (path, r) = split_param("--range", spec)?;
+                let (lo, hi) = r.split_once(':').ok_or_else(|| {
+                    format!("--range {spec:?}: write the range as LO:HI, e.g. 0.05:0.2")
+                })?;
+                let (lo, hi) = (number("--range", spec, lo)?, number("--range", spec, hi)?);
+                if lo > hi {
+                    return Err(format!("--range {spec:?}: {lo} is above {hi}").into());
+                }
+                ranges.push((path.to_string(), lo, hi));
+            }
+            Ok(Design::latin_hypercube(ranges, n, seed))
+        }
+        _ => Err(
+            "give either --grid PATH=V1,V2,.. (repeatable) for a full grid, or --lhs N \
+                  with --range PATH=LO:HI (repeatable) for a Latin hypercube"
+                .into(),
+        ),
+    }
+}
+
+#[cfg(feature = "charts")]
+mod charts {
+    use super::Res;
+    use paymarket::chart::{effect_chart, platform_chart};
+    use paymarket::experiment::{Effects, Summary};
+    use paymarket::Month;
+    use std::path::Path;
+
+    pub fn ensemble(out: &Path, s: &Summary, events: &[Month]) -> Res {
+        platform_chart(&out.join("value_share.svg"), s, "value_share", events)?;
+        Ok(())
+    }
+
+    pub fn compare(out: &Path, e: &Effects, events: &[Month]) -> Res {
+        effect_chart(
+            &out.join("effect_value_share.svg"),
+            e,
+            "value_share",
+            events,
+        )?;
+        platform_chart(
+            &out.join("value_share_baseline.svg"),
+            &e.baseline,
+            "value_share",
+            events,
+        )?;
+        platform_chart(
+            &out.join("value_share_alternative.svg"),
+            &e.alternative,
+            "value_share",
+            events,
+        )?;
+        Ok(())
+    }
+}
+
+#[cfg(not(feature = "charts"))]
+mod charts {
+    use super::Res;
+    use paymarket::experiment::{Effects, Summary};
+    use paymarket::Month;
+    use std::path::Path;
+
+    pub fn ensemble(_: &Path, _: &Summary, _: &[Month]) -> Res {
+        Ok(())
+    }
+
+    pub fn compare(_: &Path, _: &Effects, _: &[Month]) -> Res {
+        Ok(())
+    }
+}

@@ -1,0 +1,224 @@
+//! SVG charts of experiments (feature `charts`): a metric per platform over time with its 95%
+//! band and the scenario's events marked, and a treatment effect over time with its band.
+//!
+//! The charts are for looking; the numbers are in the CSV files written next to them.
+
+use crate::error::{Error, Result};
+use crate::experiment::{Effects, Summary};
+use crate::month::Month;
+use crate::stats::Moments;
+use plotters::prelude::*;
+use std::path::Path;
+
+/// Platform colours, in scenario order (a palette readable in print and by most colour-blind
+/// readers).
+const COLOURS: [RGBColor; 8] = [
+    RGBColor(0, 114, 178),
+    RGBColor(0, 158, 115),
+    RGBColor(213, 94, 0),
+    RGBColor(204, 121, 167),
+    RGBColor(230, 159, 0),
+    RGBColor(86, 180, 233),
+    RGBColor(120, 120, 120),
+    RGBColor(240, 228, 66),
+];
+
+fn year(m: Month) -> f64 {
+    m.year() as f64 + (m.month_of_year() as f64 - 1.0) / 12.0
+}
+
+/// One line to draw: its label and, per month, the moments summarised.
+struct Line<'a> {
+    label: &'a str,
+    points: Vec<(f64, Moments)>,
+}
+
+fn draw(
+    path: &Path,
+    title: &str,
+    y_label: &str,
+    lines: &[Line],
+    markers: &[Month],
+    zero_line: bool,
+) -> Result<()> {
+    let err = |e: String| Error::Config(format!("drawing {}: {e}", path.display()));
+    let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+    for l in lines {
+        for (x, m) in &l.points {
+            let (lo, hi) = m.ci95();
+            for y in [m.mean(), lo, hi] {
+                if y.is_finite() {
+                    y0 = y0.min(y);
+                    y1 = y1.max(y);
+                }
+            }
+            x0 = x0.min(*x);
+            x1 = x1.max(*x);
+        }
+    }
+    if x0 > x1 || y0 > y1 {
+        return Err(err("nothing to draw: no finite values".into()));
+    }
+    if zero_line {
+        y0 = y0.min(0.0);
+        y1 = y1.max(0.0);
+    }
+    let pad = ((y1 - y0) * 0.05).max(1e-12);
+    let (y0, y1) = (y0 - pad, y1 + pad);
+    let x1 = x1.max(x0 + 1.0 / 12.0);
+    let root = SVGBackend::new(path, (960, 540)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| err(e.to_string()))?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(72)
+        .build_cartesian_2d(x0..x1, y0..y1)
+        .map_err(|e| err(e.to_string()))?;
+    chart
+        .configure_mesh()
+        .x_desc("month (red lines: the scenario's events)")
+        .y_desc(y_label)
+        .x_label_formatter(&|x| {
+            let months = (x * 12.0).round() as i64;
+            format!("{}-{:02}", months.div_euclid(12), months.rem_euclid(12) + 1)
+        })
+        .light_line_style(WHITE.mix(0.0))
+        .draw()
+        .map_err(|e| err(e.to_string()))?;
+    for m in markers {
+        let x = year(*m);
+        if x >= x0 && x <= x1 {
+            chart
+                .draw_series(LineSeries::new(
+                    [(x, y0), (x, y1)],
+                    RGBColor(200, 60, 60).mix(0.45).stroke_width(1),
+                ))
+                .map_err(|e| err(e.to_string()))?;
+        }
+    }
+    if zero_line {
+        chart
+            .draw_series(LineSeries::new(
+                [(x0, 0.0), (x1, 0.0)],
+                BLACK.stroke_width(1),
+            ))
+            .map_err(|e| err(e.to_string()))?;
+    }
+    for (k, l) in lines.iter().enumerate() {
+        let colour = COLOURS[k % COLOURS.len()];
+        // The band: upper bounds left to right, lower bounds back.
+        let band: Vec<(f64, f64)> = l
+            .points
+            .iter()
+            .filter(|(_, m)| m.ci95().0.is_finite())
+            .map(|(x, m)| (*x, m.ci95().1))
+            .chain(
+                l.points
+                    .iter()
+                    .rev()
+                    .filter(|(_, m)| m.ci95().0.is_finite())
+                    .map(|(x, m)| (*x, m.ci95().0)),
+            )
+            .collect();
+        if band.len() >= 3 {
+            chart
+                .draw_series(std::iter::once(Polygon::new(
+                    band,
+                    colour.mix(0.2).filled(),
+                )))
+                .map_err(|e| err(e.to_string()))?;
+        }
+        chart
+            .draw_series(LineSeries::new(
+                l.points
+                    .iter()
+                    .filter(|(_, m)| m.mean().is_finite())
+                    .map(|(x, m)| (*x, m.mean())),
+                colour.stroke_width(2),
+            ))
+            .map_err(|e| err(e.to_string()))?
+            .label(l.label)
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], colour.stroke_width(2)));
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()
+        .map_err(|e| err(e.to_string()))?;
+    root.present().map_err(|e| err(e.to_string()))?;
+    Ok(())
+}
+
+fn platforms(s: &Summary) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for c in s.cells() {
+        if c.table == "platforms" && !out.contains(&c.key1) {
+            out.push(c.key1.clone());
+        }
+    }
+    out
+}
+
+/// Draws platform `metric` (e.g. `value_share`) over time: the replicate mean per platform with
+/// its 95% band, and a vertical line at each month in `events`.
+pub fn platform_chart(
+    path: &Path,
+    summary: &Summary,
+    metric: &str,
+    events: &[Month],
+) -> Result<()> {
+    let ids = platforms(summary);
+    let lines: Vec<Line> = ids
+        .iter()
+        .map(|id| Line {
+            label: id,
+            points: summary
+                .months()
+                .iter()
+                .enumerate()
+                .map(|(t, m)| (year(*m), summary.get(t, "platforms", id, "", metric)))
+                .collect(),
+        })
+        .collect();
+    let n = summary.get(0, "platforms", &ids[0], "", metric).n();
+    draw(
+        path,
+        &format!("{}: {metric} (mean and 95% CI, {n} runs)", summary.scenario),
+        metric,
+        &lines,
+        events,
+        false,
+    )
+}
+
+/// Draws the effect `alternative − baseline` on platform `metric` over time: the paired mean
+/// per platform with its 95% band, around a zero line, with the alternative's events marked.
+pub fn effect_chart(path: &Path, effects: &Effects, metric: &str, events: &[Month]) -> Result<()> {
+    let b = &effects.baseline;
+    let ids = platforms(b);
+    let lines: Vec<Line> = ids
+        .iter()
+        .map(|id| Line {
+            label: id,
+            points: b
+                .months()
+                .iter()
+                .enumerate()
+                .map(|(t, m)| (year(*m), effects.get(t, "platforms", id, "", metric)))
+                .collect(),
+        })
+        .collect();
+    draw(
+        path,
+        &format!(
+            "effect on {metric}: {} minus {} (paired, 95% CI)",
+            effects.alternative.scenario, b.scenario
+        ),
+        &format!("{metric}, difference"),
+        &lines,
+        events,
+        true,
+    )
+}
