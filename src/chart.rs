@@ -222,3 +222,34 @@ pub fn effect_chart(path: &Path, effects: &Effects, metric: &str, events: &[Mont
         true,
     )
 }
+
+/// The months of a scenario's events, each once, for chart markers.
+pub fn event_months(s: &crate::scenario::Scenario) -> Vec<Month> {
+    let mut m: Vec<Month> = s.events.iter().map(|e| e.at).collect();
+    m.sort();
+    m.dedup();
+    m
+}
+
+/// The charts of a comparison in `dir`: `effect_value_share.svg` (the paired effect with its
+/// band) and `value_share_baseline.svg`, `value_share_alternative.svg`.
+pub fn comparison_charts(dir: &Path, e: &Effects, events: &[Month]) -> Result<()> {
+    effect_chart(
+        &dir.join("effect_value_share.svg"),
+        e,
+        "value_share",
+        events,
+    )?;
+    platform_chart(
+        &dir.join("value_share_baseline.svg"),
+        &e.baseline,
+        "value_share",
+        events,
+    )?;
+    platform_chart(
+        &dir.join("value_share_alternative.svg"),
+        &e.alternative,
+        "value_share",
+        events,
+    )
+}

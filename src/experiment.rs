@@ -381,6 +381,54 @@ impl Effects {
     }
 }
 
+impl Effects {
+    /// One line per platform: the paired effect on platform `metric` in month index `t` with its
+    /// 95% interval (value shares in percentage points), e.g. for printing a headline.
+    pub fn describe(&self, t: usize, metric: &str) -> Vec<String> {
+        let scale = if metric == "value_share" { 100.0 } else { 1.0 };
+        let unit = if metric == "value_share" {
+            " points"
+        } else {
+            ""
+        };
+        let mut out = Vec::new();
+        for c in self.baseline.cells() {
+            if c.table == "platforms" && c.metric == metric {
+                let d = self.get(t, "platforms", &c.key1, "", metric);
+                if d.n() == 0 {
+                    continue;
+                }
+                let (lo, hi) = d.ci95();
+                // Shares in points to two decimals; counts and money in whole units.
+                let digits = if metric == "value_share" || d.mean().abs() < 10.0 {
+                    2
+                } else {
+                    0
+                };
+                out.push(format!(
+                    "{:<16} {:+.digits$}{unit} (95% CI {:+.digits$} to {:+.digits$}, {} paired runs)",
+                    c.key1,
+                    scale * d.mean(),
+                    scale * lo,
+                    scale * hi,
+                    d.n()
+                ));
+            }
+        }
+        out
+    }
+}
+
+/// Writes a comparison's files into `dir`: both sides' `summary_*.csv` (told apart by the
+/// `scenario` column) and the paired `effects_*.csv`.
+pub fn write_comparison(dir: &Path, e: &Effects) -> Result<()> {
+    let mut w = SummaryWriter::create(dir, &[])?;
+    w.write(&e.baseline, &[])?;
+    w.write(&e.alternative, &[])?;
+    w.finish()?;
+    write_effects(dir, e)
+}
+
 /// Runs `plan.replicates` replicates of a scenario; every run's reports go to the recorders in
 /// replicate order (a [`crate::CsvRecorder`] there writes the per-run rows with their `run`
 /// column), and into the returned summary.

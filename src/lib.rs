@@ -25,6 +25,12 @@
 //! Architecture, one way: [`scenario`] (data) → [`policy`] (timeline) → [`world`] (agents'
 //! state) → [`users`], [`merchants`], [`platforms`] (rules, with [`payments`] and [`social`]) →
 //! [`record`] (observers). [`sim`] wires them together.
+//!
+//! On top of the engine: [`experiment`] (replicates, ensembles and paired counterfactuals with
+//! 95% intervals from [`stats`]), [`sweep`] (parameter grids and Latin hypercubes over scenario
+//! paths), checkpoints and forks ([`Simulation::save`], [`Simulation::load`],
+//! [`Simulation::fork`]) and, with the `charts` feature, SVG charts (`chart`). The `paymarket`
+//! binary (feature `cli`) puts all of it on the command line.
 
 #![warn(missing_docs)]
 // Loops over platform, channel and set indices mirror the model's subscripts (j, c, H, A);

@@ -82,6 +82,7 @@ impl Flags {
     }
 
     /// A number option.
+    #[allow(dead_code)] // used by the history example only
     pub fn number(&self, name: &str) -> Result<Option<f64>, String> {
         self.values
             .get(name)
@@ -110,4 +111,73 @@ pub fn peak_rss_bytes() -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib * 1024)
+}
+
+#[allow(dead_code)] // used by the counterfactual examples only
+/// Runs a baseline and an alternative on common replicate seeds (`--replicates`, `--seed`,
+/// `--users`, `--merchants`, `--threads`, `--out`), writes the summaries, effects and charts,
+/// and prints the effect on each platform's value share and holders in each of `months`.
+pub fn comparison(
+    flags: &Flags,
+    mut baseline: paymarket::Scenario,
+    mut alternative: paymarket::Scenario,
+    fork_at: Option<paymarket::Month>,
+    default_out: &str,
+    months: &[&str],
+) -> Result<(), Box<dyn std::error::Error>> {
+    use paymarket::experiment::{compare, write_comparison, Plan};
+    let out = std::path::PathBuf::from(flags.text("out").unwrap_or(default_out));
+    for s in [&mut baseline, &mut alternative] {
+        s.agents.users = flags.count("users")?.unwrap_or(100_000);
+        s.agents.merchants = flags.count("merchants")?.unwrap_or(10_000);
+    }
+    let plan = Plan {
+        replicates: flags.count("replicates")?.unwrap_or(20),
+        seed: flags.count("seed")?.unwrap_or(baseline.seed),
+        in_flight: 0,
+        progress: true,
+    };
+    let pool = pool(flags.count("threads")?.unwrap_or(0))?;
+    let started = std::time::Instant::now();
+    let effects = pool.install(|| compare(&baseline, &alternative, &plan, fork_at, &mut []))?;
+    write_comparison(&out, &effects)?;
+    paymarket::chart::comparison_charts(
+        &out,
+        &effects,
+        &paymarket::chart::event_months(&alternative),
+    )?;
+    println!(
+        "{} minus {} · {} paired replicates of {} users, {} merchants{} · {:.1} s\n",
+        alternative.name,
+        baseline.name,
+        plan.replicates,
+        baseline.agents.users,
+        baseline.agents.merchants,
+        fork_at
+            .map(|m| format!(", forked at {m}"))
+            .unwrap_or_default(),
+        started.elapsed().as_secs_f64()
+    );
+    for m in months {
+        let t = effects
+            .baseline
+            .months()
+            .iter()
+            .position(|x| x.to_string() == *m)
+            .ok_or_else(|| format!("{m} is not a simulated month"))?;
+        println!("{m}, effect on value share:");
+        for line in effects.describe(t, "value_share") {
+            println!("  {line}");
+        }
+        println!("{m}, effect on people holding each wallet:");
+        for line in effects.describe(t, "users") {
+            println!("  {line}");
+        }
+        println!();
+    }
+    println!(
+        "Wrote summary_*.csv, effects_*.csv and effect_value_share.svg in {}",
+        out.display()
+    );
+    Ok(())
 }

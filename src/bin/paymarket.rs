@@ -3,7 +3,7 @@
 //! `paymarket COMMAND --help` explains each.
 
 use clap::{Args, Parser, Subcommand};
-use paymarket::experiment::{compare, ensemble, write_effects, Plan, SummaryWriter};
+use paymarket::experiment::{compare, ensemble, write_comparison, Plan, SummaryWriter};
 use paymarket::record::Recorder;
 use paymarket::sweep::{sweep, Design};
 use paymarket::{AgentPanel, CsvRecorder, Month, Scenario, Simulation};
@@ -247,13 +247,6 @@ fn done(what: &str, start: Instant, out: &Path) {
     );
 }
 
-fn event_months(s: &Scenario) -> Vec<Month> {
-    let mut m: Vec<Month> = s.events.iter().map(|e| e.at).collect();
-    m.sort();
-    m.dedup();
-    m
-}
-
 fn dispatch(cli: Cli) -> Res<ExitCode> {
     let start = Instant::now();
     match cli.command {
@@ -342,7 +335,7 @@ fn dispatch(cli: Cli) -> Res<ExitCode> {
             w.write(&summary, &[])?;
             w.finish()?;
             if !reps.no_charts {
-                charts::ensemble(&common.out, &summary, &event_months(&s))?;
+                charts::ensemble(&common.out, &summary, &s)?;
             }
             done(&format!("{} runs", plan.replicates), start, &common.out);
         }
@@ -396,15 +389,20 @@ fn dispatch(cli: Cli) -> Res<ExitCode> {
                 let mut runs = CsvRecorder::create(&common.out)?;
                 compare(&b, &a, &plan, fork_at, &mut [&mut runs])?
             };
-            let mut w = SummaryWriter::create(&common.out, &[])?;
-            w.write(&effects.baseline, &[])?;
-            w.write(&effects.alternative, &[])?;
-            w.finish()?;
-            write_effects(&common.out, &effects)?;
+            write_comparison(&common.out, &effects)?;
             if !reps.no_charts {
-                charts::compare(&common.out, &effects, &event_months(&a))?;
+                charts::compare(&common.out, &effects, &a)?;
             }
-            headline(&effects);
+            let t = effects.baseline.months().len() - 1;
+            println!(
+                "effect on value share in {} ({} minus {}):",
+                effects.baseline.months()[t],
+                a.name,
+                b.name
+            );
+            for line in effects.describe(t, "value_share") {
+                println!("  {line}");
+            }
             done(
                 &format!("{} pairs of runs", plan.replicates),
                 start,
@@ -413,34 +411,6 @@ fn dispatch(cli: Cli) -> Res<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Prints each platform's effect on its value share in the last month.
-fn headline(e: &paymarket::experiment::Effects) {
-    let b = &e.baseline;
-    let t = b.months().len() - 1;
-    println!(
-        "effect on value share in {} ({} minus {}, {} paired runs):",
-        b.months()[t],
-        e.alternative.scenario,
-        b.scenario,
-        e.get(t, "market", "", "", "hhi").n()
-    );
-    for c in b.cells() {
-        if c.table == "platforms" && c.metric == "value_share" {
-            let d = e.get(t, "platforms", &c.key1, "", "value_share");
-            let (lo, hi) = d.ci95();
-            if d.n() > 0 {
-                println!(
-                    "  {:<16} {:+.2} points (95% CI {:+.2} to {:+.2})",
-                    c.key1,
-                    100.0 * d.mean(),
-                    100.0 * lo,
-                    100.0 * hi
-                );
-            }
-        }
-    }
 }
 
 fn split_param<'a>(flag: &str, spec: &'a str) -> Res<(&'a str, &'a str)> {
@@ -495,35 +465,19 @@ fn design(grid: &[String], range: &[String], lhs: Option<usize>, seed: u64) -> R
 #[cfg(feature = "charts")]
 mod charts {
     use super::Res;
-    use paymarket::chart::{effect_chart, platform_chart};
+    use paymarket::chart::{comparison_charts, event_months, platform_chart};
     use paymarket::experiment::{Effects, Summary};
-    use paymarket::Month;
+    use paymarket::Scenario;
     use std::path::Path;
 
-    pub fn ensemble(out: &Path, s: &Summary, events: &[Month]) -> Res {
-        platform_chart(&out.join("value_share.svg"), s, "value_share", events)?;
+    pub fn ensemble(out: &Path, s: &Summary, scenario: &Scenario) -> Res {
+        let events = event_months(scenario);
+        platform_chart(&out.join("value_share.svg"), s, "value_share", &events)?;
         Ok(())
     }
 
-    pub fn compare(out: &Path, e: &Effects, events: &[Month]) -> Res {
-        effect_chart(
-            &out.join("effect_value_share.svg"),
-            e,
-            "value_share",
-            events,
-        )?;
-        platform_chart(
-            &out.join("value_share_baseline.svg"),
-            &e.baseline,
-            "value_share",
-            events,
-        )?;
-        platform_chart(
-            &out.join("value_share_alternative.svg"),
-            &e.alternative,
-            "value_share",
-            events,
-        )?;
+    pub fn compare(out: &Path, e: &Effects, alternative: &Scenario) -> Res {
+        comparison_charts(out, e, &event_months(alternative))?;
         Ok(())
     }
 }
@@ -532,14 +486,14 @@ mod charts {
 mod charts {
     use super::Res;
     use paymarket::experiment::{Effects, Summary};
-    use paymarket::Month;
+    use paymarket::Scenario;
     use std::path::Path;
 
-    pub fn ensemble(_: &Path, _: &Summary, _: &[Month]) -> Res {
+    pub fn ensemble(_: &Path, _: &Summary, _: &Scenario) -> Res {
         Ok(())
     }
 
-    pub fn compare(_: &Path, _: &Effects, _: &[Month]) -> Res {
+    pub fn compare(_: &Path, _: &Effects, _: &Scenario) -> Res {
         Ok(())
     }
 }
