@@ -178,11 +178,21 @@ pub fn platform_chart(
                 .months()
                 .iter()
                 .enumerate()
-                .map(|(t, m)| (year(*m), summary.get(t, "platforms", id, "", metric)))
+                .map(|(t, m)| {
+                    (
+                        year(*m),
+                        summary
+                            .get(t, "platforms", id, "", metric)
+                            .unwrap_or_default(),
+                    )
+                })
                 .collect(),
         })
         .collect();
-    let n = summary.get(0, "platforms", &ids[0], "", metric).n();
+    let n = summary
+        .get(0, "platforms", &ids[0], "", metric)
+        .ok_or_else(|| Error::Config(format!("no platform metric {metric:?} to draw")))?
+        .n();
     draw(
         path,
         &format!("{}: {metric} (mean and 95% CI, {n} runs)", summary.scenario),
@@ -206,7 +216,14 @@ pub fn effect_chart(path: &Path, effects: &Effects, metric: &str, events: &[Mont
                 .months()
                 .iter()
                 .enumerate()
-                .map(|(t, m)| (year(*m), effects.get(t, "platforms", id, "", metric)))
+                .map(|(t, m)| {
+                    (
+                        year(*m),
+                        effects
+                            .get(t, "platforms", id, "", metric)
+                            .unwrap_or_default(),
+                    )
+                })
                 .collect(),
         })
         .collect();

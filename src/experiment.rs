@@ -15,7 +15,8 @@
 //! s.agents.merchants = 200;
 //! let plan = Plan { replicates: 4, seed: 7, ..Plan::default() };
 //! let summary = ensemble(&s, &plan, &mut [])?;
-//! let share = summary.get(summary.months().len() - 1, "platforms", "alipay", "", "value_share");
+//! let last = summary.months().len() - 1;
+//! let share = summary.get(last, "platforms", "alpha", "", "value_share").unwrap();
 //! assert_eq!(share.n(), 4);
 //! let (lo, hi) = share.ci95();
 //! assert!(lo <= share.mean() && share.mean() <= hi);
@@ -240,6 +241,12 @@ fn values(r: &MonthReport, out: &mut Vec<f64>) {
     visit_metrics(r, |_, _, _, _, v| out.push(v));
 }
 
+fn find(cells: &[Cell], table: &str, key1: &str, key2: &str, metric: &str) -> Option<usize> {
+    cells
+        .iter()
+        .position(|c| c.table == table && c.key1 == key1 && c.key2 == key2 && c.metric == metric)
+}
+
 /// Replicate summaries of every metric of every month: a [`Moments`] per month and cell.
 #[derive(Debug, Clone, Default)]
 pub struct Summary {
@@ -300,16 +307,18 @@ impl Summary {
         &self.moments[t * self.cells.len() + c]
     }
 
-    /// The moments of the named cell in month index `t` (empty moments when there is no such
-    /// cell).
-    pub fn get(&self, t: usize, table: &str, key1: &str, key2: &str, metric: &str) -> Moments {
-        self.cells
-            .iter()
-            .position(|c| {
-                c.table == table && c.key1 == key1 && c.key2 == key2 && c.metric == metric
-            })
-            .map(|c| *self.at(t, c))
-            .unwrap_or_default()
+    /// The moments of the named cell in month index `t`; `None` when there is no such cell
+    /// (a misspelt platform or metric) or month.
+    pub fn get(
+        &self,
+        t: usize,
+        table: &str,
+        key1: &str,
+        key2: &str,
+        metric: &str,
+    ) -> Option<Moments> {
+        let c = find(&self.cells, table, key1, key2, metric)?;
+        (t < self.months.len()).then(|| *self.at(t, c))
     }
 }
 
@@ -363,16 +372,18 @@ impl Effects {
         &self.diff[t * self.baseline.cells.len() + c]
     }
 
-    /// The paired moments of the named cell in month index `t`.
-    pub fn get(&self, t: usize, table: &str, key1: &str, key2: &str, metric: &str) -> Moments {
-        self.baseline
-            .cells
-            .iter()
-            .position(|c| {
-                c.table == table && c.key1 == key1 && c.key2 == key2 && c.metric == metric
-            })
-            .map(|c| *self.at(t, c))
-            .unwrap_or_default()
+    /// The paired moments of the named cell in month index `t`; `None` when there is no such
+    /// cell or month.
+    pub fn get(
+        &self,
+        t: usize,
+        table: &str,
+        key1: &str,
+        key2: &str,
+        metric: &str,
+    ) -> Option<Moments> {
+        let c = find(&self.baseline.cells, table, key1, key2, metric)?;
+        (t < self.baseline.months.len()).then(|| *self.at(t, c))
     }
 
     /// The unpaired (Welch) interval for the same cell: what independent seeds would give.
@@ -394,10 +405,10 @@ impl Effects {
         let mut out = Vec::new();
         for c in self.baseline.cells() {
             if c.table == "platforms" && c.metric == metric {
-                let d = self.get(t, "platforms", &c.key1, "", metric);
-                if d.n() == 0 {
-                    continue;
-                }
+                let d = match self.get(t, "platforms", &c.key1, "", metric) {
+                    Some(d) if d.n() > 0 => d,
+                    _ => continue,
+                };
                 let (lo, hi) = d.ci95();
                 // Shares in points to two decimals; counts and money in whole units.
                 let digits = if metric == "value_share" || d.mean().abs() < 10.0 {

@@ -358,6 +358,9 @@ mod tests {
         let msg = set_path(&s, "params.coverage_weight", -1.0)
             .unwrap_err()
             .to_string();
-        assert!(msg.contains("gamma"), "{msg}");
+        assert!(
+            msg.contains("params.coverage_weight") && msg.contains("at least 0"),
+            "{msg}"
+        );
     }
 }

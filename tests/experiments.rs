@@ -109,7 +109,8 @@ fn summary_matches_the_runs_it_summarises() {
         .collect();
     let mean = xs.iter().sum::<f64>() / 4.0;
     let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / 3.0;
-    let m = summary.get(t, "platforms", "b", "", "users");
+    let m = summary.get(t, "platforms", "b", "", "users").unwrap();
+    assert!(summary.get(t, "platforms", "nosuch", "", "users").is_none());
     assert_eq!(m.n(), 4);
     assert!((m.mean() - mean).abs() <= 1e-9 * mean);
     assert!((m.var() - var).abs() <= 1e-9 * var.max(1.0));
@@ -339,6 +340,12 @@ fn a_sweep_setting_equals_an_ensemble_of_that_setting() {
         assert_eq!(e.at(t, c), got[3].2.at(t, c));
     }
     // More innovation for b gives b more holders.
-    let holders = |k: usize| got[k].2.get(t, "platforms", "b", "", "users").mean();
+    let holders = |k: usize| {
+        got[k]
+            .2
+            .get(t, "platforms", "b", "", "users")
+            .unwrap()
+            .mean()
+    };
     assert!(holders(1) > holders(0) && holders(3) > holders(2));
 }
