@@ -227,6 +227,36 @@ impl Design {
         }
     }
 
+    /// Settings listed one by one: each point is a list of `(path, value)` pairs, and every
+    /// point must name the same paths in the same order.
+    ///
+    /// ```
+    /// use paymarket::sweep::Design;
+    /// let d = Design::list(vec![
+    ///     vec![("params.churn_rate".into(), 0.05), ("params.coverage_weight".into(), 0.0)],
+    ///     vec![("params.churn_rate".into(), 0.2), ("params.coverage_weight".into(), 0.1)],
+    /// ])?;
+    /// assert_eq!(d.points[1], vec![0.2, 0.1]);
+    /// # Ok::<(), paymarket::Error>(())
+    /// ```
+    pub fn list(settings: Vec<Vec<(String, f64)>>) -> Result<Design> {
+        let paths: Vec<String> = settings
+            .first()
+            .map(|p| p.iter().map(|(k, _)| k.clone()).collect())
+            .unwrap_or_default();
+        let mut points = Vec::new();
+        for (k, p) in settings.into_iter().enumerate() {
+            let names: Vec<&String> = p.iter().map(|(n, _)| n).collect();
+            if names.len() != paths.len() || names.iter().zip(&paths).any(|(a, b)| *a != b) {
+                return Err(Error::Config(format!(
+                    "sweep setting {k} names {names:?}, but the first names {paths:?}; every setting must give the same parameters in the same order"
+                )));
+            }
+            points.push(p.into_iter().map(|(_, v)| v).collect());
+        }
+        Ok(Design { paths, points })
+    }
+
     /// A Latin hypercube of `n` settings over the ranges `[lo, hi]`: each range is cut into `n`
     /// equal strata and every stratum of every parameter is used exactly once, at a uniform
     /// point inside it. Deterministic in `seed`.

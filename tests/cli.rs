@@ -265,6 +265,26 @@ fn ensemble_sweep_and_compare_write_their_files() {
     assert_eq!(s.lines().count(), 1 + 4 * 24 * 8);
     assert!(s.contains("\n3,0.2,0.01,test,2021-12,adopters,"));
 
+    let list = dir.join("list").display().to_string();
+    let mut args = vec![
+        "sweep",
+        &f,
+        "-r",
+        "1",
+        "--point",
+        "params.churn_rate=0.05,params.loyalty=0.5",
+        "--point",
+        "params.churn_rate=0.2,params.loyalty=0.7",
+        "--out",
+        &list,
+    ];
+    args.extend(small);
+    let out = paymarket(&args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let s = std::fs::read_to_string(Path::new(&list).join("summary_market.csv")).unwrap();
+    assert!(s.starts_with("setting,params.churn_rate,params.loyalty,scenario,"));
+    assert!(s.contains("\n1,0.2,0.7,test,2021-12,adopters,"));
+
     let cmp = dir.join("cmp").display().to_string();
     let alt = dir.join("alt.toml");
     std::fs::write(

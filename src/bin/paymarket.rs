@@ -85,6 +85,10 @@ enum Command {
         /// Number of Latin-hypercube settings.
         #[arg(long, value_name = "N")]
         lhs: Option<usize>,
+        /// One setting, e.g. `params.churn_rate=0.1,params.coverage_weight=0.05`; repeat for a
+        /// list of settings (each must name the same parameters).
+        #[arg(long, value_name = "PATH=V,PATH=V,..")]
+        point: Vec<String>,
         #[command(flatten)]
         reps: Reps,
         #[command(flatten)]
@@ -344,6 +348,7 @@ fn dispatch(cli: Cli) -> Res<ExitCode> {
             grid,
             range,
             lhs,
+            point,
             reps,
             size,
             common,
@@ -351,7 +356,7 @@ fn dispatch(cli: Cli) -> Res<ExitCode> {
             pool(common.threads)?;
             let s = load(&scenario, Some(&size))?;
             let plan = plan(&s, &reps, &common)?;
-            let design = design(&grid, &range, lhs, plan.seed)?;
+            let design = design(&grid, &range, lhs, &point, plan.seed)?;
             let mut extra = vec!["setting".to_string()];
             extra.extend(design.paths.iter().cloned());
             let mut w = SummaryWriter::create(&common.out, &extra)?;
@@ -425,9 +430,27 @@ fn number(flag: &str, spec: &str, v: &str) -> Res<f64> {
         .map_err(|_| format!("{flag} {spec:?}: {v:?} is not a number").into())
 }
 
-fn design(grid: &[String], range: &[String], lhs: Option<usize>, seed: u64) -> Res<Design> {
+fn design(
+    grid: &[String],
+    range: &[String],
+    lhs: Option<usize>,
+    point: &[String],
+    seed: u64,
+) -> Res<Design> {
     match (grid.is_empty(), range.is_empty(), lhs) {
-        (false, true, None) => {
+        (true, true, None) if !point.is_empty() => {
+            let mut settings = Vec::new();
+            for spec in point {
+                let mut s = Vec::new();
+                for pair in spec.split(',') {
+                    let (path, v) = split_param("--point", pair)?;
+                    s.push((path.to_string(), number("--point", spec, v)?));
+                }
+                settings.push(s);
+            }
+            Ok(Design::list(settings)?)
+        }
+        (false, true, None) if point.is_empty() => {
             let mut axes = Vec::new();
             for spec in grid {
                 let (path, values) = split_param("--grid", spec)?;
@@ -439,7 +462,7 @@ fn design(grid: &[String], range: &[String], lhs: Option<usize>, seed: u64) -> R
             }
             Ok(Design::grid(axes))
         }
-        (true, false, Some(n)) if n > 0 => {
+        (true, false, Some(n)) if n > 0 && point.is_empty() => {
             let mut ranges = Vec::new();
             for spec in range {
                 let (path, r) = split_param("--range", spec)?;
@@ -455,8 +478,9 @@ fn design(grid: &[String], range: &[String], lhs: Option<usize>, seed: u64) -> R
             Ok(Design::latin_hypercube(ranges, n, seed))
         }
         _ => Err(
-            "give either --grid PATH=V1,V2,.. (repeatable) for a full grid, or --lhs N \
-                  with --range PATH=LO:HI (repeatable) for a Latin hypercube"
+            "give one design: --grid PATH=V1,V2,.. (repeatable) for a full grid, --lhs N with \
+             --range PATH=LO:HI (repeatable) for a Latin hypercube, or --point PATH=V,PATH=V \
+             (repeatable) for a list of settings"
                 .into(),
         ),
     }
