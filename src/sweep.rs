@@ -189,6 +189,101 @@ pub fn set_path(s: &Scenario, path: &str, value: f64) -> Result<Scenario> {
     Ok(out)
 }
 
+/// Rewrites the numbers at `paths` in a scenario's TOML text, keeping everything else (comments,
+/// sources, layout) as written; each changed value gets a trailing comment with `note` and its
+/// old value. Paths are those of [`set_path`]; a field absent from the text is added.
+///
+/// ```
+/// let text = "name = \"x\"\n[[platform]]\nid = \"a\"\nbrand = 0.5  # a guess\n";
+/// let out = paymarket::sweep::patch_toml(text, &[("platform.a.brand".into(), 1.25)], "calibrated")?;
+/// assert!(out.contains("brand = 1.25"));
+/// assert!(out.contains("calibrated, was 0.5"));
+/// # Ok::<(), paymarket::Error>(())
+/// ```
+pub fn patch_toml(text: &str, values: &[(String, f64)], note: &str) -> Result<String> {
+    let mut doc: toml_edit::DocumentMut = text
+        .parse()
+        .map_err(|e| problem("", format!("the scenario text does not parse: {e}")))?;
+    for (path, v) in values {
+        let segs = parse(path)?;
+        patch_in(doc.as_table_mut(), &segs, false, path, *v, note)?;
+    }
+    Ok(doc.to_string())
+}
+
+/// Sets the value at `segs` below table `t` (`inline`: `t` is an inline table, where TOML
+/// allows no comments).
+fn patch_in(
+    t: &mut dyn toml_edit::TableLike,
+    segs: &[Seg],
+    inline: bool,
+    path: &str,
+    v: f64,
+    note: &str,
+) -> Result<()> {
+    use toml_edit::{Item, Value as TV};
+    let missing = |what: &str| problem(path, format!("no `{what}` in the scenario text"));
+    match segs {
+        [Seg::Name(name)] => {
+            let old = t.get(name).and_then(|i| i.as_value()).cloned();
+            let is_int = matches!(old, Some(TV::Integer(_)));
+            let mut new: TV = if is_int && v.fract() == 0.0 {
+                (v as i64).into()
+            } else {
+                v.into()
+            };
+            if !inline {
+                let was = old
+                    .as_ref()
+                    .map(|o| format!(", was {}", o.clone().decorated("", "")))
+                    .unwrap_or_default();
+                let comment = old
+                    .as_ref()
+                    .and_then(|o| o.decor().suffix())
+                    .and_then(|s| s.as_str())
+                    .map(|s| s.trim().trim_start_matches('#').trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .map(|s| format!("; {s}"))
+                    .unwrap_or_default();
+                new = new.decorated(" ", format!("  # {note}{was}{comment}"));
+            }
+            t.insert(name, Item::Value(new));
+            Ok(())
+        }
+        [Seg::Name(name), rest @ ..] => {
+            if t.get(name).is_none() && rest.len() == 1 {
+                t.insert(name, Item::Table(toml_edit::Table::new()));
+            }
+            let item = t.get_mut(name).ok_or_else(|| missing(name))?;
+            if let Some(tables) = item.as_array_of_tables_mut() {
+                let (pos, rest) = match rest {
+                    [Seg::Name(id), more @ ..] if !more.is_empty() => (
+                        tables
+                            .iter()
+                            .position(|x| x.get("id").and_then(|i| i.as_str()) == Some(*id))
+                            .ok_or_else(|| missing(&format!("{name} with id {id}")))?,
+                        more,
+                    ),
+                    [Seg::Index(i), more @ ..] if !more.is_empty() => (*i, more),
+                    _ => return Err(missing(path)),
+                };
+                let n = tables.len();
+                let table = tables.get_mut(pos).ok_or_else(|| {
+                    problem(path, format!("index {pos} is out of range: `{name}` has {n} entries"))
+                })?;
+                patch_in(table, rest, false, path, v, note)
+            } else {
+                let inline = item.is_inline_table();
+                let table = item
+                    .as_table_like_mut()
+                    .ok_or_else(|| problem(path, format!("`{name}` is not a table")))?;
+                patch_in(table, rest, inline, path, v, note)
+            }
+        }
+        _ => Err(missing(path)),
+    }
+}
+
 /// The settings of a sweep: parameter paths and one value per path for each setting.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Design {
