@@ -33,6 +33,9 @@ struct Line<'a> {
     points: Vec<(f64, Moments)>,
 }
 
+/// An observed point: x (years), y, the line it belongs to, and whether it is drawn filled.
+type Point = (f64, f64, usize, bool);
+
 fn draw(
     path: &Path,
     title: &str,
@@ -40,6 +43,7 @@ fn draw(
     lines: &[Line],
     markers: &[Month],
     zero_line: bool,
+    points: &[Point],
 ) -> Result<()> {
     let err = |e: String| Error::Config(format!("drawing {}: {e}", path.display()));
     let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
@@ -55,6 +59,10 @@ fn draw(
             x0 = x0.min(*x);
             x1 = x1.max(*x);
         }
+    }
+    for &(_, y, _, _) in points {
+        y0 = y0.min(y);
+        y1 = y1.max(y);
     }
     if x0 > x1 || y0 > y1 {
         return Err(err("nothing to draw: no finite values".into()));
@@ -141,6 +149,17 @@ fn draw(
             .label(l.label)
             .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], colour.stroke_width(2)));
     }
+    for &(x, y, k, filled) in points {
+        let colour = COLOURS[k % COLOURS.len()];
+        let style = if filled {
+            colour.filled()
+        } else {
+            colour.stroke_width(2)
+        };
+        chart
+            .draw_series(std::iter::once(Circle::new((x, y), 5, style)))
+            .map_err(|e| err(e.to_string()))?;
+    }
     chart
         .configure_series_labels()
         .background_style(WHITE.mix(0.85))
@@ -200,6 +219,7 @@ pub fn platform_chart(
         &lines,
         events,
         false,
+        &[],
     )
 }
 
@@ -237,6 +257,7 @@ pub fn effect_chart(path: &Path, effects: &Effects, metric: &str, events: &[Mont
         &lines,
         events,
         true,
+        &[],
     )
 }
 
@@ -268,5 +289,58 @@ pub fn comparison_charts(dir: &Path, e: &Effects, events: &[Month]) -> Result<()
         &e.alternative,
         "value_share",
         events,
+    )
+}
+
+/// Draws the calibration's fit: each platform's simulated value share (percent, mean and 95%
+/// band over the replicates) with the observed shares as dots at the middle of their periods
+/// (filled: compared with the share of all value; hollow: with the share without p2p
+/// transfers) and a vertical line where the calibration window ends.
+pub fn fit_chart(
+    path: &Path,
+    summary: &Summary,
+    targets: &[crate::calibrate::Target],
+    window_end: Month,
+) -> Result<()> {
+    use crate::calibrate::Measure;
+    let ids = platforms(summary);
+    let lines: Vec<Line> = ids
+        .iter()
+        .map(|id| Line {
+            label: id,
+            points: summary
+                .months()
+                .iter()
+                .enumerate()
+                .map(|(t, m)| {
+                    let mut v = summary
+                        .get(t, "platforms", id, "", "value_share")
+                        .unwrap_or_default();
+                    v.scale(100.0);
+                    (year(*m), v)
+                })
+                .collect(),
+        })
+        .collect();
+    let points: Vec<Point> = targets
+        .iter()
+        .filter(|t| matches!(t.measure, Measure::Share | Measure::ShareWithoutP2p))
+        .filter_map(|t| {
+            let k = ids.iter().position(|id| *id == t.platform)?;
+            let x = (year(t.months.0) + year(t.months.1)) / 2.0 + 1.0 / 24.0;
+            Some((x, t.value, k, t.measure == Measure::Share))
+        })
+        .collect();
+    draw(
+        path,
+        &format!(
+            "{}: value share, % (simulated mean and 95% CI; dots observed, hollow = without p2p)",
+            summary.scenario
+        ),
+        "value share, %",
+        &lines,
+        &[window_end],
+        false,
+        &points,
     )
 }

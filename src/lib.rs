@@ -37,6 +37,7 @@
 // iterator chains over several parallel arrays would read worse.
 #![allow(clippy::needless_range_loop)]
 
+pub mod calibrate;
 #[cfg(feature = "charts")]
 pub mod chart;
 pub mod error;

@@ -43,6 +43,12 @@ impl Moments {
         self.m2 += d * (x - self.mean);
     }
 
+    /// Multiplies every observation by `k` (a change of units).
+    pub fn scale(&mut self, k: f64) {
+        self.mean *= k;
+        self.m2 *= k * k;
+    }
+
     /// Number of observations.
     pub fn n(&self) -> u64 {
         self.n

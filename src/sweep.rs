@@ -269,7 +269,10 @@ fn patch_in(
                 };
                 let n = tables.len();
                 let table = tables.get_mut(pos).ok_or_else(|| {
-                    problem(path, format!("index {pos} is out of range: `{name}` has {n} entries"))
+                    problem(
+                        path,
+                        format!("index {pos} is out of range: `{name}` has {n} entries"),
+                    )
                 })?;
                 patch_in(table, rest, false, path, v, note)
             } else {

@@ -115,6 +115,47 @@ enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// Calibrate a scenario's behavioural parameters to observed market shares and user
+    /// counts: writes fit.csv, identification.csv, trace.csv, summary_*.csv (the calibrated
+    /// scenario's forecast), fit.svg and the calibrated scenario (calibrated.toml, or
+    /// --write-scenario), and prints the fit, the identification and the forecast.
+    Calibrate {
+        /// The scenario file (TOML).
+        scenario: PathBuf,
+        /// Directory of market_shares.csv and user_counts.csv (e.g. data/observed).
+        #[arg(long, value_name = "DIR")]
+        targets: PathBuf,
+        /// Objective evaluations in all: half a Latin hypercube, half Nelder–Mead.
+        #[arg(long, value_parser = count)]
+        budget: u64,
+        /// Parameter file ([[parameter]] path, lo, hi, why); default: every third-party
+        /// platform's innovation, imitation, initial share and brand, its campaigns and the
+        /// shared behavioural parameters.
+        #[arg(long, value_name = "FILE")]
+        params: Option<PathBuf>,
+        /// Seed of the replicates and of the search.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Replicates per candidate (common seeds across candidates).
+        #[arg(long, default_value_t = 2, value_parser = count)]
+        replicates: u64,
+        /// Replicates of the final fit table and the forecast.
+        #[arg(long, default_value_t = 10, value_parser = count)]
+        report_replicates: u64,
+        /// Last month of the calibration window; later figures are never fitted.
+        #[arg(long, value_name = "YYYY-MM", default_value = "2016-12")]
+        window_end: Month,
+        /// Weight of a user-count error of 1 log point against a share error of 1 point.
+        #[arg(long, default_value_t = 0.01)]
+        users_weight: f64,
+        /// Where to write the calibrated scenario (default OUT/calibrated.toml).
+        #[arg(long, value_name = "FILE")]
+        write_scenario: Option<PathBuf>,
+        #[command(flatten)]
+        size: Size,
+        #[command(flatten)]
+        common: Common,
+    },
     /// Check a scenario file and print every problem found; exit 0 when it is valid.
     Validate {
         /// The scenario file (TOML).
@@ -375,6 +416,59 @@ fn dispatch(cli: Cli) -> Res<ExitCode> {
                 start,
                 &common.out,
             );
+        }
+        Command::Calibrate {
+            scenario,
+            targets,
+            budget,
+            params,
+            seed,
+            replicates,
+            report_replicates,
+            window_end,
+            users_weight,
+            write_scenario,
+            size,
+            common,
+        } => {
+            pool(common.threads)?;
+            if replicates == 0 || budget == 0 {
+                return Err("--replicates and --budget must be at least 1".into());
+            }
+            if !(users_weight.is_finite() && users_weight >= 0.0) {
+                return Err(format!("--users-weight must be 0 or more, got {users_weight}").into());
+            }
+            let defaults = paymarket::calibrate::Settings::default();
+            let job = paymarket::calibrate::Job {
+                scenario_path: scenario,
+                targets_dir: targets,
+                parameters: params,
+                settings: paymarket::calibrate::Settings {
+                    window_end,
+                    replicates,
+                    seed,
+                    users: size.users.unwrap_or(defaults.users),
+                    merchants: size.merchants.unwrap_or(defaults.merchants),
+                    users_weight,
+                    budget: budget as usize,
+                },
+                report_replicates,
+                out: common.out.clone(),
+                write_scenario,
+                command: std::env::args()
+                    .enumerate()
+                    .map(|(k, a)| if k == 0 { "paymarket".to_string() } else { a })
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                progress: !common.quiet,
+            };
+            let report = paymarket::calibrate::run(&job)?;
+            print!("{}", report.text());
+            eprintln!(
+                "calibrated scenario written to {}",
+                report.scenario_file.display()
+            );
+            done("calibration", start, &common.out);
         }
         Command::Compare {
             baseline,
