@@ -1061,27 +1061,32 @@ pub fn run(job: &Job) -> Result<Report> {
     }
 
     let fitted = targets.iter().filter(|t| t.weight > 0.0).count();
-    let header = format!(
-        "# Calibrated by paymarket {} from {origin}. Regenerate with:\n         #   {}\n         # Seed {}, budget {} evaluations ({} replicates of {} users and {} merchants per \
-         candidate), window {} to {}, targets in {}: {fitted} fitted of {}; {} free parameters.\n         # Objective (weighted RMSE, {} replicates): {:.3} (start {:.3}); value shares alone: {:.3} \
-         percentage points. Calibrated numbers are marked \"calibrated, was …\" below.\n\n",
-        env!("CARGO_PKG_VERSION"),
-        job.command,
-        st.seed,
-        st.budget,
-        st.replicates,
-        st.users,
-        st.merchants,
-        base.start,
-        st.window_end,
-        job.targets_dir.display(),
-        targets.len(),
-        ps.len(),
-        report.replicates,
-        fit.objective,
-        start_objective,
-        fit.share_rmse,
-    );
+    let header = [
+        format!(
+            "# Calibrated by paymarket {} from {origin}. Regenerate with:",
+            env!("CARGO_PKG_VERSION")
+        ),
+        format!("#   {}", job.command),
+        format!(
+            "# Seed {}, budget {} evaluations ({} replicates of {} users and {} merchants per candidate),",
+            st.seed, st.budget, st.replicates, st.users, st.merchants
+        ),
+        format!(
+            "# window {} to {}, targets in {}: {fitted} fitted of {}; {} free parameters.",
+            base.start,
+            st.window_end,
+            job.targets_dir.display(),
+            targets.len(),
+            ps.len()
+        ),
+        format!(
+            "# Objective (weighted RMSE, {} replicates): {:.3} (start {:.3}); value shares alone: {:.3} points.",
+            report.replicates, fit.objective, start_objective, fit.share_rmse
+        ),
+        "# Calibrated numbers are marked \"calibrated, was ...\" below.".to_string(),
+    ]
+    .join("\n")
+        + "\n\n";
     let values: Vec<(String, f64)> = ps
         .iter()
         .zip(&calibration.best)

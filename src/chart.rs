@@ -23,6 +23,8 @@ const COLOURS: [RGBColor; 8] = [
     RGBColor(240, 228, 66),
 ];
 
+const EVENTS: &str = "month (red lines: the scenario's events)";
+
 fn year(m: Month) -> f64 {
     m.year() as f64 + (m.month_of_year() as f64 - 1.0) / 12.0
 }
@@ -44,6 +46,7 @@ fn draw(
     markers: &[Month],
     zero_line: bool,
     points: &[Point],
+    x_desc: &str,
 ) -> Result<()> {
     let err = |e: String| Error::Config(format!("drawing {}: {e}", path.display()));
     let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
@@ -85,7 +88,7 @@ fn draw(
         .map_err(|e| err(e.to_string()))?;
     chart
         .configure_mesh()
-        .x_desc("month (red lines: the scenario's events)")
+        .x_desc(x_desc)
         .y_desc(y_label)
         .x_label_formatter(&|x| {
             let months = (x * 12.0).round() as i64;
@@ -220,6 +223,7 @@ pub fn platform_chart(
         events,
         false,
         &[],
+        EVENTS,
     )
 }
 
@@ -258,6 +262,7 @@ pub fn effect_chart(path: &Path, effects: &Effects, metric: &str, events: &[Mont
         events,
         true,
         &[],
+        EVENTS,
     )
 }
 
@@ -342,5 +347,6 @@ pub fn fit_chart(
         &[window_end],
         false,
         &points,
+        "month (red line: the end of the calibration window)",
     )
 }
