@@ -38,16 +38,23 @@ struct Line<'a> {
 /// An observed point: x (years), y, the line it belongs to, and whether it is drawn filled.
 type Point = (f64, f64, usize, bool);
 
-fn draw(
-    path: &Path,
-    title: &str,
-    y_label: &str,
-    lines: &[Line],
-    markers: &[Month],
+/// A chart's frame: titles, vertical markers and whether to draw a zero line.
+struct Frame<'a> {
+    title: &'a str,
+    y_label: &'a str,
+    x_desc: &'a str,
+    markers: &'a [Month],
     zero_line: bool,
-    points: &[Point],
-    x_desc: &str,
-) -> Result<()> {
+}
+
+fn draw(path: &Path, frame: &Frame, lines: &[Line], points: &[Point]) -> Result<()> {
+    let Frame {
+        title,
+        y_label,
+        x_desc,
+        markers,
+        zero_line,
+    } = *frame;
     let err = |e: String| Error::Config(format!("drawing {}: {e}", path.display()));
     let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
     for l in lines {
@@ -215,16 +222,15 @@ pub fn platform_chart(
         .get(0, "platforms", &ids[0], "", metric)
         .ok_or_else(|| Error::Config(format!("no platform metric {metric:?} to draw")))?
         .n();
-    draw(
-        path,
-        &format!("{}: {metric} (mean and 95% CI, {n} runs)", summary.scenario),
-        metric,
-        &lines,
-        events,
-        false,
-        &[],
-        EVENTS,
-    )
+    let title = format!("{}: {metric} (mean and 95% CI, {n} runs)", summary.scenario);
+    let frame = Frame {
+        title: &title,
+        y_label: metric,
+        x_desc: EVENTS,
+        markers: events,
+        zero_line: false,
+    };
+    draw(path, &frame, &lines, &[])
 }
 
 /// Draws the effect `alternative − baseline` on platform `metric` over time: the paired mean
@@ -251,19 +257,19 @@ pub fn effect_chart(path: &Path, effects: &Effects, metric: &str, events: &[Mont
                 .collect(),
         })
         .collect();
-    draw(
-        path,
-        &format!(
-            "effect on {metric}: {} minus {} (paired, 95% CI)",
-            effects.alternative.scenario, b.scenario
-        ),
-        &format!("{metric}, difference"),
-        &lines,
-        events,
-        true,
-        &[],
-        EVENTS,
-    )
+    let title = format!(
+        "effect on {metric}: {} minus {} (paired, 95% CI)",
+        effects.alternative.scenario, b.scenario
+    );
+    let y_label = format!("{metric}, difference");
+    let frame = Frame {
+        title: &title,
+        y_label: &y_label,
+        x_desc: EVENTS,
+        markers: events,
+        zero_line: true,
+    };
+    draw(path, &frame, &lines, &[])
 }
 
 /// The months of a scenario's events, each once, for chart markers.
@@ -336,17 +342,16 @@ pub fn fit_chart(
             Some((x, t.value, k, t.measure == Measure::Share))
         })
         .collect();
-    draw(
-        path,
-        &format!(
-            "{}: value share, % (simulated mean and 95% CI; dots observed, hollow = without p2p)",
-            summary.scenario
-        ),
-        "value share, %",
-        &lines,
-        &[window_end],
-        false,
-        &points,
-        "month (red line: the end of the calibration window)",
-    )
+    let title = format!(
+        "{}: value share, % (simulated mean and 95% CI; dots observed, hollow = without p2p)",
+        summary.scenario
+    );
+    let frame = Frame {
+        title: &title,
+        y_label: "value share, %",
+        x_desc: "month (red line: the end of the calibration window)",
+        markers: &[window_end],
+        zero_line: false,
+    };
+    draw(path, &frame, &lines, &points)
 }
