@@ -762,8 +762,9 @@ pub fn identification(
 /// The parameters calibrated when no parameter file is given: for every third-party platform
 /// (and any other a fitted target concerns), its innovation (0–0.05 a month), imitation weights (0–1 a month), initial
 /// adopter share if launched by the start (0–0.5) and brand (±3; not for the first platform,
-/// the reference of the logit) and its campaigns' multipliers (1–10); and the shared
-/// primary-wallet, coverage, rescue and merchant-noise parameters.
+/// the reference of the logit) and its campaigns' multipliers (1–10); every merchant channel's
+/// gross margin (0.05–0.5); and the shared primary-wallet, coverage, rescue and merchant-noise
+/// parameters.
 pub fn default_parameters(s: &Scenario, targets: &[Target]) -> Vec<Parameter> {
     let p = |path: String, lo: f64, hi: f64, why: &str| Parameter {
         path,
@@ -820,6 +821,16 @@ pub fn default_parameters(s: &Scenario, targets: &[Target]) -> Vec<Parameter> {
     for (k, e) in s.events.iter().enumerate() {
         if e.kind == "campaign" && e.platform.as_ref().is_some_and(|id| fitted.contains(id)) {
             out.push(p(format!("event[{k}].multiplier"), 1.0, 10.0, "campaign κ"));
+        }
+    }
+    for ch in &s.channels {
+        if ch.kind == crate::scenario::ChannelKind::Merchant && ch.shops > 0.0 {
+            out.push(p(
+                format!("channel.{}.margin", ch.id),
+                0.05,
+                0.5,
+                "gross margin",
+            ));
         }
     }
     for (name, lo, hi) in [
@@ -1297,6 +1308,31 @@ mod tests {
         let mut g = |u: &[f64], _: &mut usize| (u[0] - 1.5).powi(2);
         let (u, _) = nelder_mead(&[0.2], 0.1, 100, &mut calls, &mut g);
         assert!((u[0] - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn default_parameters_are_valid_and_follow_their_rule() {
+        let s = Scenario::load("data/scenarios/china_2012_2021.toml").unwrap();
+        let ts = load_targets(
+            Path::new("data/observed"),
+            &s,
+            Month::new(2016, 12).unwrap(),
+        )
+        .unwrap();
+        let ps = default_parameters(&s, &ts);
+        check_parameters(&ps, &s).unwrap();
+        let has = |p: &str| ps.iter().any(|x| x.path == p);
+        assert!(has("platform.tenpay.brand") && has("platform.other_wallets.brand"));
+        assert!(
+            !has("platform.alipay.brand"),
+            "the first platform is the logit's reference"
+        );
+        assert!(
+            !has("platform.unionpay.innovation"),
+            "not third-party, not targeted"
+        );
+        assert!(has("platform.tenpay.imitation.wechat") && has("channel.offline.margin"));
+        assert!(has("event[10].multiplier") && has("params.loyalty"));
     }
 
     #[test]

@@ -165,6 +165,52 @@ fn bad_options_exit_non_zero_with_a_reason() {
             1,
             "not a paymarket checkpoint",
         ),
+        (
+            vec![
+                "calibrate",
+                &f,
+                "--targets",
+                "no/such/dir",
+                "--budget",
+                "4",
+                "--window-end",
+                "2021-06",
+                "--out",
+                &out_dir,
+            ],
+            1,
+            "market_shares.csv",
+        ),
+        (
+            vec![
+                "calibrate",
+                &f,
+                "--targets",
+                "data/observed",
+                "--budget",
+                "0",
+                "--out",
+                &out_dir,
+            ],
+            1,
+            "at least 1",
+        ),
+        (
+            vec![
+                "calibrate",
+                &f,
+                "--targets",
+                "data/observed",
+                "--budget",
+                "4",
+                "--window-end",
+                "2030-01",
+                "--out",
+                &out_dir,
+            ],
+            1,
+            "window",
+        ),
     ];
     for (args, code, needle) in cases {
         let out = paymarket(&args);
