@@ -19,6 +19,7 @@
 use crate::error::{Error, Result};
 use crate::experiment::{run_reports, Plan};
 use crate::month::Month;
+use crate::output::StagedCsv;
 use crate::record::MonthReport;
 use crate::scenario::Scenario;
 use crate::stats::Moments;
@@ -891,15 +892,6 @@ pub struct Report {
     pub files: Vec<String>,
 }
 
-fn csv_writer(dir: &Path, name: &str) -> Result<(std::path::PathBuf, csv::Writer<std::fs::File>)> {
-    let path = dir.join(name);
-    let w = csv::Writer::from_path(&path).map_err(|source| Error::Csv {
-        path: path.clone(),
-        source,
-    })?;
-    Ok((path, w))
-}
-
 fn num(x: f64) -> String {
     if x.is_nan() {
         String::new()
@@ -958,30 +950,30 @@ pub fn run(job: &Job) -> Result<Report> {
         path: job.out.clone(),
         source,
     })?;
+    crate::output::clear_manifest(&job.out)?;
     let mut files = Vec::new();
-    let (path, mut w) = csv_writer(&job.out, "fit.csv")?;
-    let e = |source| Error::Csv {
-        path: path.clone(),
-        source,
-    };
-    w.write_record([
-        "period",
-        "publisher",
-        "series",
-        "observed",
-        "mean",
-        "sd",
-        "ci_low",
-        "ci_high",
-        "error",
-        "platform",
-        "measure",
-        "weight",
-    ])
-    .map_err(e)?;
+    let mut w = StagedCsv::open(
+        &job.out,
+        "fit.csv",
+        &[
+            "period",
+            "publisher",
+            "series",
+            "observed",
+            "mean",
+            "sd",
+            "ci_low",
+            "ci_high",
+            "error",
+            "platform",
+            "measure",
+            "weight",
+        ],
+        false,
+    )?;
     for (t, m) in targets.iter().zip(&fit.simulated) {
         let (lo, hi) = m.ci95();
-        w.write_record([
+        w.write([
             t.period.clone(),
             t.publisher.clone(),
             t.series.clone(),
@@ -994,35 +986,30 @@ pub fn run(job: &Job) -> Result<Report> {
             t.platform.clone(),
             t.measure.name().to_string(),
             num(t.weight),
-        ])
-        .map_err(e)?;
+        ])?;
     }
-    w.flush().map_err(|source| Error::Io {
-        path: path.clone(),
-        source,
-    })?;
-    files.push("fit.csv".to_string());
+    w.commit()?;
+    files.push(w.name());
 
-    let (path, mut w) = csv_writer(&job.out, "identification.csv")?;
-    let e = |source| Error::Csv {
-        path: path.clone(),
-        source,
-    };
-    w.write_record([
-        "parameter",
-        "value",
-        "lo",
-        "hi",
-        "value_minus",
-        "value_plus",
-        "objective",
-        "objective_minus",
-        "objective_plus",
-        "rise",
-    ])
-    .map_err(e)?;
+    let mut w = StagedCsv::open(
+        &job.out,
+        "identification.csv",
+        &[
+            "parameter",
+            "value",
+            "lo",
+            "hi",
+            "value_minus",
+            "value_plus",
+            "objective",
+            "objective_minus",
+            "objective_plus",
+            "rise",
+        ],
+        false,
+    )?;
     for (s, p) in identification.1.iter().zip(&ps) {
-        w.write_record([
+        w.write([
             s.path.clone(),
             num(s.value),
             num(p.lo),
@@ -1033,38 +1020,26 @@ pub fn run(job: &Job) -> Result<Report> {
             num(s.objective.0),
             num(s.objective.1),
             num(s.rise),
-        ])
-        .map_err(e)?;
+        ])?;
     }
-    w.flush().map_err(|source| Error::Io {
-        path: path.clone(),
-        source,
-    })?;
-    files.push("identification.csv".to_string());
+    w.commit()?;
+    files.push(w.name());
 
-    let (path, mut w) = csv_writer(&job.out, "trace.csv")?;
-    let e = |source| Error::Csv {
-        path: path.clone(),
-        source,
-    };
     let mut header = vec!["evaluation".to_string(), "stage".into(), "objective".into()];
     header.extend(ps.iter().map(|p| p.path.clone()));
-    w.write_record(&header).map_err(e)?;
+    let header: Vec<&str> = header.iter().map(String::as_str).collect();
+    let mut w = StagedCsv::open(&job.out, "trace.csv", &header, false)?;
     for (k, ev) in calibration.trace.iter().enumerate() {
         let mut row = vec![k.to_string(), ev.stage.to_string(), num(ev.objective)];
         row.extend(ev.x.iter().map(|v| num(*v)));
-        w.write_record(&row).map_err(e)?;
+        w.write(&row)?;
     }
-    w.flush().map_err(|source| Error::Io {
-        path: path.clone(),
-        source,
-    })?;
-    files.push("trace.csv".to_string());
+    w.commit()?;
+    files.push(w.name());
 
     let mut sw = crate::experiment::SummaryWriter::create(&job.out, &[])?;
     sw.write(&forecast, &[])?;
-    sw.finish()?;
-    files.push("summary_*.csv".to_string());
+    files.extend(sw.finish()?);
     #[cfg(feature = "charts")]
     {
         crate::chart::fit_chart(&job.out.join("fit.svg"), &forecast, &targets, st.window_end)?;
@@ -1116,10 +1091,13 @@ pub fn run(job: &Job) -> Result<Report> {
         .write_scenario
         .clone()
         .unwrap_or_else(|| job.out.join("calibrated.toml"));
-    std::fs::write(&scenario_file, patched).map_err(|source| Error::Io {
-        path: scenario_file.clone(),
-        source,
-    })?;
+    crate::output::write_atomic(&scenario_file, patched.as_bytes())?;
+    if scenario_file.parent() == Some(job.out.as_path()) {
+        if let Some(name) = scenario_file.file_name() {
+            files.push(name.to_string_lossy().into_owned());
+        }
+    }
+    crate::output::write_manifest(&job.out, &files)?;
     Ok(Report {
         targets,
         parameters: ps,

@@ -84,7 +84,9 @@ fn draw(path: &Path, frame: &Frame, lines: &[Line], points: &[Point]) -> Result<
     let pad = ((y1 - y0) * 0.05).max(1e-12);
     let (y0, y1) = (y0 - pad, y1 + pad);
     let x1 = x1.max(x0 + 1.0 / 12.0);
-    let root = SVGBackend::new(path, (960, 540)).into_drawing_area();
+    // Drawn under a temporary name and renamed into place when complete.
+    let tmp = crate::output::partial_name(path);
+    let root = SVGBackend::new(&tmp, (960, 540)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| err(e.to_string()))?;
     let mut chart = ChartBuilder::on(&root)
         .caption(title, ("sans-serif", 20))
@@ -177,7 +179,12 @@ fn draw(path: &Path, frame: &Frame, lines: &[Line], points: &[Point]) -> Result<
         .draw()
         .map_err(|e| err(e.to_string()))?;
     root.present().map_err(|e| err(e.to_string()))?;
-    Ok(())
+    drop(chart);
+    drop(root);
+    std::fs::rename(&tmp, path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 fn platforms(s: &Summary) -> Vec<String> {
@@ -281,8 +288,8 @@ pub fn event_months(s: &crate::scenario::Scenario) -> Vec<Month> {
 }
 
 /// The charts of a comparison in `dir`: `effect_value_share.svg` (the paired effect with its
-/// band) and `value_share_baseline.svg`, `value_share_alternative.svg`.
-pub fn comparison_charts(dir: &Path, e: &Effects, events: &[Month]) -> Result<()> {
+/// band) and `value_share_baseline.svg`, `value_share_alternative.svg`. Returns their names.
+pub fn comparison_charts(dir: &Path, e: &Effects, events: &[Month]) -> Result<Vec<String>> {
     effect_chart(
         &dir.join("effect_value_share.svg"),
         e,
@@ -300,7 +307,14 @@ pub fn comparison_charts(dir: &Path, e: &Effects, events: &[Month]) -> Result<()
         &e.alternative,
         "value_share",
         events,
-    )
+    )?;
+    Ok([
+        "effect_value_share.svg",
+        "value_share_baseline.svg",
+        "value_share_alternative.svg",
+    ]
+    .map(String::from)
+    .to_vec())
 }
 
 /// Draws the calibration's fit: each platform's simulated value share (percent, mean and 95%

@@ -25,6 +25,7 @@
 
 use crate::error::{Error, Result};
 use crate::month::Month;
+use crate::output::StagedCsv;
 use crate::record::{MonthReport, Recorder};
 use crate::rng::replicate_seed;
 use crate::scenario::Scenario;
@@ -431,13 +432,14 @@ impl Effects {
 }
 
 /// Writes a comparison's files into `dir`: both sides' `summary_*.csv` (told apart by the
-/// `scenario` column) and the paired `effects_*.csv`.
-pub fn write_comparison(dir: &Path, e: &Effects) -> Result<()> {
+/// `scenario` column) and the paired `effects_*.csv`. Returns the file names.
+pub fn write_comparison(dir: &Path, e: &Effects) -> Result<Vec<String>> {
     let mut w = SummaryWriter::create(dir, &[])?;
     w.write(&e.baseline, &[])?;
     w.write(&e.alternative, &[])?;
-    w.finish()?;
-    write_effects(dir, e)
+    let mut names = w.finish()?;
+    names.extend(write_effects(dir, e)?);
+    Ok(names)
 }
 
 /// Runs `plan.replicates` replicates of a scenario; every run's reports go to the recorders in
@@ -558,15 +560,6 @@ fn forked_pair(
     Ok((past, alt))
 }
 
-type Out = csv::Writer<std::io::BufWriter<std::fs::File>>;
-
-fn csv_err(path: &Path) -> impl Fn(csv::Error) -> Error + '_ {
-    move |source| Error::Csv {
-        path: path.to_path_buf(),
-        source,
-    }
-}
-
 fn key_columns(table: &str) -> &'static [&'static str] {
     match table {
         "platforms" => &["platform"],
@@ -597,8 +590,11 @@ fn num(x: f64) -> String {
 /// Writes `summary_platforms.csv`, `summary_market.csv` and `summary_channels.csv`: one row per
 /// scenario, month, keys and metric with `mean, sd, ci_low, ci_high, n`. Extra leading columns
 /// (a sweep's setting) can be named at creation and given with each summary.
+///
+/// The files are staged and renamed into place by [`SummaryWriter::finish`] (see
+/// [`crate::output`]).
 pub struct SummaryWriter {
-    files: Vec<(std::path::PathBuf, Out)>,
+    files: Vec<StagedCsv>,
 }
 
 impl SummaryWriter {
@@ -610,8 +606,7 @@ impl SummaryWriter {
             header.extend(["scenario", "month"].map(String::from));
             header.extend(key_columns(table).iter().map(|s| s.to_string()));
             header.extend(["metric", "mean", "sd", "ci_low", "ci_high", "n"].map(String::from));
-            let (path, w) = open(dir, &format!("summary_{table}.csv"), &header)?;
-            files.push((path, w));
+            files.push(open(dir, &format!("summary_{table}.csv"), &header)?);
         }
         Ok(SummaryWriter { files })
     }
@@ -622,7 +617,7 @@ impl SummaryWriter {
             let month = month.to_string();
             for (c, cell) in s.cells.iter().enumerate() {
                 let k = TABLES.iter().position(|x| *x == cell.table).unwrap_or(2);
-                let (path, w) = &mut self.files[k];
+                let w = &mut self.files[k];
                 let m = s.at(t, c);
                 let (lo, hi) = m.ci95();
                 let mut row: Vec<String> = extra.to_vec();
@@ -637,43 +632,36 @@ impl SummaryWriter {
                     num(hi),
                     m.n().to_string(),
                 ]);
-                w.write_record(&row).map_err(csv_err(path))?;
+                w.write(&row)?;
             }
         }
         Ok(())
     }
 
-    /// Flushes the files.
-    pub fn finish(mut self) -> Result<()> {
-        for (path, w) in &mut self.files {
-            w.flush().map_err(|source| Error::Io {
-                path: path.clone(),
-                source,
-            })?;
+    /// Renames the files into place and returns their names.
+    pub fn finish(mut self) -> Result<Vec<String>> {
+        let mut names = Vec::new();
+        for w in &mut self.files {
+            w.commit()?;
+            names.push(w.name());
         }
-        Ok(())
+        Ok(names)
     }
 }
 
-fn open(dir: &Path, name: &str, header: &[String]) -> Result<(std::path::PathBuf, Out)> {
+fn open(dir: &Path, name: &str, header: &[String]) -> Result<StagedCsv> {
     std::fs::create_dir_all(dir).map_err(|source| Error::Io {
         path: dir.to_path_buf(),
         source,
     })?;
-    let path = dir.join(name);
-    let f = std::fs::File::create(&path).map_err(|source| Error::Io {
-        path: path.clone(),
-        source,
-    })?;
-    let mut w = csv::Writer::from_writer(std::io::BufWriter::new(f));
-    w.write_record(header).map_err(csv_err(&path))?;
-    Ok((path, w))
+    let header: Vec<&str> = header.iter().map(String::as_str).collect();
+    StagedCsv::open(dir, name, &header, false)
 }
 
 /// Writes `effects_platforms.csv`, `effects_market.csv` and `effects_channels.csv`: per month,
 /// keys and metric, both sides' means, the paired effect `alternative − baseline` with its sd,
-/// 95% interval and `n`, and the unpaired (Welch) interval for contrast.
-pub fn write_effects(dir: &Path, e: &Effects) -> Result<()> {
+/// 95% interval and `n`, and the unpaired (Welch) interval for contrast. Returns the file names.
+pub fn write_effects(dir: &Path, e: &Effects) -> Result<Vec<String>> {
     let b = &e.baseline;
     let mut files = Vec::new();
     for table in TABLES {
@@ -702,7 +690,7 @@ pub fn write_effects(dir: &Path, e: &Effects) -> Result<()> {
         let month = month.to_string();
         for (c, cell) in b.cells.iter().enumerate() {
             let k = TABLES.iter().position(|x| *x == cell.table).unwrap_or(2);
-            let (path, w) = &mut files[k];
+            let w = &mut files[k];
             let d = e.at(t, c);
             let (lo, hi) = d.ci95();
             let (ulo, uhi) = e.unpaired_ci95(t, c);
@@ -724,14 +712,13 @@ pub fn write_effects(dir: &Path, e: &Effects) -> Result<()> {
                 num(ulo),
                 num(uhi),
             ]);
-            w.write_record(&row).map_err(csv_err(path))?;
+            w.write(&row)?;
         }
     }
-    for (path, w) in &mut files {
-        w.flush().map_err(|source| Error::Io {
-            path: path.clone(),
-            source,
-        })?;
+    let mut names = Vec::new();
+    for w in &mut files {
+        w.commit()?;
+        names.push(w.name());
     }
-    Ok(())
+    Ok(names)
 }

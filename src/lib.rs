@@ -45,6 +45,7 @@ pub mod experiment;
 pub mod invariants;
 pub mod merchants;
 pub mod month;
+pub mod output;
 pub mod payments;
 pub mod platforms;
 pub mod policy;

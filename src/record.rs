@@ -7,10 +7,9 @@
 
 use crate::error::{Error, Result};
 use crate::month::Month;
+use crate::output::StagedCsv;
 use crate::scenario::Scenario;
 use crate::world::{Merchants, Users};
-use std::fs::File;
-use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
 /// One platform in one month.
@@ -179,12 +178,19 @@ impl Recorder for Collect {
 }
 
 /// Writes `platforms.csv`, `market.csv`, `channels.csv` and `events.csv` into a directory.
+///
+/// Crash-safe: rows go to temporary files (`.platforms.csv.partial`, …) that
+/// [`Recorder::finish`] renames into place, then it writes the completion manifest
+/// (`manifest.json`, see [`crate::output`]) unless [`CsvRecorder::without_manifest`] was asked
+/// for (when more files belong to the same set and the caller writes the manifest last). A run
+/// that fails or is killed leaves no complete-looking file.
 pub struct CsvRecorder {
     dir: PathBuf,
-    platforms: CsvOut,
-    market: CsvOut,
-    channels: CsvOut,
-    events: CsvOut,
+    platforms: StagedCsv,
+    market: StagedCsv,
+    channels: StagedCsv,
+    events: StagedCsv,
+    manifest: bool,
 }
 
 /// The names of the files a [`CsvRecorder`] writes.
@@ -199,8 +205,6 @@ fn num(x: f64) -> String {
     }
 }
 
-type CsvOut = csv::Writer<BufWriter<File>>;
-
 /// Creates `dir` if needed.
 fn make_dir(dir: &Path) -> Result<PathBuf> {
     std::fs::create_dir_all(dir).map_err(|source| Error::Io {
@@ -208,45 +212,6 @@ fn make_dir(dir: &Path) -> Result<PathBuf> {
         source,
     })?;
     Ok(dir.to_path_buf())
-}
-
-/// Creates `dir/name` and writes its header; with `append`, adds to an existing non-empty file
-/// instead (its header already written).
-fn open_csv(dir: &Path, name: &str, header: &[&str], append: bool) -> Result<CsvOut> {
-    let path = dir.join(name);
-    let io = |source| Error::Io {
-        path: path.clone(),
-        source,
-    };
-    let existing = append
-        && std::fs::metadata(&path)
-            .map(|m| m.len() > 0)
-            .unwrap_or(false);
-    let f = if existing {
-        std::fs::OpenOptions::new()
-            .append(true)
-            .open(&path)
-            .map_err(io)?
-    } else {
-        File::create(&path).map_err(io)?
-    };
-    let mut w = csv::Writer::from_writer(BufWriter::new(f));
-    if !existing {
-        w.write_record(header)
-            .map_err(|source| Error::Csv { path, source })?;
-    }
-    Ok(w)
-}
-
-/// Flushes each writer, naming its file in any error.
-fn flush_csv(dir: &Path, writers: &mut [(&mut CsvOut, &str)]) -> Result<()> {
-    for (w, name) in writers.iter_mut() {
-        w.flush().map_err(|source| Error::Io {
-            path: dir.join(name),
-            source,
-        })?;
-    }
-    Ok(())
 }
 
 impl CsvRecorder {
@@ -261,9 +226,16 @@ impl CsvRecorder {
         CsvRecorder::open(dir.as_ref(), true)
     }
 
+    /// Leaves the manifest to the caller (see [`crate::output::write_manifest`]).
+    pub fn without_manifest(mut self) -> CsvRecorder {
+        self.manifest = false;
+        self
+    }
+
     fn open(dir: &Path, append: bool) -> Result<CsvRecorder> {
         let dir = make_dir(dir)?;
-        let open = |name: &str, header: &[&str]| open_csv(&dir, name, header, append);
+        crate::output::clear_manifest(&dir)?;
+        let open = |name: &str, header: &[&str]| StagedCsv::open(&dir, name, header, append);
         Ok(CsvRecorder {
             platforms: open(
                 CSV_FILES[0],
@@ -320,15 +292,8 @@ impl CsvRecorder {
                 ],
             )?,
             dir,
+            manifest: true,
         })
-    }
-
-    fn err(&self, name: &str) -> impl Fn(csv::Error) -> Error + use<> {
-        let path = self.dir.join(name);
-        move |source| Error::Csv {
-            path: path.clone(),
-            source,
-        }
     }
 }
 
@@ -336,46 +301,40 @@ impl Recorder for CsvRecorder {
     fn record(&mut self, r: &MonthReport) -> Result<()> {
         let run = r.run.to_string();
         let month = r.month.to_string();
-        let e = self.err(CSV_FILES[0]);
+        crate::output::pause_point(&format!("record {month}"));
         for p in &r.platforms {
-            self.platforms
-                .write_record([
-                    run.as_str(),
-                    &r.scenario,
-                    &month,
-                    &p.platform,
-                    &num(p.users),
-                    &num(p.active_users),
-                    &num(p.primary_users),
-                    &num(p.merchants),
-                    &num(p.value()),
-                    &num(p.merchant_value),
-                    &num(p.p2p_value),
-                    &num(p.own_value),
-                    &p.value_share.map(num).unwrap_or_default(),
-                    &num(p.fee_revenue),
-                    &num(p.subsidy_cost),
-                ])
-                .map_err(&e)?;
-        }
-        let m = &r.market;
-        let e = self.err(CSV_FILES[1]);
-        self.market
-            .write_record([
+            self.platforms.write([
                 run.as_str(),
                 &r.scenario,
                 &month,
-                &num(m.spend),
-                &num(m.platform_value),
-                &num(m.cash_value),
-                &num(m.lost_value),
-                &num(m.hhi),
-                &num(m.multihoming_users),
-                &num(m.multihoming_merchants),
-                &num(m.adopters),
-            ])
-            .map_err(&e)?;
-        let e = self.err(CSV_FILES[2]);
+                &p.platform,
+                &num(p.users),
+                &num(p.active_users),
+                &num(p.primary_users),
+                &num(p.merchants),
+                &num(p.value()),
+                &num(p.merchant_value),
+                &num(p.p2p_value),
+                &num(p.own_value),
+                &p.value_share.map(num).unwrap_or_default(),
+                &num(p.fee_revenue),
+                &num(p.subsidy_cost),
+            ])?;
+        }
+        let m = &r.market;
+        self.market.write([
+            run.as_str(),
+            &r.scenario,
+            &month,
+            &num(m.spend),
+            &num(m.platform_value),
+            &num(m.cash_value),
+            &num(m.lost_value),
+            &num(m.hhi),
+            &num(m.multihoming_users),
+            &num(m.multihoming_merchants),
+            &num(m.adopters),
+        ])?;
         for ch in &r.channels {
             for (j, p) in r.platforms.iter().enumerate() {
                 let acc = ch
@@ -383,72 +342,70 @@ impl Recorder for CsvRecorder {
                     .as_ref()
                     .map(|a| num(a[j]))
                     .unwrap_or_default();
-                self.channels
-                    .write_record([
-                        run.as_str(),
-                        &r.scenario,
-                        &month,
-                        &ch.channel,
-                        &p.platform,
-                        &acc,
-                        &num(ch.value[j]),
-                    ])
-                    .map_err(&e)?;
-            }
-            for (name, v) in [("cash", ch.cash), ("lost", ch.lost)] {
-                self.channels
-                    .write_record([
-                        run.as_str(),
-                        &r.scenario,
-                        &month,
-                        &ch.channel,
-                        name,
-                        "",
-                        &num(v),
-                    ])
-                    .map_err(&e)?;
-            }
-        }
-        let e = self.err(CSV_FILES[3]);
-        for ev in &r.events {
-            self.events
-                .write_record([
+                self.channels.write([
                     run.as_str(),
                     &r.scenario,
                     &month,
-                    &ev.kind,
-                    &ev.platform,
-                    &ev.channel,
-                    &ev.detail,
-                    &ev.source,
-                ])
-                .map_err(&e)?;
+                    &ch.channel,
+                    &p.platform,
+                    &acc,
+                    &num(ch.value[j]),
+                ])?;
+            }
+            for (name, v) in [("cash", ch.cash), ("lost", ch.lost)] {
+                self.channels.write([
+                    run.as_str(),
+                    &r.scenario,
+                    &month,
+                    &ch.channel,
+                    name,
+                    "",
+                    &num(v),
+                ])?;
+            }
+        }
+        for ev in &r.events {
+            self.events.write([
+                run.as_str(),
+                &r.scenario,
+                &month,
+                &ev.kind,
+                &ev.platform,
+                &ev.channel,
+                &ev.detail,
+                &ev.source,
+            ])?;
         }
         Ok(())
     }
 
     fn finish(&mut self) -> Result<()> {
-        self.flush_all()
-    }
-}
-
-impl CsvRecorder {
-    fn flush_all(&mut self) -> Result<()> {
-        flush_csv(
-            &self.dir,
-            &mut [
-                (&mut self.platforms, CSV_FILES[0]),
-                (&mut self.market, CSV_FILES[1]),
-                (&mut self.channels, CSV_FILES[2]),
-                (&mut self.events, CSV_FILES[3]),
-            ],
-        )
+        for w in [
+            &mut self.platforms,
+            &mut self.market,
+            &mut self.channels,
+            &mut self.events,
+        ] {
+            w.commit()?;
+        }
+        if self.manifest {
+            crate::output::write_manifest(&self.dir, &CSV_FILES.map(String::from))?;
+        }
+        Ok(())
     }
 }
 
 impl Drop for CsvRecorder {
     fn drop(&mut self) {
-        let _ = self.flush_all();
+        // Keep what was written for inspection, under the temporary names only.
+        for w in [
+            &mut self.platforms,
+            &mut self.market,
+            &mut self.channels,
+            &mut self.events,
+        ] {
+            let _ = w.flush();
+        }
     }
 }
 
@@ -458,12 +415,13 @@ pub const PANEL_FILES: [&str; 2] = ["panel_users.csv", "panel_merchants.csv"];
 /// A fixed random sample of users and merchants written every month to `panel_users.csv` and
 /// `panel_merchants.csv`: micro data whose size depends on the sample, not the population.
 ///
-/// The sample keeps each agent with probability `fraction`, drawn from the run's seed.
+/// The sample keeps each agent with probability `fraction`, drawn from the run's seed. The files
+/// are staged and renamed into place at [`Recorder::finish`], like [`CsvRecorder`]'s; the panel
+/// writes no manifest of its own (the command that writes the set does).
 pub struct AgentPanel {
-    dir: PathBuf,
     fraction: f64,
-    users: CsvOut,
-    merchants: CsvOut,
+    users: StagedCsv,
+    merchants: StagedCsv,
     sample: Option<(Vec<u64>, Vec<u64>)>,
 }
 
@@ -486,7 +444,7 @@ impl AgentPanel {
             )));
         }
         let dir = make_dir(dir.as_ref())?;
-        let open = |name: &str, header: &[&str]| open_csv(&dir, name, header, false);
+        let open = |name: &str, header: &[&str]| StagedCsv::open(&dir, name, header, false);
         Ok(AgentPanel {
             users: open(
                 PANEL_FILES[0],
@@ -500,7 +458,6 @@ impl AgentPanel {
                     "run", "scenario", "month", "merchant", "channel", "size", "class", "accepted",
                 ],
             )?,
-            dir,
             fraction,
             sample: None,
         })
@@ -522,7 +479,6 @@ impl Recorder for AgentPanel {
         let ids: Vec<String> = a.scenario.platforms.iter().map(|p| p.id.clone()).collect();
         let run = a.run.to_string();
         let month = a.month.to_string();
-        let path = self.dir.join(PANEL_FILES[0]);
         for &i in users.iter() {
             let i = i as usize;
             let primary = a
@@ -530,51 +486,35 @@ impl Recorder for AgentPanel {
                 .primary(i)
                 .map(|j| ids[j].clone())
                 .unwrap_or_default();
-            self.users
-                .write_record([
-                    run.as_str(),
-                    &a.scenario.name,
-                    &month,
-                    &i.to_string(),
-                    &num(a.users.spend[i] as f64),
-                    &set_names(a.users.wallets(i), &ids),
-                    &primary,
-                ])
-                .map_err(|source| Error::Csv {
-                    path: path.clone(),
-                    source,
-                })?;
+            self.users.write([
+                run.as_str(),
+                &a.scenario.name,
+                &month,
+                &i.to_string(),
+                &num(a.users.spend[i] as f64),
+                &set_names(a.users.wallets(i), &ids),
+                &primary,
+            ])?;
         }
-        let path = self.dir.join(PANEL_FILES[1]);
         for &k in merchants.iter() {
             let k = k as usize;
             let m = a.merchants;
-            self.merchants
-                .write_record([
-                    run.as_str(),
-                    &a.scenario.name,
-                    &month,
-                    &k.to_string(),
-                    &a.scenario.channels[m.channel[k] as usize].id,
-                    &num(m.size[k] as f64),
-                    if m.class[k] == 0 { "small" } else { "large" },
-                    &set_names(m.accepted[k], &ids),
-                ])
-                .map_err(|source| Error::Csv {
-                    path: path.clone(),
-                    source,
-                })?;
+            self.merchants.write([
+                run.as_str(),
+                &a.scenario.name,
+                &month,
+                &k.to_string(),
+                &a.scenario.channels[m.channel[k] as usize].id,
+                &num(m.size[k] as f64),
+                if m.class[k] == 0 { "small" } else { "large" },
+                &set_names(m.accepted[k], &ids),
+            ])?;
         }
         Ok(())
     }
 
     fn finish(&mut self) -> Result<()> {
-        flush_csv(
-            &self.dir,
-            &mut [
-                (&mut self.users, PANEL_FILES[0]),
-                (&mut self.merchants, PANEL_FILES[1]),
-            ],
-        )
+        self.users.commit()?;
+        self.merchants.commit()
     }
 }

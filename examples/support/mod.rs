@@ -140,12 +140,14 @@ pub fn comparison(
     let pool = pool(flags.count("threads")?.unwrap_or(0))?;
     let started = std::time::Instant::now();
     let effects = pool.install(|| compare(&baseline, &alternative, &plan, fork_at, &mut []))?;
-    write_comparison(&out, &effects)?;
-    paymarket::chart::comparison_charts(
+    paymarket::output::clear_manifest(&out).ok();
+    let mut files = write_comparison(&out, &effects)?;
+    files.extend(paymarket::chart::comparison_charts(
         &out,
         &effects,
         &paymarket::chart::event_months(&alternative),
-    )?;
+    )?);
+    paymarket::output::write_manifest(&out, &files)?;
     println!(
         "{} minus {} · {} paired replicates of {} users, {} merchants{} · {:.1} s\n",
         alternative.name,

@@ -4,7 +4,8 @@
 
 use clap::{Args, Parser, Subcommand};
 use paymarket::experiment::{compare, ensemble, write_comparison, Plan, SummaryWriter};
-use paymarket::record::Recorder;
+use paymarket::output::{clear_manifest, write_manifest};
+use paymarket::record::{Recorder, CSV_FILES, PANEL_FILES};
 use paymarket::sweep::{sweep, Design};
 use paymarket::{AgentPanel, CsvRecorder, Month, Scenario, Simulation};
 use std::path::{Path, PathBuf};
@@ -281,6 +282,14 @@ fn peak_rss() -> Option<u64> {
     Some(line.split_whitespace().nth(1)?.parse::<u64>().ok()? * 1024)
 }
 
+/// Creates the output directory and removes any old completion manifest, so that it never
+/// vouches for the partial files of this command.
+fn start_set(out: &Path) -> Res {
+    std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    clear_manifest(out)?;
+    Ok(())
+}
+
 fn done(what: &str, start: Instant, out: &Path) {
     let mem = peak_rss()
         .map(|b| format!(", peak memory {:.1} MB", b as f64 / 1e6))
@@ -331,7 +340,8 @@ fn dispatch(cli: Cli) -> Res<ExitCode> {
                 }
             }
             let mut sim = Simulation::new(s)?;
-            let mut csv = CsvRecorder::create(&common.out)?;
+            let mut files: Vec<String> = CSV_FILES.map(String::from).to_vec();
+            let mut csv = CsvRecorder::create(&common.out)?.without_manifest();
             let mut panel = panel
                 .map(|f| AgentPanel::create(&common.out, f))
                 .transpose()?;
@@ -346,12 +356,16 @@ fn dispatch(cli: Cli) -> Res<ExitCode> {
             csv.finish()?;
             if let Some(p) = panel.as_mut() {
                 p.finish()?;
+                files.extend(PANEL_FILES.map(String::from));
             }
             if let Some(m) = checkpoint_at {
-                let path = common.out.join(format!("checkpoint-{m}.ckpt"));
+                let name = format!("checkpoint-{m}.ckpt");
+                let path = common.out.join(&name);
                 sim.save(&path)?;
+                files.push(name);
                 eprintln!("saved the state before {m} to {}", path.display());
             }
+            write_manifest(&common.out, &files)?;
             done("run", start, &common.out);
         }
         Command::Resume { checkpoint, common } => {
@@ -370,18 +384,22 @@ fn dispatch(cli: Cli) -> Res<ExitCode> {
             pool(common.threads)?;
             let s = load(&scenario, Some(&size))?;
             let plan = plan(&s, &reps, &common)?;
+            start_set(&common.out)?;
+            let mut files = Vec::new();
             let summary = if reps.summary_only {
                 ensemble(&s, &plan, &mut [])?
             } else {
-                let mut runs = CsvRecorder::create(&common.out)?;
+                let mut runs = CsvRecorder::create(&common.out)?.without_manifest();
+                files.extend(CSV_FILES.map(String::from));
                 ensemble(&s, &plan, &mut [&mut runs])?
             };
             let mut w = SummaryWriter::create(&common.out, &[])?;
             w.write(&summary, &[])?;
-            w.finish()?;
+            files.extend(w.finish()?);
             if !reps.no_charts {
-                charts::ensemble(&common.out, &summary, &s)?;
+                files.extend(charts::ensemble(&common.out, &summary, &s)?);
             }
+            write_manifest(&common.out, &files)?;
             done(&format!("{} runs", plan.replicates), start, &common.out);
         }
         Command::Sweep {
@@ -400,13 +418,15 @@ fn dispatch(cli: Cli) -> Res<ExitCode> {
             let design = design(&grid, &range, lhs, &point, plan.seed)?;
             let mut extra = vec!["setting".to_string()];
             extra.extend(design.paths.iter().cloned());
+            start_set(&common.out)?;
             let mut w = SummaryWriter::create(&common.out, &extra)?;
             sweep(&s, &design, &plan, |k, point, summary| {
                 let mut cols = vec![k.to_string()];
                 cols.extend(point.iter().map(|v| format!("{v}")));
                 w.write(&summary, &cols)
             })?;
-            w.finish()?;
+            let files = w.finish()?;
+            write_manifest(&common.out, &files)?;
             done(
                 &format!(
                     "{} settings × {} runs",
@@ -482,16 +502,20 @@ fn dispatch(cli: Cli) -> Res<ExitCode> {
             let b = load(&baseline, Some(&size))?;
             let a = load(&alternative, Some(&size))?;
             let plan = plan(&b, &reps, &common)?;
+            start_set(&common.out)?;
+            let mut files = Vec::new();
             let effects = if reps.summary_only {
                 compare(&b, &a, &plan, fork_at, &mut [])?
             } else {
-                let mut runs = CsvRecorder::create(&common.out)?;
+                let mut runs = CsvRecorder::create(&common.out)?.without_manifest();
+                files.extend(CSV_FILES.map(String::from));
                 compare(&b, &a, &plan, fork_at, &mut [&mut runs])?
             };
-            write_comparison(&common.out, &effects)?;
+            files.extend(write_comparison(&common.out, &effects)?);
             if !reps.no_charts {
-                charts::compare(&common.out, &effects, &a)?;
+                files.extend(charts::compare(&common.out, &effects, &a)?);
             }
+            write_manifest(&common.out, &files)?;
             let t = effects.baseline.months().len() - 1;
             println!(
                 "effect on value share in {} ({} minus {}):",
@@ -588,15 +612,14 @@ mod charts {
     use paymarket::Scenario;
     use std::path::Path;
 
-    pub fn ensemble(out: &Path, s: &Summary, scenario: &Scenario) -> Res {
+    pub fn ensemble(out: &Path, s: &Summary, scenario: &Scenario) -> Res<Vec<String>> {
         let events = event_months(scenario);
         platform_chart(&out.join("value_share.svg"), s, "value_share", &events)?;
-        Ok(())
+        Ok(vec!["value_share.svg".into()])
     }
 
-    pub fn compare(out: &Path, e: &Effects, alternative: &Scenario) -> Res {
-        comparison_charts(out, e, &event_months(alternative))?;
-        Ok(())
+    pub fn compare(out: &Path, e: &Effects, alternative: &Scenario) -> Res<Vec<String>> {
+        Ok(comparison_charts(out, e, &event_months(alternative))?)
     }
 }
 
@@ -607,11 +630,11 @@ mod charts {
     use paymarket::Scenario;
     use std::path::Path;
 
-    pub fn ensemble(_: &Path, _: &Summary, _: &Scenario) -> Res {
-        Ok(())
+    pub fn ensemble(_: &Path, _: &Summary, _: &Scenario) -> Res<Vec<String>> {
+        Ok(vec![])
     }
 
-    pub fn compare(_: &Path, _: &Effects, _: &Scenario) -> Res {
-        Ok(())
+    pub fn compare(_: &Path, _: &Effects, _: &Scenario) -> Res<Vec<String>> {
+        Ok(vec![])
     }
 }

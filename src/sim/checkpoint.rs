@@ -6,7 +6,10 @@
 //! month index, run, seed, policy in force, share history and the merchants' channel sums),
 //! then the agents' arrays in little-endian order: users' spending (`f32`), both state buffers
 //! (`u16`), dormancy (`u32`); merchants' channel (`u8`), size (`f32`), class (`u8`), accepted
-//! set (`u8`) and contract expiries (`u16`, `P` a merchant). Floats are stored as their bits, so
+//! set (`u8`) and contract expiries (`u16`, `P` a merchant), and last the CRC-32 (`u32`) of
+//! everything after the version. The file is written under a temporary name and renamed into
+//! place when complete; a truncated or corrupted file, or one of another format version, is
+//! refused with the reason, never loaded. Floats are stored as their bits, so
 //! a resumed run continues exactly where the saved one stopped. Custom strategies set with
 //! [`Simulation::with_strategy`] are not saved: set them again after [`Simulation::load`].
 
@@ -22,7 +25,38 @@ use std::path::Path;
 
 const MAGIC: &[u8; 16] = b"PAYMARKET-CKPT\n\0";
 /// The checkpoint format version this build writes and reads.
-pub const FORMAT: u32 = 1;
+pub const FORMAT: u32 = 2;
+
+/// Passes writes through while hashing them.
+struct HashWrite<W: Write> {
+    inner: W,
+    h: crc32fast::Hasher,
+}
+
+impl<W: Write> Write for HashWrite<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.h.update(&buf[..n]);
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Passes reads through while hashing them.
+struct HashRead<R: Read> {
+    inner: R,
+    h: crc32fast::Hasher,
+}
+
+impl<R: Read> Read for HashRead<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.h.update(&buf[..n]);
+        Ok(n)
+    }
+}
 
 #[derive(Serialize, Deserialize)]
 struct Header {
@@ -107,10 +141,12 @@ impl Simulation {
             path: path.to_path_buf(),
             source,
         };
-        let f = File::create(path).map_err(io)?;
+        let (staged, f) = crate::output::Staged::create(path)?;
         let mut w = BufWriter::new(f);
         self.write_to(&mut w).map_err(io)?;
-        w.flush().map_err(io)
+        w.flush().map_err(io)?;
+        drop(w);
+        staged.commit()
     }
 
     fn write_to(&self, w: &mut impl Write) -> std::io::Result<()> {
@@ -133,6 +169,10 @@ impl Simulation {
         let json = serde_json::to_vec(&header).map_err(std::io::Error::other)?;
         w.write_all(MAGIC)?;
         w.write_all(&FORMAT.to_le_bytes())?;
+        let mut w = HashWrite {
+            inner: w,
+            h: crc32fast::Hasher::new(),
+        };
         w.write_all(&(json.len() as u64).to_le_bytes())?;
         w.write_all(&json)?;
         let u = &self.users;
@@ -145,6 +185,9 @@ impl Simulation {
         put!(w, m.class);
         put!(w, m.accepted);
         put!(w, m.expiry);
+        let crc = w.h.clone().finalize();
+        w.inner.write_all(&crc.to_le_bytes())?;
+        crate::output::pause_point("checkpoint written");
         Ok(())
     }
 
@@ -183,6 +226,10 @@ impl Simulation {
                  resume it with the paymarket release that wrote it"
             )));
         }
+        let mut r = HashRead {
+            inner: r,
+            h: crc32fast::Hasher::new(),
+        };
         let mut len = [0u8; 8];
         r.read_exact(&mut len).map_err(truncated)?;
         let len = u64::from_le_bytes(len);
@@ -233,9 +280,17 @@ impl Simulation {
             Ok((users, merchants))
         };
         let (users, merchants) = read().map_err(truncated)?;
+        let computed = r.h.clone().finalize();
+        let mut crc = [0u8; 4];
+        r.inner.read_exact(&mut crc).map_err(truncated)?;
+        if u32::from_le_bytes(crc) != computed {
+            return Err(bad(
+                "checksum mismatch: the file is damaged; save the checkpoint again".into(),
+            ));
+        }
         let mut rest = [0u8; 1];
-        if r.read(&mut rest).map_err(truncated)? != 0 {
-            return Err(bad("bytes after the last array: the file is damaged".into()));
+        if r.inner.read(&mut rest).map_err(truncated)? != 0 {
+            return Err(bad("bytes after the checksum: the file is damaged".into()));
         }
         let scenario = h.scenario;
         let mut sim = Simulation::from_parts(scenario, users, merchants, h.seed);
