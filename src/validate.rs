@@ -86,8 +86,53 @@ impl Checker {
 }
 
 /// Every problem in `s`.
+/// Largest magnitude accepted for any number in a scenario. Beyond it, sums of money and logit
+/// utilities overflow to infinity; no real figure comes near (population and shop counts are
+/// below 10^10, amounts in RMB below 10^9).
+const MAX_MAGNITUDE: f64 = 1e12;
+
+/// Flags every number larger than [`MAX_MAGNITUDE`] in magnitude, with its field path (arrays of
+/// tables by `id` where they have one, by index otherwise).
+fn magnitudes(c: &mut Checker, v: &serde_json::Value, path: &str) {
+    match v {
+        serde_json::Value::Number(n) => {
+            if let Some(x) = n.as_f64() {
+                if x.abs() > MAX_MAGNITUDE {
+                    c.push(
+                        path,
+                        format!("{x} is too large: numbers in a scenario must be within ±1e12"),
+                    );
+                }
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for (k, item) in items.iter().enumerate() {
+                let sub = match item.get("id").and_then(|i| i.as_str()) {
+                    Some(id) => format!("{path}.{id}"),
+                    None => format!("{path}[{k}]"),
+                };
+                magnitudes(c, item, &sub);
+            }
+        }
+        serde_json::Value::Object(map) => {
+            for (k, item) in map {
+                let sub = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                magnitudes(c, item, &sub);
+            }
+        }
+        _ => {}
+    }
+}
+
 pub(crate) fn problems(s: &Scenario) -> Vec<Problem> {
     let mut c = Checker { problems: vec![] };
+    if let Ok(v) = serde_json::to_value(s) {
+        magnitudes(&mut c, &v, "");
+    }
     if s.name.trim().is_empty() {
         c.push("name", "give the scenario a name");
     }

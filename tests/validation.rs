@@ -189,3 +189,15 @@ fn the_shipped_scenarios_are_valid() {
         Scenario::load(f).unwrap_or_else(|e| panic!("{e}"));
     }
 }
+
+#[test]
+fn huge_numbers_are_refused_where_they_are() {
+    // Found by tests/fuzz_scenarios.rs: a brand weight of 1e308 overflowed the payment split's
+    // logit to NaN values in the first month.
+    let mut s = base();
+    s.platforms[0].brand = 1e308;
+    assert_problem(&s, "platform.a.brand", "too large");
+    let mut s = base();
+    s.channels[0].weight = 1e300;
+    assert_problem(&s, "channel.shops.weight", "too large");
+}

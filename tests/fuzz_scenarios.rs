@@ -1,0 +1,327 @@
+//! Scenario input never panics: random TOML text (valid and broken) and random scenario values
+//! are either accepted, and then run 12 months with every invariant holding, or refused with an
+//! error that says where.
+//!
+//! Cases per property: `PROPTEST_CASES` (default 48 here; the README gives the long run).
+
+mod common;
+
+use paymarket::{Error, Scenario, Simulation};
+use proptest::prelude::*;
+
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(48)
+}
+
+/// Runs an accepted scenario for 12 months (at most 2,000 users and 200 merchants: the test
+/// bounds the size, the scenario may ask for any), checking the invariants every month.
+fn run_accepted(mut s: Scenario) {
+    s.agents.users = s.agents.users.clamp(1, 2_000);
+    s.agents.merchants = s.agents.merchants.min(200);
+    s.end = s.start.plus(11).min(s.end);
+    s.events.retain(|e| e.at <= s.end);
+    let mut sim = match Simulation::new(s) {
+        Ok(sim) => sim,
+        // Shrinking the run may make it invalid (e.g. fewer merchants than channels with shops);
+        // that is an error with a message, not a panic.
+        Err(e) => {
+            assert!(!e.to_string().is_empty());
+            return;
+        }
+    };
+    while let Some(_r) = sim.step().expect("an accepted scenario steps") {
+        if let Err(e) = sim.check_invariants() {
+            panic!("invariant violated: {e}");
+        }
+    }
+}
+
+/// An error must say where: every scenario problem names a field path or a line.
+fn assert_locates(e: &Error) {
+    let text = e.to_string();
+    assert!(!text.is_empty());
+    if let Error::Scenario { problems, .. } = e {
+        assert!(!problems.is_empty(), "{text}");
+        for p in problems {
+            assert!(
+                !p.path.is_empty() || p.message.contains("line"),
+                "a problem without a place: {p:?}"
+            );
+            assert!(!p.message.is_empty());
+        }
+    }
+}
+
+const TOKENS: [&str; 16] = [
+    "\"x\"",
+    "1e308",
+    "-1",
+    "nan",
+    "inf",
+    "-inf",
+    "[]",
+    "{}",
+    "true",
+    "0",
+    "99999999999999999999",
+    "\"2020-13\"",
+    "\"\"",
+    "[[\"2020-01\", 5]]",
+    "0.5",
+    "\"2019-06\"",
+];
+
+#[derive(Debug, Clone)]
+enum Mutation {
+    Replace(usize, usize),
+    Delete(usize),
+    Duplicate(usize),
+    UnknownKey(usize),
+    DuplicateId,
+    Truncate(usize),
+}
+
+fn mutation() -> impl Strategy<Value = Mutation> {
+    prop_oneof![
+        4 => (0usize..200, 0usize..TOKENS.len()).prop_map(|(l, t)| Mutation::Replace(l, t)),
+        1 => (0usize..200).prop_map(Mutation::Delete),
+        1 => (0usize..200).prop_map(Mutation::Duplicate),
+        1 => (0usize..200).prop_map(Mutation::UnknownKey),
+        1 => Just(Mutation::DuplicateId),
+        1 => (0usize..3000).prop_map(Mutation::Truncate),
+    ]
+}
+
+fn mutate(text: &str, ms: &[Mutation]) -> String {
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    for m in ms {
+        if lines.is_empty() {
+            lines.push(String::new());
+        }
+        let n = lines.len();
+        match m {
+            Mutation::Replace(l, t) => {
+                let l = l % n;
+                if let Some((k, _)) = lines[l].split_once('=') {
+                    lines[l] = format!("{k}= {}", TOKENS[*t]);
+                }
+            }
+            Mutation::Delete(l) => {
+                if !lines.is_empty() {
+                    lines.remove(l % n);
+                }
+            }
+            Mutation::Duplicate(l) => {
+                let l = l % n;
+                let line = lines[l].clone();
+                lines.insert(l, line);
+            }
+            Mutation::UnknownKey(l) => lines.insert(l % n, "imitaton = 0.1".into()),
+            Mutation::DuplicateId => {
+                for line in lines.iter_mut() {
+                    if line.trim() == "id = \"b\"" {
+                        *line = "id = \"a\"".into();
+                    }
+                }
+            }
+            Mutation::Truncate(k) => {
+                let joined = lines.join("\n");
+                let cut = (*k).min(joined.len());
+                let cut = (0..=cut)
+                    .rev()
+                    .find(|i| joined.is_char_boundary(*i))
+                    .unwrap_or(0);
+                lines = joined[..cut].lines().map(String::from).collect();
+            }
+        }
+    }
+    lines.join("\n")
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: cases(),
+        // Failing inputs are kept next to the test and replayed first on every run.
+        failure_persistence: Some(Box::new(
+            proptest::test_runner::FileFailurePersistence::Direct(
+                "tests/fuzz_scenarios.proptest-regressions"
+            )
+        )),
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn random_toml_text_is_accepted_and_runs_or_refused_with_a_place(
+        ms in prop::collection::vec(mutation(), 1..5)
+    ) {
+        let text = mutate(common::BASE, &ms);
+        match Scenario::from_toml_str(&text, "fuzzed.toml") {
+            Ok(s) => match s.validate() {
+                Ok(()) => run_accepted(s),
+                Err(e) => assert_locates(&e),
+            },
+            Err(e) => assert_locates(&e),
+        }
+    }
+
+    #[test]
+    fn random_scenario_values_are_accepted_and_run_or_refused_with_a_place(
+        weights in prop::collection::vec(value(0.0, 1.0), 4),
+        init in prop::collection::vec(value(0.0, 1.0), 2),
+        fee in value(0.0, 0.05),
+        users in prop_oneof![1 => Just(0u64), 1 => Just(1u64), 12 => 2u64..3000],
+        merchants in prop_oneof![1 => Just(0u64), 12 => 1u64..300],
+        events in prop::collection::vec(event_spec(), 0..8),
+        platforms_empty in prop::bool::weighted(0.1),
+        shops_zero in prop::bool::weighted(0.1),
+    ) {
+        let mut s = common::base();
+        for (ch, w) in s.channels.iter_mut().zip(&weights) {
+            ch.weight = *w;
+        }
+        for (p, x) in s.platforms.iter_mut().zip(&init) {
+            p.init_users = *x;
+        }
+        s.platforms[0].fee = fee;
+        s.agents.users = users;
+        s.agents.merchants = merchants;
+        if platforms_empty {
+            s.channels[0].platforms = Some(vec![]);
+        }
+        if shops_zero {
+            s.channels[1].shops = 0.0;
+        }
+        for spec in &events {
+            s.events.push(build(&s, spec));
+        }
+        match s.validate() {
+            Ok(()) => run_accepted(s),
+            Err(e) => assert_locates(&e),
+        }
+    }
+}
+
+/// A number that is usually inside `[lo, hi]` and sometimes not (negative, huge, NaN, inf).
+fn value(lo: f64, hi: f64) -> impl Strategy<Value = f64> {
+    prop_oneof![
+        12 => lo..=hi,
+        1 => Just(f64::NAN),
+        1 => Just(f64::INFINITY),
+        1 => Just(-1.0),
+        1 => Just(1e300),
+    ]
+}
+
+/// An event: its kind, a month offset from the start, ids (usually valid), numbers.
+#[derive(Debug, Clone)]
+struct EventSpec {
+    kind: usize,
+    at: i32,
+    ids: [usize; 4],
+    x: f64,
+    months: u32,
+    scope_use: bool,
+}
+
+fn event_spec() -> impl Strategy<Value = EventSpec> {
+    (
+        0usize..12,
+        prop_oneof![10 => 0i32..24, 1 => -3i32..0, 1 => 24i32..30],
+        [
+            prop_oneof![9 => 0usize..2, 1 => Just(2usize)],
+            prop_oneof![9 => 0usize..4, 1 => Just(4usize)],
+            prop_oneof![9 => 0usize..2, 1 => Just(2usize)],
+            prop_oneof![9 => 0usize..2, 1 => Just(2usize)],
+        ],
+        value(0.0, 1.0),
+        prop_oneof![1 => Just(0u32), 8 => 1u32..24],
+        any::<bool>(),
+    )
+        .prop_map(|(kind, at, ids, x, months, scope_use)| EventSpec {
+            kind,
+            at,
+            ids,
+            x,
+            months,
+            scope_use,
+        })
+}
+
+/// The event of a spec, with the fields its kind takes (ids past the valid ones are unknown).
+fn build(s: &Scenario, e: &EventSpec) -> paymarket::scenario::Event {
+    let platforms = ["a", "b", "zz"];
+    let channels = ["shops", "garden", "chat", "own", "nowhere"];
+    let networks = ["chat", "everyone", "zz"];
+    let kind = paymarket::scenario::EVENT_KINDS
+        .get(e.kind)
+        .copied()
+        .unwrap_or("nosuch");
+    let mut ev = common::event("2020-01", kind);
+    ev.at = s.start.plus(e.at);
+    let p = Some(platforms[e.ids[0]].to_string());
+    let c = Some(channels[e.ids[1]].to_string());
+    match kind {
+        "block" => {
+            ev.platform = p;
+            ev.channel = c;
+            ev.scope = Some(if e.scope_use { "use" } else { "new" }.into());
+        }
+        "allow" => {
+            ev.platform = p;
+            ev.channel = c;
+            ev.months = Some(e.months);
+        }
+        "shift" => {
+            ev.channel = c;
+            ev.factor = Some(2.0 * e.x);
+            if e.scope_use {
+                ev.network = Some(networks[e.ids[2]].into());
+            }
+        }
+        "deposit" => {
+            ev.platform = p;
+            ev.channel = c;
+            ev.amount = Some(1e5 * e.x);
+        }
+        "fee" => {
+            ev.platform = p;
+            ev.rate = Some(0.02 * e.x);
+        }
+        "withdrawal_fee" => {
+            ev.platform = p;
+            ev.rate = Some(0.01 * e.x);
+        }
+        "subsidy" => {
+            ev.platform = p;
+            ev.channel = c;
+            ev.rate = Some(0.05 * e.x);
+            ev.months = Some(e.months);
+        }
+        "campaign" => {
+            ev.platform = p;
+            ev.multiplier = Some(5.0 * e.x);
+            ev.months = Some(e.months);
+        }
+        "interop" => {
+            ev.from = p;
+            ev.to = Some(platforms[e.ids[3]].to_string());
+            if e.scope_use {
+                ev.channel = c;
+            }
+        }
+        "tie" => {
+            ev.platform = p;
+            ev.network = Some(networks[e.ids[2]].into());
+            ev.weight = Some(e.x);
+        }
+        "network" => {
+            ev.network = Some(networks[e.ids[2]].into());
+            ev.path = Some(vec![(ev.at, 1e6 * e.x)]);
+        }
+        _ => {}
+    }
+    ev
+}
