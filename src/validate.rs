@@ -95,7 +95,8 @@ const MAX_MAGNITUDE: f64 = 1e12;
 /// tables by `id` where they have one, by index otherwise).
 fn magnitudes(c: &mut Checker, v: &serde_json::Value, path: &str) {
     match v {
-        serde_json::Value::Number(n) => {
+        // Real numbers only: seeds and agent counts are integers with their own checks.
+        serde_json::Value::Number(n) if n.is_f64() => {
             if let Some(x) = n.as_f64() {
                 if x.abs() > MAX_MAGNITUDE {
                     c.push(
