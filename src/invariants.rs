@@ -1,5 +1,5 @@
-//! The explicit invariant checker of MODEL.md section 7, run on every month's report in debug
-//! builds and by the tests in release builds.
+//! The explicit invariant checker of MODEL.md section 7, run on every month's report by
+//! [`crate::Simulation::step`] in every build.
 //!
 //! It reads a [`MonthReport`] and the policy in force and says which invariant failed, where,
 //! and by how much. It changes nothing.

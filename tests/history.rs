@@ -58,3 +58,24 @@ fn invariants_hold_every_month_of_the_history() {
         last = now;
     }
 }
+
+#[test]
+fn the_checker_reports_a_discrepancy_with_its_month_channel_and_size() {
+    use paymarket::{invariants, policy::Policy};
+    let s = common::base();
+    let mut sim = paymarket::Simulation::new(s.clone()).unwrap();
+    let good = sim.step().unwrap().unwrap().clone();
+    let policy: &Policy = sim.policy();
+    invariants::check(&good, policy, &s).unwrap();
+    let mut bad = good.clone();
+    bad.channels[0].cash += 1234.5;
+    let msg = invariants::check(&bad, policy, &s).unwrap_err().to_string();
+    assert!(
+        msg.contains("2020-01") && msg.contains("shops") && msg.contains("1234.5"),
+        "{msg}"
+    );
+    let mut bad = good.clone();
+    bad.channels[1].value[0] = f64::NAN;
+    let msg = invariants::check(&bad, policy, &s).unwrap_err().to_string();
+    assert!(msg.contains("value of a in garden is NaN"), "{msg}");
+}
