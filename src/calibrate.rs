@@ -24,7 +24,6 @@ use crate::record::MonthReport;
 use crate::scenario::Scenario;
 use crate::stats::Moments;
 use crate::sweep::{get_path, set_path, Design};
-use rayon::prelude::*;
 use serde::Deserialize;
 use std::path::Path;
 
@@ -453,17 +452,18 @@ pub fn evaluate(candidate: &Scenario, targets: &[Target], st: &Settings) -> Resu
         seed: st.seed,
         ..Plan::default()
     };
-    let runs: Vec<Vec<f64>> = (0..st.replicates)
-        .into_par_iter()
-        .map(|r| -> Result<Vec<f64>> {
-            let reports = run_reports(plan.replicate(&s, r), r)?;
-            Ok(targets.iter().map(|t| simulated(&reports, t)).collect())
-        })
-        .collect::<Result<_>>()?;
+    // Replicates in parallel (or over MPI ranks); NaN travels as `None` between ranks.
+    let runs: Vec<Vec<Option<f64>>> = crate::dist::map_all(st.replicates, |r| {
+        let reports = run_reports(plan.replicate(&s, r), r)?;
+        Ok(targets
+            .iter()
+            .map(|t| Some(simulated(&reports, t)).filter(|v| v.is_finite()))
+            .collect())
+    })?;
     let mut simulated = vec![Moments::default(); targets.len()];
     for run in &runs {
         for (m, v) in simulated.iter_mut().zip(run) {
-            m.add(*v);
+            m.add(v.unwrap_or(f64::NAN));
         }
     }
     let means: Vec<f64> = simulated.iter().map(|m| m.mean()).collect();
@@ -545,10 +545,7 @@ pub fn calibrate(
     // Evaluate the hypercube a few points at a time so progress can be shown.
     let step = rayon::current_num_threads().max(1);
     for chunk in points.chunks(step) {
-        let scores: Vec<f64> = chunk
-            .par_iter()
-            .map(|x| score(base, ps, x, targets, st))
-            .collect();
+        let scores = scores(chunk, |x| score(base, ps, x, targets, st))?;
         for (x, f) in chunk.iter().zip(scores) {
             trace.push(Evaluation {
                 stage: "lhs",
@@ -590,6 +587,18 @@ pub fn calibrate(
         objective: best,
         trace,
     })
+}
+
+/// Scores `items` in parallel (or over MPI ranks, every rank getting every score); infinite
+/// scores travel as `None`.
+fn scores<I: Sync>(items: &[I], f: impl Fn(&I) -> f64 + Sync) -> Result<Vec<f64>> {
+    let out: Vec<Option<f64>> = crate::dist::map_all(items.len() as u64, |k| {
+        Ok(Some(f(&items[k as usize])).filter(|v| v.is_finite()))
+    })?;
+    Ok(out
+        .into_iter()
+        .map(|v| v.unwrap_or(f64::INFINITY))
+        .collect())
 }
 
 fn best_of(trace: &[Evaluation]) -> (usize, f64) {
@@ -735,14 +744,11 @@ pub fn identification(
             ]
         })
         .collect();
-    let scores: Vec<f64> = moves
-        .par_iter()
-        .map(|&(k, v)| {
-            let mut y = x.to_vec();
-            y[k] = v;
-            score(base, ps, &y, targets, st)
-        })
-        .collect();
+    let scores = scores(&moves, |&(k, v)| {
+        let mut y = x.to_vec();
+        y[k] = v;
+        score(base, ps, &y, targets, st)
+    })?;
     let out = ps
         .iter()
         .enumerate()
@@ -946,158 +952,161 @@ pub fn run(job: &Job) -> Result<Report> {
     };
     let forecast = crate::experiment::ensemble(&forward, &plan, &mut [])?;
 
-    std::fs::create_dir_all(&job.out).map_err(|source| Error::Io {
-        path: job.out.clone(),
-        source,
-    })?;
-    crate::output::clear_manifest(&job.out)?;
-    let mut files = Vec::new();
-    let mut w = StagedCsv::open(
-        &job.out,
-        "fit.csv",
-        &[
-            "period",
-            "publisher",
-            "series",
-            "observed",
-            "mean",
-            "sd",
-            "ci_low",
-            "ci_high",
-            "error",
-            "platform",
-            "measure",
-            "weight",
-        ],
-        false,
-    )?;
-    for (t, m) in targets.iter().zip(&fit.simulated) {
-        let (lo, hi) = m.ci95();
-        w.write([
-            t.period.clone(),
-            t.publisher.clone(),
-            t.series.clone(),
-            num(t.value),
-            num(m.mean()),
-            num(m.sd()),
-            num(lo),
-            num(hi),
-            num(error(t, m.mean())),
-            t.platform.clone(),
-            t.measure.name().to_string(),
-            num(t.weight),
-        ])?;
-    }
-    w.commit()?;
-    files.push(w.name());
-
-    let mut w = StagedCsv::open(
-        &job.out,
-        "identification.csv",
-        &[
-            "parameter",
-            "value",
-            "lo",
-            "hi",
-            "value_minus",
-            "value_plus",
-            "objective",
-            "objective_minus",
-            "objective_plus",
-            "rise",
-        ],
-        false,
-    )?;
-    for (s, p) in identification.1.iter().zip(&ps) {
-        w.write([
-            s.path.clone(),
-            num(s.value),
-            num(p.lo),
-            num(p.hi),
-            num(s.tried.0),
-            num(s.tried.1),
-            num(identification.0),
-            num(s.objective.0),
-            num(s.objective.1),
-            num(s.rise),
-        ])?;
-    }
-    w.commit()?;
-    files.push(w.name());
-
-    let mut header = vec!["evaluation".to_string(), "stage".into(), "objective".into()];
-    header.extend(ps.iter().map(|p| p.path.clone()));
-    let header: Vec<&str> = header.iter().map(String::as_str).collect();
-    let mut w = StagedCsv::open(&job.out, "trace.csv", &header, false)?;
-    for (k, ev) in calibration.trace.iter().enumerate() {
-        let mut row = vec![k.to_string(), ev.stage.to_string(), num(ev.objective)];
-        row.extend(ev.x.iter().map(|v| num(*v)));
-        w.write(&row)?;
-    }
-    w.commit()?;
-    files.push(w.name());
-
-    let mut sw = crate::experiment::SummaryWriter::create(&job.out, &[])?;
-    sw.write(&forecast, &[])?;
-    files.extend(sw.finish()?);
-    #[cfg(feature = "charts")]
-    {
-        crate::chart::fit_chart(&job.out.join("fit.svg"), &forecast, &targets, st.window_end)?;
-        files.push("fit.svg".to_string());
-    }
-
-    let fitted = targets.iter().filter(|t| t.weight > 0.0).count();
-    let header = [
-        format!(
-            "# Calibrated by paymarket {} from {origin}. Regenerate with:",
-            env!("CARGO_PKG_VERSION")
-        ),
-        format!("#   {}", job.command),
-        format!(
-            "# Seed {}, budget {} evaluations ({} replicates of {} users and {} merchants per candidate),",
-            st.seed, st.budget, st.replicates, st.users, st.merchants
-        ),
-        format!(
-            "# window {} to {}, targets in {}: {fitted} fitted of {}; {} free parameters.",
-            base.start,
-            st.window_end,
-            job.targets_dir.display(),
-            targets.len(),
-            ps.len()
-        ),
-        format!(
-            "# Objective (weighted RMSE, {} replicates): {:.3} (start {:.3}); value shares alone: {:.3} points.",
-            report.replicates, fit.objective, start_objective, fit.share_rmse
-        ),
-        "# Calibrated numbers are marked \"calibrated, was ...\" below.".to_string(),
-    ]
-    .join("\n")
-        + "\n\n";
-    let values: Vec<(String, f64)> = ps
-        .iter()
-        .zip(&calibration.best)
-        .map(|(p, v)| (p.path.clone(), *v))
-        .collect();
-    let mut patched = crate::sweep::patch_toml(&text, &values, "calibrated")?;
-    patched.insert_str(0, &header);
-    // The file must read back as the calibrated scenario.
-    let back = Scenario::from_toml_str(&patched, "the calibrated scenario")?;
-    if back != calibrated {
-        return Err(Error::Config(
-            "the rewritten scenario does not read back as the calibrated one: a bug".into(),
-        ));
-    }
     let scenario_file = job
         .write_scenario
         .clone()
         .unwrap_or_else(|| job.out.join("calibrated.toml"));
-    crate::output::write_atomic(&scenario_file, patched.as_bytes())?;
-    if scenario_file.parent() == Some(job.out.as_path()) {
-        if let Some(name) = scenario_file.file_name() {
-            files.push(name.to_string_lossy().into_owned());
+    let mut files = Vec::new();
+    // Under MPI only rank 0 writes.
+    if crate::dist::is_root() {
+        std::fs::create_dir_all(&job.out).map_err(|source| Error::Io {
+            path: job.out.clone(),
+            source,
+        })?;
+        crate::output::clear_manifest(&job.out)?;
+        let mut w = StagedCsv::open(
+            &job.out,
+            "fit.csv",
+            &[
+                "period",
+                "publisher",
+                "series",
+                "observed",
+                "mean",
+                "sd",
+                "ci_low",
+                "ci_high",
+                "error",
+                "platform",
+                "measure",
+                "weight",
+            ],
+            false,
+        )?;
+        for (t, m) in targets.iter().zip(&fit.simulated) {
+            let (lo, hi) = m.ci95();
+            w.write([
+                t.period.clone(),
+                t.publisher.clone(),
+                t.series.clone(),
+                num(t.value),
+                num(m.mean()),
+                num(m.sd()),
+                num(lo),
+                num(hi),
+                num(error(t, m.mean())),
+                t.platform.clone(),
+                t.measure.name().to_string(),
+                num(t.weight),
+            ])?;
         }
+        w.commit()?;
+        files.push(w.name());
+
+        let mut w = StagedCsv::open(
+            &job.out,
+            "identification.csv",
+            &[
+                "parameter",
+                "value",
+                "lo",
+                "hi",
+                "value_minus",
+                "value_plus",
+                "objective",
+                "objective_minus",
+                "objective_plus",
+                "rise",
+            ],
+            false,
+        )?;
+        for (s, p) in identification.1.iter().zip(&ps) {
+            w.write([
+                s.path.clone(),
+                num(s.value),
+                num(p.lo),
+                num(p.hi),
+                num(s.tried.0),
+                num(s.tried.1),
+                num(identification.0),
+                num(s.objective.0),
+                num(s.objective.1),
+                num(s.rise),
+            ])?;
+        }
+        w.commit()?;
+        files.push(w.name());
+
+        let mut header = vec!["evaluation".to_string(), "stage".into(), "objective".into()];
+        header.extend(ps.iter().map(|p| p.path.clone()));
+        let header: Vec<&str> = header.iter().map(String::as_str).collect();
+        let mut w = StagedCsv::open(&job.out, "trace.csv", &header, false)?;
+        for (k, ev) in calibration.trace.iter().enumerate() {
+            let mut row = vec![k.to_string(), ev.stage.to_string(), num(ev.objective)];
+            row.extend(ev.x.iter().map(|v| num(*v)));
+            w.write(&row)?;
+        }
+        w.commit()?;
+        files.push(w.name());
+
+        let mut sw = crate::experiment::SummaryWriter::create(&job.out, &[])?;
+        sw.write(&forecast, &[])?;
+        files.extend(sw.finish()?);
+        #[cfg(feature = "charts")]
+        {
+            crate::chart::fit_chart(&job.out.join("fit.svg"), &forecast, &targets, st.window_end)?;
+            files.push("fit.svg".to_string());
+        }
+
+        let fitted = targets.iter().filter(|t| t.weight > 0.0).count();
+        let header = [
+            format!(
+                "# Calibrated by paymarket {} from {origin}. Regenerate with:",
+                env!("CARGO_PKG_VERSION")
+            ),
+            format!("#   {}", job.command),
+            format!(
+                "# Seed {}, budget {} evaluations ({} replicates of {} users and {} merchants per candidate),",
+                st.seed, st.budget, st.replicates, st.users, st.merchants
+            ),
+            format!(
+                "# window {} to {}, targets in {}: {fitted} fitted of {}; {} free parameters.",
+                base.start,
+                st.window_end,
+                job.targets_dir.display(),
+                targets.len(),
+                ps.len()
+            ),
+            format!(
+                "# Objective (weighted RMSE, {} replicates): {:.3} (start {:.3}); value shares alone: {:.3} points.",
+                report.replicates, fit.objective, start_objective, fit.share_rmse
+            ),
+            "# Calibrated numbers are marked \"calibrated, was ...\" below.".to_string(),
+        ]
+        .join("\n")
+            + "\n\n";
+        let values: Vec<(String, f64)> = ps
+            .iter()
+            .zip(&calibration.best)
+            .map(|(p, v)| (p.path.clone(), *v))
+            .collect();
+        let mut patched = crate::sweep::patch_toml(&text, &values, "calibrated")?;
+        patched.insert_str(0, &header);
+        // The file must read back as the calibrated scenario.
+        let back = Scenario::from_toml_str(&patched, "the calibrated scenario")?;
+        if back != calibrated {
+            return Err(Error::Config(
+                "the rewritten scenario does not read back as the calibrated one: a bug".into(),
+            ));
+        }
+        crate::output::write_atomic(&scenario_file, patched.as_bytes())?;
+        if scenario_file.parent() == Some(job.out.as_path()) {
+            if let Some(name) = scenario_file.file_name() {
+                files.push(name.to_string_lossy().into_owned());
+            }
+        }
+        crate::output::write_manifest(&job.out, &files)?;
     }
-    crate::output::write_manifest(&job.out, &files)?;
     Ok(Report {
         targets,
         parameters: ps,

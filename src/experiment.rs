@@ -31,7 +31,6 @@ use crate::rng::replicate_seed;
 use crate::scenario::Scenario;
 use crate::sim::Simulation;
 use crate::stats::{welch_ci95, Moments};
-use rayon::prelude::*;
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::time::Instant;
@@ -94,7 +93,7 @@ impl Progress {
             total,
             done: 0,
             start: Instant::now(),
-            on: enabled && std::io::stderr().is_terminal(),
+            on: enabled && std::io::stderr().is_terminal() && crate::dist::is_root(),
         }
     }
 
@@ -119,30 +118,40 @@ impl Progress {
     }
 }
 
-/// Runs `work(r)` for `r` in `0..count`, `in_flight` at a time in parallel, and hands each
-/// result to `take` in replicate order. The first error (in replicate order) stops the loop.
-pub fn for_each_replicate<T: Send>(
+/// Runs `work(r)` for `r` in `0..count`, `in_flight` at a time in parallel (or over MPI ranks,
+/// see [`crate::dist`]), and hands each result to `take` in replicate order. The first error
+/// (in replicate order) stops the loop.
+pub fn for_each_replicate<T>(
     count: u64,
     in_flight: usize,
     progress: &mut Progress,
     work: impl Fn(u64) -> Result<T> + Sync,
     mut take: impl FnMut(u64, T) -> Result<()>,
-) -> Result<()> {
-    let mut r0 = 0;
-    while r0 < count {
-        let r1 = (r0 + in_flight.max(1) as u64).min(count);
-        let batch: Vec<Result<T>> = (r0..r1).into_par_iter().map(&work).collect();
-        for (r, out) in (r0..r1).zip(batch) {
-            take(r, out?)?;
-            progress.advance(1);
-        }
-        r0 = r1;
-    }
-    Ok(())
+) -> Result<()>
+where
+    T: Send + serde::Serialize + serde::de::DeserializeOwned,
+{
+    crate::dist::for_each_ordered(count, in_flight, work, |r, t| {
+        take(r, t)?;
+        progress.advance(1);
+        Ok(())
+    })
 }
 
 /// Runs one scenario to its end and keeps the reports.
+///
+/// For testing the failure paths, the environment variable `PAYMARKET_FAIL_RUN=r` makes run
+/// `r` fail with an error instead of running.
 pub fn run_reports(scenario: Scenario, run: u64) -> Result<Vec<MonthReport>> {
+    if std::env::var("PAYMARKET_FAIL_RUN")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        == Some(run)
+    {
+        return Err(Error::Config(format!(
+            "run {run} failed on purpose (PAYMARKET_FAIL_RUN={run})"
+        )));
+    }
     let mut sim = Simulation::new(scenario)?.with_run(run);
     let mut out = Vec::with_capacity(sim.scenario().months());
     while let Some(r) = sim.step()? {

@@ -40,6 +40,7 @@
 pub mod calibrate;
 #[cfg(feature = "charts")]
 pub mod chart;
+pub mod dist;
 pub mod error;
 pub mod experiment;
 pub mod invariants;

@@ -10,10 +10,11 @@ use crate::month::Month;
 use crate::output::StagedCsv;
 use crate::scenario::Scenario;
 use crate::world::{Merchants, Users};
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// One platform in one month.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlatformRow {
     /// Platform id.
     pub platform: String,
@@ -47,7 +48,7 @@ impl PlatformRow {
 }
 
 /// The market as a whole in one month.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MarketRow {
     /// All spending, RMB.
     pub spend: f64,
@@ -68,7 +69,7 @@ pub struct MarketRow {
 }
 
 /// One channel in one month.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChannelRow {
     /// Channel id.
     pub channel: String,
@@ -85,7 +86,7 @@ pub struct ChannelRow {
 }
 
 /// An event applied this month.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EventRow {
     /// Event kind.
     pub kind: String,
@@ -100,7 +101,7 @@ pub struct EventRow {
 }
 
 /// One month's metrics.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MonthReport {
     /// Run number (replicate).
     pub run: u64,

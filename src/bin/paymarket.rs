@@ -227,6 +227,15 @@ type Res<T = ()> = Result<T, Box<dyn std::error::Error>>;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Under MPI every rank runs this program; rank 0 coordinates and writes (paymarket::dist).
+    #[cfg(feature = "mpi")]
+    let _session = match paymarket::dist::start() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     match dispatch(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -303,6 +312,15 @@ fn done(what: &str, start: Instant, out: &Path) {
 
 fn dispatch(cli: Cli) -> Res<ExitCode> {
     let start = Instant::now();
+    let root = paymarket::dist::is_root();
+    let single = matches!(
+        cli.command,
+        Command::Run { .. } | Command::Resume { .. } | Command::Validate { .. }
+    );
+    if single && !root {
+        // One run is not distributed: rank 0 does it alone.
+        return Ok(ExitCode::SUCCESS);
+    }
     match cli.command {
         Command::Validate { scenario } => {
             let s = Scenario::load(&scenario)?;
@@ -384,6 +402,10 @@ fn dispatch(cli: Cli) -> Res<ExitCode> {
             pool(common.threads)?;
             let s = load(&scenario, Some(&size))?;
             let plan = plan(&s, &reps, &common)?;
+            if !root {
+                ensemble(&s, &plan, &mut [])?;
+                return Ok(ExitCode::SUCCESS);
+            }
             start_set(&common.out)?;
             let mut files = Vec::new();
             let summary = if reps.summary_only {
@@ -418,6 +440,10 @@ fn dispatch(cli: Cli) -> Res<ExitCode> {
             let design = design(&grid, &range, lhs, &point, plan.seed)?;
             let mut extra = vec!["setting".to_string()];
             extra.extend(design.paths.iter().cloned());
+            if !root {
+                sweep(&s, &design, &plan, |_, _, _| Ok(()))?;
+                return Ok(ExitCode::SUCCESS);
+            }
             start_set(&common.out)?;
             let mut w = SummaryWriter::create(&common.out, &extra)?;
             sweep(&s, &design, &plan, |k, point, summary| {
@@ -483,6 +509,9 @@ fn dispatch(cli: Cli) -> Res<ExitCode> {
                 progress: !common.quiet,
             };
             let report = paymarket::calibrate::run(&job)?;
+            if !root {
+                return Ok(ExitCode::SUCCESS);
+            }
             print!("{}", report.text());
             eprintln!(
                 "calibrated scenario written to {}",
@@ -502,6 +531,10 @@ fn dispatch(cli: Cli) -> Res<ExitCode> {
             let b = load(&baseline, Some(&size))?;
             let a = load(&alternative, Some(&size))?;
             let plan = plan(&b, &reps, &common)?;
+            if !root {
+                compare(&b, &a, &plan, fork_at, &mut [])?;
+                return Ok(ExitCode::SUCCESS);
+            }
             start_set(&common.out)?;
             let mut files = Vec::new();
             let effects = if reps.summary_only {

@@ -1,0 +1,338 @@
+//! Distribution of whole runs: over threads by default, over MPI ranks with the `mpi` feature.
+//!
+//! Experiments hand their runs (replicates, sweep points, calibration candidates, counterfactual
+//! pairs) to [`for_each_ordered`] or [`map_all`]. Without MPI they run a bounded number at a
+//! time on rayon's threads. Under MPI (after [`start`]) rank 0 coordinates: every other rank
+//! asks for the next run when it is free (dynamic balancing, since runs differ in length),
+//! computes it with its own threads and sends back the result; rank 0 hands results on in run
+//! order, so the output is byte-identical to the threaded build for any number of ranks. Rank 0
+//! only coordinates and writes; run `-np N` for `N − 1` workers.
+//!
+//! A failed run stops the job: rank 0 tells every worker to stop and every rank returns the
+//! error, naming the run and the rank. A rank that dies takes the MPI job down (the MPI
+//! launcher ends every rank and reports it).
+
+#[cfg(feature = "mpi")]
+use crate::error::Error;
+use crate::error::Result;
+use rayon::prelude::*;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+/// Whether this process writes output: rank 0 under MPI, always otherwise.
+pub fn is_root() -> bool {
+    rank() == 0
+}
+
+/// This process's rank (0 without MPI).
+pub fn rank() -> usize {
+    imp::rank()
+}
+
+/// Number of processes (1 without MPI).
+pub fn size() -> usize {
+    imp::size()
+}
+
+#[cfg(feature = "mpi")]
+pub use imp::{start, Session};
+
+/// Runs `work(i)` for `i` in `0..count` and hands each result to `take` in index order, on rank
+/// 0 only (workers return when the work is done, without calling `take`). Without MPI, at most
+/// `in_flight` runs are computed at a time.
+pub fn for_each_ordered<T>(
+    count: u64,
+    in_flight: usize,
+    work: impl Fn(u64) -> Result<T> + Sync,
+    mut take: impl FnMut(u64, T) -> Result<()>,
+) -> Result<()>
+where
+    T: Send + Serialize + DeserializeOwned,
+{
+    if imp::distributed() {
+        return imp::coordinate(count, &work, &mut take, false);
+    }
+    let mut i0 = 0;
+    while i0 < count {
+        let i1 = (i0 + in_flight.max(1) as u64).min(count);
+        let batch: Vec<Result<T>> = (i0..i1).into_par_iter().map(&work).collect();
+        for (i, out) in (i0..i1).zip(batch) {
+            take(i, out?)?;
+        }
+        i0 = i1;
+    }
+    Ok(())
+}
+
+/// Computes `work(i)` for `i` in `0..count` and returns the results in index order on every
+/// rank (so that every rank can take the same next decision, as a calibration must). For small
+/// results.
+pub fn map_all<T>(count: u64, work: impl Fn(u64) -> Result<T> + Sync) -> Result<Vec<T>>
+where
+    T: Send + Serialize + DeserializeOwned,
+{
+    if imp::distributed() {
+        let mut out = Vec::with_capacity(count as usize);
+        imp::coordinate(
+            count,
+            &work,
+            &mut |_, t| {
+                out.push(t);
+                Ok(())
+            },
+            true,
+        )?;
+        return Ok(out);
+    }
+    (0..count).into_par_iter().map(&work).collect()
+}
+
+#[cfg(not(feature = "mpi"))]
+mod imp {
+    use super::*;
+
+    pub fn rank() -> usize {
+        0
+    }
+    pub fn size() -> usize {
+        1
+    }
+    pub fn distributed() -> bool {
+        false
+    }
+    pub fn coordinate<T>(
+        _: u64,
+        _: &(impl Fn(u64) -> Result<T> + Sync),
+        _: &mut impl FnMut(u64, T) -> Result<()>,
+        _: bool,
+    ) -> Result<()> {
+        unreachable!("not distributed without the mpi feature")
+    }
+}
+
+#[cfg(feature = "mpi")]
+mod imp {
+    use super::*;
+    use mpi::topology::SimpleCommunicator;
+    use mpi::traits::*;
+    use std::cell::{Cell, RefCell};
+    use std::collections::BTreeMap;
+
+    const READY: i32 = 1;
+    const RESULT: i32 = 2;
+    const WORK: i32 = 3;
+    const STOP: i32 = 4;
+    const ALL: i32 = 5;
+
+    thread_local! {
+        static WORLD: RefCell<Option<SimpleCommunicator>> = const { RefCell::new(None) };
+        /// Set while this rank computes a run: nested experiments inside it run locally.
+        static BUSY: Cell<bool> = const { Cell::new(false) };
+    }
+
+    /// The MPI session: keep it alive for the whole program (dropping it finalises MPI).
+    pub struct Session {
+        _universe: mpi::environment::Universe,
+    }
+
+    /// Initialises MPI; experiments called from this thread afterwards are distributed over the
+    /// ranks when there are two or more.
+    pub fn start() -> Result<Session> {
+        let universe =
+            mpi::initialize().ok_or_else(|| Error::Config("MPI was already initialised".into()))?;
+        let world = universe.world();
+        WORLD.with(|w| *w.borrow_mut() = Some(world));
+        Ok(Session {
+            _universe: universe,
+        })
+    }
+
+    fn with_world<R>(f: impl FnOnce(&SimpleCommunicator) -> R) -> Option<R> {
+        WORLD.with(|w| w.borrow().as_ref().map(f))
+    }
+
+    pub fn rank() -> usize {
+        with_world(|w| w.rank() as usize).unwrap_or(0)
+    }
+
+    pub fn size() -> usize {
+        with_world(|w| w.size() as usize).unwrap_or(1)
+    }
+
+    pub fn distributed() -> bool {
+        size() > 1 && !BUSY.with(|b| b.get())
+    }
+
+    fn encode<T: Serialize>(i: u64, r: &Result<T>) -> Vec<u8> {
+        let mut msg = i.to_le_bytes().to_vec();
+        match r {
+            Ok(t) => {
+                msg.push(1);
+                msg.extend(serde_json::to_vec(t).expect("results serialise"));
+            }
+            Err(e) => {
+                msg.push(0);
+                msg.extend(e.to_string().into_bytes());
+            }
+        }
+        msg
+    }
+
+    fn index(msg: &[u8]) -> u64 {
+        u64::from_le_bytes(msg[..8].try_into().expect("8 bytes"))
+    }
+
+    fn decode<T: DeserializeOwned>(msg: &[u8]) -> Result<T> {
+        serde_json::from_slice(&msg[9..])
+            .map_err(|e| Error::Config(format!("a result from another rank is unreadable: {e}")))
+    }
+
+    pub fn coordinate<T: Serialize + DeserializeOwned>(
+        count: u64,
+        work: &(impl Fn(u64) -> Result<T> + Sync),
+        take: &mut impl FnMut(u64, T) -> Result<()>,
+        to_all: bool,
+    ) -> Result<()> {
+        with_world(|world| {
+            if world.rank() == 0 {
+                root(world, count, take, to_all)
+            } else {
+                worker(world, work, take, to_all)
+            }
+        })
+        .expect("distributed() checked the world")
+    }
+
+    fn root<T: Serialize + DeserializeOwned>(
+        world: &SimpleCommunicator,
+        count: u64,
+        take: &mut impl FnMut(u64, T) -> Result<()>,
+        to_all: bool,
+    ) -> Result<()> {
+        let workers = world.size() as usize - 1;
+        // Results arrive out of order; keep a bounded window of them.
+        let window = 2 * workers as u64;
+        let mut next = 0u64; // next run to hand out
+        let mut want = 0u64; // next run to take
+        let mut held: BTreeMap<u64, Vec<u8>> = BTreeMap::new();
+        let mut idle: Vec<i32> = Vec::new();
+        let mut stopped = 0usize;
+        let mut failure: Option<String> = None;
+        let mut kept: Vec<Vec<u8>> = Vec::new();
+        while stopped < workers {
+            let (msg, status) = world.any_process().receive_vec::<u8>();
+            let from = status.source_rank();
+            if status.tag() == RESULT {
+                let i = index(&msg);
+                if msg[8] == 0 {
+                    if failure.is_none() {
+                        failure = Some(format!(
+                            "run {i} failed on rank {from}: {}",
+                            String::from_utf8_lossy(&msg[9..])
+                        ));
+                    }
+                } else {
+                    held.insert(i, msg);
+                }
+                while let Some(m) = held.remove(&want) {
+                    if failure.is_none() {
+                        if let Err(e) = decode::<T>(&m).and_then(|t| take(want, t)) {
+                            failure = Some(format!("run {want}: {e}"));
+                        }
+                    }
+                    if to_all {
+                        kept.push(m);
+                    }
+                    want += 1;
+                }
+            }
+            idle.push(from);
+            // Hand out work to idle workers while the window allows; stop them when done.
+            let mut still = Vec::new();
+            for w in idle.drain(..) {
+                let p = world.process_at_rank(w);
+                if failure.is_some() || next >= count {
+                    let flag = [failure.is_some() as u8];
+                    p.send_with_tag(&flag[..], STOP);
+                    stopped += 1;
+                } else if next < want + window.max(1) {
+                    p.send_with_tag(&next.to_le_bytes()[..], WORK);
+                    next += 1;
+                } else {
+                    still.push(w);
+                }
+            }
+            idle = still;
+        }
+        if let Some(f) = &failure {
+            if to_all {
+                for w in 1..=workers {
+                    world
+                        .process_at_rank(w as i32)
+                        .send_with_tag(f.as_bytes(), ALL);
+                }
+            }
+            return Err(Error::Config(f.clone()));
+        }
+        if to_all {
+            let blob = serde_json::to_vec(
+                &kept
+                    .iter()
+                    .map(|m| String::from_utf8_lossy(&m[9..]).into_owned())
+                    .collect::<Vec<_>>(),
+            )
+            .expect("serialises");
+            let mut msg = vec![1u8];
+            msg.extend(blob);
+            for w in 1..=workers {
+                world.process_at_rank(w as i32).send_with_tag(&msg[..], ALL);
+            }
+        }
+        Ok(())
+    }
+
+    fn worker<T: Serialize + DeserializeOwned>(
+        world: &SimpleCommunicator,
+        work: &(impl Fn(u64) -> Result<T> + Sync),
+        take: &mut impl FnMut(u64, T) -> Result<()>,
+        to_all: bool,
+    ) -> Result<()> {
+        let root = world.process_at_rank(0);
+        root.send_with_tag(&[0u8; 0][..], READY);
+        loop {
+            let (msg, status) = root.receive_vec::<u8>();
+            if status.tag() == STOP {
+                let failed = msg.first() == Some(&1);
+                if !to_all {
+                    return if failed {
+                        Err(Error::Config(format!(
+                            "rank {} stopped: a run failed (rank 0 names it)",
+                            world.rank()
+                        )))
+                    } else {
+                        Ok(())
+                    };
+                }
+                let (all, _) = root.receive_vec::<u8>();
+                if all.first() != Some(&1) {
+                    return Err(Error::Config(String::from_utf8_lossy(&all).into_owned()));
+                }
+                let texts: Vec<String> = serde_json::from_slice(&all[1..]).map_err(|e| {
+                    Error::Config(format!("results from rank 0 are unreadable: {e}"))
+                })?;
+                for (i, t) in texts.iter().enumerate() {
+                    let v: T = serde_json::from_str(t).map_err(|e| {
+                        Error::Config(format!("a result from rank 0 is unreadable: {e}"))
+                    })?;
+                    take(i as u64, v)?;
+                }
+                return Ok(());
+            }
+            let i = index(&msg);
+            BUSY.with(|b| b.set(true));
+            let out = work(i);
+            BUSY.with(|b| b.set(false));
+            root.send_with_tag(&encode(i, &out)[..], RESULT);
+        }
+    }
+}

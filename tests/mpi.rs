@@ -1,0 +1,231 @@
+//! Experiments over MPI (`cargo test --release --features mpi --test mpi`, with Open MPI's
+//! `mpirun` on the path): byte-identical output for 1, 2 and 3 ranks and without MPI, and a
+//! failed run named with a non-zero exit and no complete-looking output.
+#![cfg(feature = "mpi")]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("paymarket-mpi-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Runs the tool on `ranks` MPI processes (0: directly, without mpirun).
+fn paymarket(ranks: usize, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let bin = env!("CARGO_BIN_EXE_paymarket");
+    let mut c = if ranks == 0 {
+        Command::new(bin)
+    } else {
+        let mut c = Command::new("mpirun");
+        c.args([
+            "--allow-run-as-root",
+            "--oversubscribe",
+            "-np",
+            &ranks.to_string(),
+        ]);
+        for (k, _) in env {
+            c.args(["-x", k]);
+        }
+        c.arg(bin);
+        c
+    };
+    c.args(args).args(["--threads", "1", "-q"]);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().expect("mpirun and the binary run")
+}
+
+fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| !p.file_name().unwrap().to_string_lossy().starts_with('.'))
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read(&p).unwrap(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// The command on 0 (no mpirun), 1, 2 and 3 ranks gives the same files byte for byte.
+fn same_everywhere(name: &str, args: &[&str]) {
+    let root = tmp(name);
+    let mut reference: Option<Vec<(String, Vec<u8>)>> = None;
+    for ranks in [0usize, 1, 2, 3] {
+        let out = root.join(format!("np{ranks}"));
+        let mut a: Vec<&str> = args.to_vec();
+        let o = out.display().to_string();
+        a.extend(["--out", &o]);
+        let r = paymarket(ranks, &a, &[]);
+        assert!(
+            r.status.success(),
+            "{name} on {ranks} ranks: {}",
+            String::from_utf8_lossy(&r.stderr)
+        );
+        let f = files(&out);
+        assert!(f.iter().any(|(n, _)| n == "manifest.json"));
+        match &reference {
+            None => reference = Some(f),
+            Some(want) => {
+                assert_eq!(
+                    want.iter().map(|x| &x.0).collect::<Vec<_>>(),
+                    f.iter().map(|x| &x.0).collect::<Vec<_>>()
+                );
+                for ((n, a), (_, b)) in want.iter().zip(&f) {
+                    assert!(a == b, "{name}: {n} differs on {ranks} ranks");
+                }
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(root);
+}
+
+fn scenario(dir: &Path) -> String {
+    let p = dir.join("base.toml");
+    std::fs::write(&p, common::BASE).unwrap();
+    p.display().to_string()
+}
+
+#[test]
+fn an_ensemble_is_byte_identical_on_any_number_of_ranks() {
+    let d = tmp("ens-scenario");
+    let f = scenario(&d);
+    same_everywhere(
+        "ensemble",
+        &[
+            "ensemble",
+            &f,
+            "-r",
+            "5",
+            "--users",
+            "3000",
+            "--merchants",
+            "300",
+        ],
+    );
+    // And equal to the library's own threaded run, in this process without MPI.
+    let mut s = common::base();
+    s.agents.users = 3000;
+    s.agents.merchants = 300;
+    let plan = paymarket::experiment::Plan {
+        replicates: 5,
+        seed: s.seed,
+        ..Default::default()
+    };
+    let lib = d.join("lib");
+    let mut csv = paymarket::CsvRecorder::create(&lib).unwrap();
+    paymarket::experiment::ensemble(&s, &plan, &mut [&mut csv]).unwrap();
+    let out = d.join("np2");
+    let o = out.display().to_string();
+    let r = paymarket(
+        2,
+        &[
+            "ensemble",
+            &f,
+            "-r",
+            "5",
+            "--users",
+            "3000",
+            "--merchants",
+            "300",
+            "--out",
+            &o,
+        ],
+        &[],
+    );
+    assert!(r.status.success());
+    for name in paymarket::record::CSV_FILES {
+        assert!(std::fs::read(lib.join(name)).unwrap() == std::fs::read(out.join(name)).unwrap());
+    }
+    let _ = std::fs::remove_dir_all(d);
+}
+
+#[test]
+fn a_sweep_and_a_comparison_are_byte_identical_on_any_number_of_ranks() {
+    let d = tmp("sweep-scenario");
+    let f = scenario(&d);
+    same_everywhere(
+        "sweep",
+        &[
+            "sweep",
+            &f,
+            "-r",
+            "2",
+            "--grid",
+            "params.churn_rate=0.05,0.2",
+            "--users",
+            "2000",
+            "--merchants",
+            "200",
+        ],
+    );
+    let alt = d.join("alt.toml");
+    std::fs::write(
+        &alt,
+        format!(
+            "{}\n[[event]]\nat = \"2021-01\"\nkind = \"block\"\nplatform = \"b\"\nchannel = \"shops\"\nscope = \"use\"\n",
+            common::BASE.replace("name = \"test\"", "name = \"blocked\"")
+        ),
+    )
+    .unwrap();
+    let a = alt.display().to_string();
+    same_everywhere(
+        "compare",
+        &[
+            "compare",
+            &f,
+            &a,
+            "-r",
+            "3",
+            "--fork-at",
+            "2021-01",
+            "--users",
+            "2000",
+            "--merchants",
+            "200",
+        ],
+    );
+    let _ = std::fs::remove_dir_all(d);
+}
+
+#[test]
+fn a_failed_run_is_named_and_leaves_no_complete_output() {
+    let d = tmp("fail");
+    let f = scenario(&d);
+    for ranks in [0usize, 3] {
+        let out = d.join(format!("np{ranks}"));
+        let o = out.display().to_string();
+        let r = paymarket(
+            ranks,
+            &[
+                "ensemble",
+                &f,
+                "-r",
+                "5",
+                "--users",
+                "2000",
+                "--merchants",
+                "200",
+                "--out",
+                &o,
+            ],
+            &[("PAYMARKET_FAIL_RUN", "3")],
+        );
+        let err = String::from_utf8_lossy(&r.stderr);
+        assert!(!r.status.success(), "{ranks} ranks: the job succeeded");
+        assert!(err.contains("run 3 failed"), "{ranks} ranks: {err}");
+        assert!(!out.join("manifest.json").exists());
+        assert!(!out.join("summary_platforms.csv").exists());
+    }
+    let _ = std::fs::remove_dir_all(d);
+}
