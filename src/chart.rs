@@ -187,6 +187,24 @@ fn draw(path: &Path, frame: &Frame, lines: &[Line], points: &[Point]) -> Result<
     })
 }
 
+/// One line per platform id, its moments month by month from `get(t, id)` (empty where absent).
+fn paths<'a>(
+    ids: &'a [String],
+    months: &[Month],
+    get: impl Fn(usize, &str) -> Option<Moments>,
+) -> Vec<Line<'a>> {
+    ids.iter()
+        .map(|id| Line {
+            label: id,
+            points: months
+                .iter()
+                .enumerate()
+                .map(|(t, m)| (year(*m), get(t, id).unwrap_or_default()))
+                .collect(),
+        })
+        .collect()
+}
+
 fn platforms(s: &Summary) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for c in s.cells() {
@@ -206,27 +224,12 @@ pub fn platform_chart(
     events: &[Month],
 ) -> Result<()> {
     let ids = platforms(summary);
-    let lines: Vec<Line> = ids
-        .iter()
-        .map(|id| Line {
-            label: id,
-            points: summary
-                .months()
-                .iter()
-                .enumerate()
-                .map(|(t, m)| {
-                    (
-                        year(*m),
-                        summary
-                            .get(t, "platforms", id, "", metric)
-                            .unwrap_or_default(),
-                    )
-                })
-                .collect(),
-        })
-        .collect();
-    let n = summary
-        .get(0, "platforms", &ids[0], "", metric)
+    let lines = paths(&ids, summary.months(), |t, id| {
+        summary.get(t, "platforms", id, "", metric)
+    });
+    let n = ids
+        .first()
+        .and_then(|id| summary.get(0, "platforms", id, "", metric))
         .ok_or_else(|| Error::Config(format!("no platform metric {metric:?} to draw")))?
         .n();
     let title = format!("{}: {metric} (mean and 95% CI, {n} runs)", summary.scenario);
@@ -245,25 +248,9 @@ pub fn platform_chart(
 pub fn effect_chart(path: &Path, effects: &Effects, metric: &str, events: &[Month]) -> Result<()> {
     let b = &effects.baseline;
     let ids = platforms(b);
-    let lines: Vec<Line> = ids
-        .iter()
-        .map(|id| Line {
-            label: id,
-            points: b
-                .months()
-                .iter()
-                .enumerate()
-                .map(|(t, m)| {
-                    (
-                        year(*m),
-                        effects
-                            .get(t, "platforms", id, "", metric)
-                            .unwrap_or_default(),
-                    )
-                })
-                .collect(),
-        })
-        .collect();
+    let lines = paths(&ids, b.months(), |t, id| {
+        effects.get(t, "platforms", id, "", metric)
+    });
     let title = format!(
         "effect on {metric}: {} minus {} (paired, 95% CI)",
         effects.alternative.scenario, b.scenario
@@ -329,24 +316,14 @@ pub fn fit_chart(
 ) -> Result<()> {
     use crate::calibrate::Measure;
     let ids = platforms(summary);
-    let lines: Vec<Line> = ids
-        .iter()
-        .map(|id| Line {
-            label: id,
-            points: summary
-                .months()
-                .iter()
-                .enumerate()
-                .map(|(t, m)| {
-                    let mut v = summary
-                        .get(t, "platforms", id, "", "value_share")
-                        .unwrap_or_default();
-                    v.scale(100.0);
-                    (year(*m), v)
-                })
-                .collect(),
-        })
-        .collect();
+    let lines = paths(&ids, summary.months(), |t, id| {
+        summary
+            .get(t, "platforms", id, "", "value_share")
+            .map(|mut v| {
+                v.scale(100.0);
+                v
+            })
+    });
     let points: Vec<Point> = targets
         .iter()
         .filter(|t| matches!(t.measure, Measure::Share | Measure::ShareWithoutP2p))
