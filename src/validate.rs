@@ -85,11 +85,11 @@ impl Checker {
     }
 }
 
-/// Every problem in `s`.
-/// Largest magnitude accepted for any number in a scenario. Beyond it, sums of money and logit
-/// utilities overflow to infinity; no real figure comes near (population and shop counts are
-/// below 10^10, amounts in RMB below 10^9).
-const MAX_MAGNITUDE: f64 = 1e12;
+/// Largest magnitude accepted for any real number in a scenario: far above any real figure
+/// (population and shop counts are below 10^10, monthly amounts in RMB below 10^12), far below
+/// where sums of money and logit utilities overflow to infinity and turn into NaN (a brand
+/// weight of 1e308 did).
+const MAX_MAGNITUDE: f64 = 1e15;
 
 /// Flags every number larger than [`MAX_MAGNITUDE`] in magnitude, with its field path (arrays of
 /// tables by `id` where they have one, by index otherwise).
@@ -101,7 +101,7 @@ fn magnitudes(c: &mut Checker, v: &serde_json::Value, path: &str) {
                 if x.abs() > MAX_MAGNITUDE {
                     c.push(
                         path,
-                        format!("{x} is too large: numbers in a scenario must be within ±1e12"),
+                        format!("{x} is too large: numbers in a scenario must be within ±1e15"),
                     );
                 }
             }
@@ -129,6 +129,7 @@ fn magnitudes(c: &mut Checker, v: &serde_json::Value, path: &str) {
     }
 }
 
+/// Every problem in `s`.
 pub(crate) fn problems(s: &Scenario) -> Vec<Problem> {
     let mut c = Checker { problems: vec![] };
     if let Ok(v) = serde_json::to_value(s) {
