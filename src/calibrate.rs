@@ -15,6 +15,19 @@
 //!   step is deterministic for a given seed and budget.
 //! - [`identification`] moves each calibrated parameter ±10% and reports how much the objective
 //!   rises: large rises mean the data pin the parameter down, flat ones that they do not.
+//!
+//! ```
+//! use paymarket::calibrate::{evaluate, load_targets, Settings};
+//! use paymarket::Scenario;
+//! let s = Scenario::load("data/scenarios/china_2012_2021.toml")?;
+//! let st = Settings { users: 2_000, merchants: 200, window_end: "2014-12".parse().unwrap(), ..Settings::default() };
+//! let targets = load_targets(std::path::Path::new("data/observed"), &s, st.window_end)?;
+//! let fit = evaluate(&s, &targets, &st)?;
+//! // One error per target; the share RMSE covers the fitted shares of 2013Q3–2014Q3.
+//! assert_eq!(fit.simulated.len(), targets.len());
+//! assert!(fit.share_rmse.is_finite() && fit.share_rmse > 0.0);
+//! # Ok::<(), paymarket::Error>(())
+//! ```
 
 use crate::error::{Error, Result};
 use crate::experiment::{run_reports, Plan};

@@ -67,6 +67,12 @@ where
 /// Computes `work(i)` for `i` in `0..count` and returns the results in index order on every
 /// rank (so that every rank can take the same next decision, as a calibration must). For small
 /// results.
+///
+/// ```
+/// let squares = paymarket::dist::map_all(5, |i| Ok(i * i))?;
+/// assert_eq!(squares, vec![0, 1, 4, 9, 16]);
+/// # Ok::<(), paymarket::Error>(())
+/// ```
 pub fn map_all<T>(count: u64, work: impl Fn(u64) -> Result<T> + Sync) -> Result<Vec<T>>
 where
     T: Send + Serialize + DeserializeOwned,

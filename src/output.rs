@@ -6,6 +6,18 @@
 //! A run killed at any point therefore leaves, under the final names, only complete files;
 //! without `manifest.json` (or with files that do not match it) the set is partial. Renaming
 //! within one directory is atomic on POSIX file systems.
+//!
+//! ```
+//! use paymarket::output::{check_manifest, write_atomic, write_manifest};
+//! let dir = std::env::temp_dir().join("paymarket-doc-output");
+//! std::fs::create_dir_all(&dir)?;
+//! write_atomic(&dir.join("a.csv"), b"x,y\n1,2\n")?;
+//! write_manifest(&dir, &["a.csv".to_string()])?;
+//! assert_eq!(check_manifest(&dir)?.files[0].bytes, 8);
+//! std::fs::write(dir.join("a.csv"), b"x,y\n1,3\n")?; // changed behind the manifest's back
+//! assert!(check_manifest(&dir).is_err());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
