@@ -58,7 +58,8 @@ fn run(flags: &support::Flags) -> Result<(), Box<dyn std::error::Error>> {
     let mut collect = Collect::default();
     pool.install(|| -> paymarket::Result<()> {
         let mut sim = Simulation::new(s.clone())?;
-        let mut csv = CsvRecorder::create(out)?;
+        // The manifest is written last, once the panel files (if any) are in place too.
+        let mut csv = CsvRecorder::create(out)?.without_manifest();
         let mut recorders: Vec<&mut dyn Recorder> = vec![&mut csv, &mut collect];
         let mut panel = match flags.number("panel").map_err(paymarket::Error::Config)? {
             Some(f) => Some(AgentPanel::create(out, f)?),
@@ -67,7 +68,12 @@ fn run(flags: &support::Flags) -> Result<(), Box<dyn std::error::Error>> {
         if let Some(p) = panel.as_mut() {
             recorders.push(p);
         }
-        sim.run(&mut recorders)
+        sim.run(&mut recorders)?;
+        let mut files: Vec<String> = paymarket::record::CSV_FILES.map(String::from).to_vec();
+        if panel.is_some() {
+            files.extend(paymarket::record::PANEL_FILES.map(String::from));
+        }
+        paymarket::output::write_manifest(std::path::Path::new(out), &files)
     })?;
     let secs = started.elapsed().as_secs_f64();
 
