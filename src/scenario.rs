@@ -100,6 +100,26 @@ fn d_merchants() -> u64 {
     10_000
 }
 
+/// Reads an agent count written as a whole number, with `_` separators or in exponent form
+/// when exact (`1000000`, `1_000_000`, `1e6`); `None` otherwise.
+///
+/// ```
+/// use paymarket::scenario::parse_count;
+/// assert_eq!(parse_count("1e9"), Some(1_000_000_000));
+/// assert_eq!(parse_count("2_500"), Some(2500));
+/// assert_eq!(parse_count("1.5"), None);
+/// ```
+pub fn parse_count(v: &str) -> Option<u64> {
+    let clean = v.trim().replace('_', "");
+    clean.parse::<u64>().ok().or_else(|| {
+        clean
+            .parse::<f64>()
+            .ok()
+            .filter(|x| x.fract() == 0.0 && *x >= 0.0 && *x < 1.8e19)
+            .map(|x| x as u64)
+    })
+}
+
 impl Default for Agents {
     fn default() -> Self {
         Agents {

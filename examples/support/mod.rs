@@ -63,20 +63,9 @@ impl Flags {
         self.values
             .get(name)
             .map(|v| {
-                let clean = v.replace('_', "");
-                clean
-                    .parse::<u64>()
-                    .ok()
-                    .or_else(|| {
-                        clean
-                            .parse::<f64>()
-                            .ok()
-                            .filter(|x| x.fract() == 0.0 && *x >= 0.0 && *x < 1.8e19)
-                            .map(|x| x as u64)
-                    })
-                    .ok_or_else(|| {
-                        format!("--{name} takes a whole number, got {v:?}\n{}", self.usage)
-                    })
+                paymarket::scenario::parse_count(v).ok_or_else(|| {
+                    format!("--{name} takes a whole number, got {v:?}\n{}", self.usage)
+                })
             })
             .transpose()
     }

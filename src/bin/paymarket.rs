@@ -209,17 +209,7 @@ struct Common {
 
 /// A whole number, `1e6` and `1_000_000` accepted.
 fn count(v: &str) -> Result<u64, String> {
-    let clean = v.replace('_', "");
-    clean
-        .parse::<u64>()
-        .ok()
-        .or_else(|| {
-            clean
-                .parse::<f64>()
-                .ok()
-                .filter(|x| x.fract() == 0.0 && *x >= 0.0 && *x < 1.8e19)
-                .map(|x| x as u64)
-        })
+    paymarket::scenario::parse_count(v)
         .ok_or_else(|| format!("expected a whole number such as 1000000 or 1e6, got {v:?}"))
 }
 
