@@ -4,9 +4,9 @@
 //! pairs) to [`for_each_ordered`] or [`map_all`]. Without MPI they run a bounded number at a
 //! time on rayon's threads. Under MPI (after [`start`]) rank 0 coordinates: every other rank
 //! asks for the next run when it is free (dynamic balancing, since runs differ in length),
-//! computes it with its own threads and sends back the result; rank 0 hands results on in run
-//! order, so the output is byte-identical to the threaded build for any number of ranks. Rank 0
-//! only coordinates and writes; run `-np N` for `N − 1` workers.
+//! computes it with its own threads and sends back the result; rank 0 computes runs as well, on
+//! a thread of its own, and hands results on in run order, so the output is byte-identical to
+//! the threaded build for any number of ranks. Only rank 0 writes.
 //!
 //! A failed run stops the job: rank 0 tells every worker to stop and every rank returns the
 //! error, naming the run and the rank. A rank that dies takes the MPI job down (the MPI
@@ -201,7 +201,7 @@ mod imp {
     ) -> Result<()> {
         with_world(|world| {
             if world.rank() == 0 {
-                root(world, count, take, to_all)
+                root(world, count, work, take, to_all)
             } else {
                 worker(world, work, take, to_all)
             }
@@ -212,48 +212,92 @@ mod imp {
     fn root<T: Serialize + DeserializeOwned>(
         world: &SimpleCommunicator,
         count: u64,
+        work: &(impl Fn(u64) -> Result<T> + Sync),
         take: &mut impl FnMut(u64, T) -> Result<()>,
         to_all: bool,
     ) -> Result<()> {
         let workers = world.size() as usize - 1;
+        // Rank 0 computes too, on a thread of its own (MPI calls stay on this thread).
+        let (job_tx, job_rx) = std::sync::mpsc::channel::<u64>();
+        let (res_tx, res_rx) = std::sync::mpsc::channel::<Vec<u8>>();
+        std::thread::scope(|sc| {
+            sc.spawn(move || {
+                for i in job_rx {
+                    let out = work(i);
+                    if res_tx.send(encode(i, &out)).is_err() {
+                        break;
+                    }
+                }
+            });
+            let r = serve(world, count, workers, take, to_all, &job_tx, &res_rx);
+            drop(job_tx);
+            r
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn serve<T: Serialize + DeserializeOwned>(
+        world: &SimpleCommunicator,
+        count: u64,
+        workers: usize,
+        take: &mut impl FnMut(u64, T) -> Result<()>,
+        to_all: bool,
+        job_tx: &std::sync::mpsc::Sender<u64>,
+        res_rx: &std::sync::mpsc::Receiver<Vec<u8>>,
+    ) -> Result<()> {
         // Results arrive out of order; keep a bounded window of them.
-        let window = 2 * workers as u64;
+        let window = 2 * (workers as u64 + 1);
         let mut next = 0u64; // next run to hand out
         let mut want = 0u64; // next run to take
         let mut held: BTreeMap<u64, Vec<u8>> = BTreeMap::new();
         let mut idle: Vec<i32> = Vec::new();
         let mut stopped = 0usize;
+        let mut local_busy = false;
         let mut failure: Option<String> = None;
         let mut kept: Vec<Vec<u8>> = Vec::new();
-        while stopped < workers {
-            let (msg, status) = world.any_process().receive_vec::<u8>();
-            let from = status.source_rank();
-            if status.tag() == RESULT {
-                let i = index(&msg);
-                if msg[8] == 0 {
-                    if failure.is_none() {
-                        failure = Some(format!(
-                            "run {i} failed on rank {from}: {}",
-                            String::from_utf8_lossy(&msg[9..])
-                        ));
-                    }
-                } else {
-                    held.insert(i, msg);
+        let mut result = |msg: Vec<u8>, from: i32, failure: &mut Option<String>, want: &mut u64| {
+            let i = index(&msg);
+            if msg[8] == 0 {
+                if failure.is_none() {
+                    *failure = Some(format!(
+                        "run {i} failed on rank {from}: {}",
+                        String::from_utf8_lossy(&msg[9..])
+                    ));
                 }
-                while let Some(m) = held.remove(&want) {
-                    if failure.is_none() {
-                        if let Err(e) = decode::<T>(&m).and_then(|t| take(want, t)) {
-                            failure = Some(format!("run {want}: {e}"));
-                        }
-                    }
-                    if to_all {
-                        kept.push(m);
-                    }
-                    want += 1;
-                }
+            } else {
+                held.insert(i, msg);
             }
-            idle.push(from);
-            // Hand out work to idle workers while the window allows; stop them when done.
+            while let Some(m) = held.remove(want) {
+                if failure.is_none() {
+                    if let Err(e) = decode::<T>(&m).and_then(|t| take(*want, t)) {
+                        *failure = Some(format!("run {want}: {e}"));
+                    }
+                }
+                if to_all {
+                    kept.push(m);
+                }
+                *want += 1;
+            }
+        };
+        let mut quiet = 0u32;
+        loop {
+            let mut progressed = false;
+            if let Some(status) = world.any_process().immediate_probe() {
+                let (msg, status2) = world
+                    .process_at_rank(status.source_rank())
+                    .receive_vec::<u8>();
+                let from = status2.source_rank();
+                if status2.tag() == RESULT {
+                    result(msg, from, &mut failure, &mut want);
+                }
+                idle.push(from);
+                progressed = true;
+            } else if let Ok(msg) = res_rx.try_recv() {
+                local_busy = false;
+                result(msg, 0, &mut failure, &mut want);
+                progressed = true;
+            }
+            // Hand out work while the window allows; stop workers when done.
             let mut still = Vec::new();
             for w in idle.drain(..) {
                 let p = world.process_at_rank(w);
@@ -261,7 +305,7 @@ mod imp {
                     let flag = [failure.is_some() as u8];
                     p.send_with_tag(&flag[..], STOP);
                     stopped += 1;
-                } else if next < want + window.max(1) {
+                } else if next < want + window {
                     p.send_with_tag(&next.to_le_bytes()[..], WORK);
                     next += 1;
                 } else {
@@ -269,6 +313,22 @@ mod imp {
                 }
             }
             idle = still;
+            if !local_busy && failure.is_none() && next < count && next < want + window {
+                job_tx.send(next).expect("the local worker runs");
+                next += 1;
+                local_busy = true;
+            }
+            if stopped == workers && !local_busy {
+                break;
+            }
+            // Nothing arrived: wait a little before polling again (runs take milliseconds or
+            // more, so this costs no throughput).
+            if progressed {
+                quiet = 0;
+            } else {
+                quiet = (quiet + 1).min(1000);
+                std::thread::sleep(std::time::Duration::from_micros(20 * quiet as u64));
+            }
         }
         if let Some(f) = &failure {
             if to_all {
