@@ -32,7 +32,7 @@
 use crate::error::{Error, Result};
 use crate::experiment::{run_reports, Plan};
 use crate::month::Month;
-use crate::output::StagedCsv;
+use crate::output::{number as num, StagedCsv};
 use crate::record::MonthReport;
 use crate::scenario::Scenario;
 use crate::stats::Moments;
@@ -374,6 +374,25 @@ pub struct Settings {
     pub budget: usize,
 }
 
+impl Settings {
+    /// The scenario at the calibration's agent counts.
+    fn sized(&self, s: &Scenario) -> Scenario {
+        let mut s = s.clone();
+        s.agents.users = self.users;
+        s.agents.merchants = self.merchants;
+        s
+    }
+
+    /// `replicates` replicates on the calibration's seeds.
+    fn plan(&self, replicates: u64) -> Plan {
+        Plan {
+            replicates,
+            seed: self.seed,
+            ..Plan::default()
+        }
+    }
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Settings {
@@ -445,26 +464,21 @@ fn check_parameters(ps: &[Parameter], s: &Scenario) -> Result<()> {
 
 /// The scenario with the parameters set to `x`.
 pub fn apply(s: &Scenario, ps: &[Parameter], x: &[f64]) -> Result<Scenario> {
-    let d = Design {
-        paths: ps.iter().map(|p| p.path.clone()).collect(),
-        points: vec![x.to_vec()],
-    };
-    d.apply(s, 0)
+    let values: Vec<(&str, f64)> = ps
+        .iter()
+        .map(|p| p.path.as_str())
+        .zip(x.iter().copied())
+        .collect();
+    crate::sweep::set_paths(s, &values)
 }
 
 /// Runs a candidate scenario `R` times over the window and scores it against the targets.
 pub fn evaluate(candidate: &Scenario, targets: &[Target], st: &Settings) -> Result<Fit> {
-    let mut s = candidate.clone();
+    let mut s = st.sized(candidate);
     s.end = st.window_end.min(s.end);
     // Events after the window cannot affect it (event draws are keyed by the event itself).
     s.events.retain(|e| e.at <= s.end);
-    s.agents.users = st.users;
-    s.agents.merchants = st.merchants;
-    let plan = Plan {
-        replicates: st.replicates,
-        seed: st.seed,
-        ..Plan::default()
-    };
+    let plan = st.plan(st.replicates);
     // Replicates in parallel (or over MPI ranks); NaN travels as `None` between ranks.
     let runs: Vec<Vec<Option<f64>>> = crate::dist::map_all(st.replicates, |r| {
         let reports = run_reports(plan.replicate(&s, r), r)?;
@@ -911,14 +925,6 @@ pub struct Report {
     pub files: Vec<String>,
 }
 
-fn num(x: f64) -> String {
-    if x.is_nan() {
-        String::new()
-    } else {
-        format!("{x}")
-    }
-}
-
 /// Calibrates a scenario file end to end: reads the targets and parameters, searches, measures
 /// the fit and the identification with more replicates, runs the calibrated scenario over its
 /// whole horizon (the forecast past the window), and writes `fit.csv`, `identification.csv`,
@@ -955,15 +961,8 @@ pub fn run(job: &Job) -> Result<Report> {
     };
     let fit = evaluate(&calibrated, &targets, &report)?;
     let identification = identification(&base, &ps, &calibration.best, &targets, st)?;
-    let mut forward = calibrated.clone();
-    forward.agents.users = st.users;
-    forward.agents.merchants = st.merchants;
-    let plan = Plan {
-        replicates: report.replicates,
-        seed: st.seed,
-        ..Plan::default()
-    };
-    let forecast = crate::experiment::ensemble(&forward, &plan, &mut [])?;
+    let forecast =
+        crate::experiment::ensemble(&st.sized(&calibrated), &st.plan(report.replicates), &mut [])?;
 
     let scenario_file = job
         .write_scenario
@@ -972,10 +971,7 @@ pub fn run(job: &Job) -> Result<Report> {
     let mut files = Vec::new();
     // Under MPI only rank 0 writes.
     if crate::dist::is_root() {
-        std::fs::create_dir_all(&job.out).map_err(|source| Error::Io {
-            path: job.out.clone(),
-            source,
-        })?;
+        crate::output::create_dir(&job.out)?;
         crate::output::clear_manifest(&job.out)?;
         let mut w = StagedCsv::open(
             &job.out,

@@ -25,7 +25,7 @@
 
 use crate::error::{Error, Result};
 use crate::month::Month;
-use crate::output::StagedCsv;
+use crate::output::{number as num, StagedCsv};
 use crate::record::{MonthReport, Recorder};
 use crate::rng::replicate_seed;
 use crate::scenario::Scenario;
@@ -61,7 +61,8 @@ impl Default for Plan {
 }
 
 impl Plan {
-    fn in_flight(&self) -> usize {
+    /// Runs simulated at once: `in_flight`, or the number of threads when it is 0.
+    pub fn in_flight(&self) -> usize {
         if self.in_flight == 0 {
             rayon::current_num_threads().max(1)
         } else {
@@ -585,17 +586,6 @@ fn cell_keys(c: &Cell) -> Vec<&str> {
     }
 }
 
-/// Formats a number for the summary files: shortest exact form, empty for NaN.
-fn num(x: f64) -> String {
-    if x.is_nan() {
-        String::new()
-    } else if x == 0.0 {
-        "0".to_string()
-    } else {
-        format!("{x}")
-    }
-}
-
 /// Writes `summary_platforms.csv`, `summary_market.csv` and `summary_channels.csv`: one row per
 /// scenario, month, keys and metric with `mean, sd, ci_low, ci_high, n`. Extra leading columns
 /// (a sweep's setting) can be named at creation and given with each summary.
@@ -659,10 +649,7 @@ impl SummaryWriter {
 }
 
 fn open(dir: &Path, name: &str, header: &[String]) -> Result<StagedCsv> {
-    std::fs::create_dir_all(dir).map_err(|source| Error::Io {
-        path: dir.to_path_buf(),
-        source,
-    })?;
+    crate::output::create_dir(dir)?;
     let header: Vec<&str> = header.iter().map(String::as_str).collect();
     StagedCsv::open(dir, name, &header, false)
 }

@@ -35,6 +35,23 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
     }
 }
 
+/// Creates `dir` (and its parents) if needed, naming it in any error.
+pub fn create_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(io(dir))
+}
+
+/// A number as the CSV files write it: the shortest text that reads back to the same `f64`
+/// (deterministic and exact), `0` for either zero, empty for NaN (a value that does not exist).
+pub(crate) fn number(x: f64) -> String {
+    if x.is_nan() {
+        String::new()
+    } else if x == 0.0 {
+        "0".to_string()
+    } else {
+        format!("{x}")
+    }
+}
+
 /// The temporary name of `path`: `.NAME.partial` in the same directory.
 pub fn partial_name(path: &Path) -> PathBuf {
     let name = path
@@ -103,7 +120,7 @@ impl Staged {
             // Data on disk before the name: a crash never exposes a name without its data.
             let _ = f.sync_all();
         }
-        pause_point(&format!("commit {}", self.path.display()));
+        pause_point(format_args!("commit {}", self.path.display()));
         std::fs::rename(&self.tmp, &self.path).map_err(io(&self.path))
     }
 }
@@ -119,9 +136,18 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 /// A testing hook for crash-safety tests: when the environment variable `PAYMARKET_PAUSE_AT`
 /// is a prefix of `point`, prints `paused at POINT` on stderr and waits forever, so a test can
 /// kill the process at exactly that point. Does nothing otherwise.
-pub fn pause_point(point: &str) {
-    if let Ok(p) = std::env::var("PAYMARKET_PAUSE_AT") {
-        if !p.is_empty() && point.contains(&p) {
+pub fn pause_point(point: std::fmt::Arguments) {
+    // Read once: the hook is consulted every month by the CSV recorder.
+    static PAUSE_AT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    let at = PAUSE_AT.get_or_init(|| {
+        std::env::var("PAYMARKET_PAUSE_AT")
+            .ok()
+            .filter(|p| !p.is_empty())
+    });
+    if let Some(p) = at {
+        // The point's text is only built when the hook is on.
+        let point = point.to_string();
+        if point.contains(p.as_str()) {
             eprintln!("paused at {point}");
             loop {
                 std::thread::sleep(std::time::Duration::from_secs(3600));

@@ -7,7 +7,7 @@
 
 use crate::error::{Error, Result};
 use crate::month::Month;
-use crate::output::StagedCsv;
+use crate::output::{number as num, StagedCsv};
 use crate::scenario::Scenario;
 use crate::world::{Merchants, Users};
 use serde::{Deserialize, Serialize};
@@ -197,21 +197,9 @@ pub struct CsvRecorder {
 /// The names of the files a [`CsvRecorder`] writes.
 pub const CSV_FILES: [&str; 4] = ["platforms.csv", "market.csv", "channels.csv", "events.csv"];
 
-fn num(x: f64) -> String {
-    // Rust prints the shortest string that reads back to the same f64: deterministic and exact.
-    if x == 0.0 {
-        "0".to_string()
-    } else {
-        format!("{x}")
-    }
-}
-
 /// Creates `dir` if needed.
 fn make_dir(dir: &Path) -> Result<PathBuf> {
-    std::fs::create_dir_all(dir).map_err(|source| Error::Io {
-        path: dir.to_path_buf(),
-        source,
-    })?;
+    crate::output::create_dir(dir)?;
     Ok(dir.to_path_buf())
 }
 
@@ -302,7 +290,7 @@ impl Recorder for CsvRecorder {
     fn record(&mut self, r: &MonthReport) -> Result<()> {
         let run = r.run.to_string();
         let month = r.month.to_string();
-        crate::output::pause_point(&format!("record {month}"));
+        crate::output::pause_point(format_args!("record {month}"));
         for p in &r.platforms {
             self.platforms.write([
                 run.as_str(),

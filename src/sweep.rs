@@ -157,11 +157,30 @@ pub fn get_path(s: &Scenario, path: &str) -> Result<f64> {
 /// take only whole values; a field absent from the file (an optional one, or a new key in a
 /// table such as an imitation weight) is added.
 pub fn set_path(s: &Scenario, path: &str, value: f64) -> Result<Scenario> {
+    set_paths(s, &[(path, value)])
+}
+
+/// [`set_path`] for several fields at once: one pass over the scenario and one validation of the
+/// result (so a setting is judged as a whole, not field by field).
+pub fn set_paths(s: &Scenario, values: &[(&str, f64)]) -> Result<Scenario> {
+    let mut root = to_value(s);
+    for &(path, value) in values {
+        set_value(&mut root, path, value)?;
+    }
+    let first = values.first().map(|v| v.0).unwrap_or("");
+    let out: Scenario = serde_json::from_value(root)
+        .map_err(|e| problem(first, format!("{e}; check the field name and type")))?;
+    let setting: Vec<String> = values.iter().map(|(p, v)| format!("{p} = {v}")).collect();
+    out.validate_as(&format!("sweep setting {}", setting.join(", ")))?;
+    Ok(out)
+}
+
+/// Writes one number at `path` in the scenario's JSON form.
+fn set_value(root: &mut Value, path: &str, value: f64) -> Result<()> {
     if !value.is_finite() {
         return Err(problem(path, format!("{value} is not a finite number")));
     }
-    let mut root = to_value(s);
-    let slot = locate(&mut root, path, true)?;
+    let slot = locate(root, path, true)?;
     let whole = value.fract() == 0.0 && value >= 0.0 && value < u64::MAX as f64;
     *slot = match slot {
         Value::Number(n) if n.is_u64() || n.is_i64() => {
@@ -183,10 +202,7 @@ pub fn set_path(s: &Scenario, path: &str, value: f64) -> Result<Scenario> {
             ))
         }
     };
-    let out: Scenario = serde_json::from_value(root)
-        .map_err(|e| problem(path, format!("{e}; check the field name and type")))?;
-    out.validate_as(&format!("sweep setting {path} = {value}"))?;
-    Ok(out)
+    Ok(())
 }
 
 /// Rewrites the numbers at `paths` in a scenario's TOML text, keeping everything else (comments,
@@ -381,11 +397,13 @@ impl Design {
 
     /// The scenario of setting `k`.
     pub fn apply(&self, s: &Scenario, k: usize) -> Result<Scenario> {
-        let mut out = s.clone();
-        for (path, v) in self.paths.iter().zip(&self.points[k]) {
-            out = set_path(&out, path, *v)?;
-        }
-        Ok(out)
+        let values: Vec<(&str, f64)> = self
+            .paths
+            .iter()
+            .map(String::as_str)
+            .zip(self.points[k].iter().copied())
+            .collect();
+        set_paths(s, &values)
     }
 }
 
@@ -405,11 +423,7 @@ pub fn sweep(
     let total = settings.len() as u64 * r_n;
     let mut progress = Progress::new(total, plan.progress);
     let mut summary = Summary::new(&scenario.name);
-    let in_flight = if plan.in_flight == 0 {
-        rayon::current_num_threads().max(1)
-    } else {
-        plan.in_flight
-    };
+    let in_flight = plan.in_flight();
     for_each_replicate(
         total,
         in_flight,

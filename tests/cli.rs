@@ -17,23 +17,13 @@ fn text(b: &[u8]) -> String {
 }
 
 fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("paymarket-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-/// The tests' base scenario as a file.
-fn base_file(dir: &Path) -> String {
-    let p = dir.join("base.toml");
-    std::fs::write(&p, common::BASE).unwrap();
-    p.display().to_string()
+    common::tmp_dir("cli", name)
 }
 
 #[test]
 fn validate_accepts_a_good_file_and_lists_every_problem_of_a_bad_one() {
     let dir = tmp("validate");
-    let good = paymarket(&["validate", &base_file(&dir)]);
+    let good = paymarket(&["validate", &common::base_file(&dir)]);
     assert_eq!(good.status.code(), Some(0), "{}", text(&good.stderr));
     assert!(text(&good.stdout).contains("valid"));
 
@@ -76,7 +66,7 @@ fn validate_accepts_a_good_file_and_lists_every_problem_of_a_bad_one() {
 #[test]
 fn bad_options_exit_non_zero_with_a_reason() {
     let dir = tmp("options");
-    let f = base_file(&dir);
+    let f = common::base_file(&dir);
     let out_dir = dir.join("out").display().to_string();
     let cases: Vec<(Vec<&str>, i32, &str)> = vec![
         (
@@ -228,7 +218,7 @@ fn bad_options_exit_non_zero_with_a_reason() {
 #[test]
 fn run_checkpoint_and_resume_write_the_files_of_a_straight_run() {
     let dir = tmp("resume");
-    let f = base_file(&dir);
+    let f = common::base_file(&dir);
     let straight = dir.join("straight").display().to_string();
     let split = dir.join("split").display().to_string();
     let small = ["--users", "4000", "--merchants", "400"];
@@ -268,7 +258,7 @@ fn run_checkpoint_and_resume_write_the_files_of_a_straight_run() {
 #[test]
 fn ensemble_sweep_and_compare_write_their_files() {
     let dir = tmp("experiments");
-    let f = base_file(&dir);
+    let f = common::base_file(&dir);
     let small = ["--users", "3000", "--merchants", "300", "-q"];
     let ens = dir.join("ens").display().to_string();
     let mut args = vec!["ensemble", &f, "-r", "3", "--seed", "4", "--out", &ens];
@@ -332,16 +322,7 @@ fn ensemble_sweep_and_compare_write_their_files() {
     assert!(s.contains("\n1,0.2,0.7,test,2021-12,adopters,"));
 
     let cmp = dir.join("cmp").display().to_string();
-    let alt = dir.join("alt.toml");
-    std::fs::write(
-        &alt,
-        format!(
-            "{}\n[[event]]\nat = \"2021-01\"\nkind = \"block\"\nplatform = \"b\"\nchannel = \"shops\"\nscope = \"use\"\n",
-            common::BASE.replace("name = \"test\"", "name = \"blocked\"")
-        ),
-    )
-    .unwrap();
-    let alt = alt.display().to_string();
+    let alt = common::blocked_file(&dir);
     let mut args = vec![
         "compare",
         &f,

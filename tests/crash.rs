@@ -11,10 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("paymarket-crash-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::tmp_dir("crash", name)
 }
 
 fn cmd(scenario: &Path, out: &Path) -> Command {
@@ -55,8 +52,7 @@ fn kill_at(mut c: Command, point: &str) {
 #[test]
 fn killed_runs_leave_only_complete_files_and_no_manifest() {
     let root = tmp("kill");
-    let scenario = root.join("base.toml");
-    std::fs::write(&scenario, common::BASE).unwrap();
+    let scenario = PathBuf::from(common::base_file(&root));
     let complete = root.join("complete");
     assert!(cmd(&scenario, &complete).status().unwrap().success());
     check_manifest(&complete).expect("a complete run has a valid manifest");
@@ -114,8 +110,7 @@ fn killed_runs_leave_only_complete_files_and_no_manifest() {
 #[test]
 fn checkpoints_are_renamed_into_place_and_checked() {
     let root = tmp("ckpt");
-    let scenario = root.join("base.toml");
-    std::fs::write(&scenario, common::BASE).unwrap();
+    let scenario = PathBuf::from(common::base_file(&root));
     let out = root.join("out");
     let mut c = cmd(&scenario, &out);
     c.args(["--checkpoint-at", "2021-01"]);

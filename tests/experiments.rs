@@ -11,9 +11,7 @@ use paymarket::{CsvRecorder, Scenario, Simulation};
 use std::path::{Path, PathBuf};
 
 fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("paymarket-exp-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    d
+    common::tmp_dir("exp", name)
 }
 
 fn read_all(dir: &Path, names: &[&str]) -> Vec<Vec<u8>> {

@@ -9,10 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("paymarket-mpi-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::tmp_dir("mpi", name)
 }
 
 /// Runs the tool on `ranks` MPI processes (0: directly, without mpirun).
@@ -90,16 +87,10 @@ fn same_everywhere(name: &str, args: &[&str]) {
     let _ = std::fs::remove_dir_all(root);
 }
 
-fn scenario(dir: &Path) -> String {
-    let p = dir.join("base.toml");
-    std::fs::write(&p, common::BASE).unwrap();
-    p.display().to_string()
-}
-
 #[test]
 fn an_ensemble_is_byte_identical_on_any_number_of_ranks() {
     let d = tmp("ens-scenario");
-    let f = scenario(&d);
+    let f = common::base_file(&d);
     same_everywhere(
         "ensemble",
         &[
@@ -153,7 +144,7 @@ fn an_ensemble_is_byte_identical_on_any_number_of_ranks() {
 #[test]
 fn a_sweep_and_a_comparison_are_byte_identical_on_any_number_of_ranks() {
     let d = tmp("sweep-scenario");
-    let f = scenario(&d);
+    let f = common::base_file(&d);
     same_everywhere(
         "sweep",
         &[
@@ -169,16 +160,7 @@ fn a_sweep_and_a_comparison_are_byte_identical_on_any_number_of_ranks() {
             "200",
         ],
     );
-    let alt = d.join("alt.toml");
-    std::fs::write(
-        &alt,
-        format!(
-            "{}\n[[event]]\nat = \"2021-01\"\nkind = \"block\"\nplatform = \"b\"\nchannel = \"shops\"\nscope = \"use\"\n",
-            common::BASE.replace("name = \"test\"", "name = \"blocked\"")
-        ),
-    )
-    .unwrap();
-    let a = alt.display().to_string();
+    let a = common::blocked_file(&d);
     same_everywhere(
         "compare",
         &[
@@ -201,7 +183,7 @@ fn a_sweep_and_a_comparison_are_byte_identical_on_any_number_of_ranks() {
 #[test]
 fn a_failed_run_is_named_and_leaves_no_complete_output() {
     let d = tmp("fail");
-    let f = scenario(&d);
+    let f = common::base_file(&d);
     for ranks in [0usize, 3] {
         let out = d.join(format!("np{ranks}"));
         let o = out.display().to_string();

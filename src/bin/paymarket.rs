@@ -284,7 +284,7 @@ fn peak_rss() -> Option<u64> {
 /// Creates the output directory and removes any old completion manifest, so that it never
 /// vouches for the partial files of this command.
 fn start_set(out: &Path) -> Res {
-    std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    paymarket::output::create_dir(out)?;
     clear_manifest(out)?;
     Ok(())
 }

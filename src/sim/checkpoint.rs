@@ -187,7 +187,7 @@ impl Simulation {
         put!(w, m.expiry);
         let crc = w.h.clone().finalize();
         w.inner.write_all(&crc.to_le_bytes())?;
-        crate::output::pause_point("checkpoint written");
+        crate::output::pause_point(format_args!("checkpoint written"));
         Ok(())
     }
 

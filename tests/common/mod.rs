@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 use paymarket::{scenario::Event, MonthReport, Scenario, Simulation};
+use std::path::{Path, PathBuf};
 
 pub const BASE: &str = r#"
 name = "test"
@@ -105,4 +106,34 @@ pub fn accepting(r: &MonthReport, c: &str, p: &str) -> f64 {
 /// Value of platform `p` in channel `c`.
 pub fn value(r: &MonthReport, c: &str, p: &str) -> f64 {
     r.channels[cj(r, c)].value[pj(r, p)]
+}
+
+/// A fresh, empty directory for test `name` of suite `suite`, unique to this process.
+pub fn tmp_dir(suite: &str, name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("paymarket-{suite}-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// The base scenario written to `dir/base.toml`; returns the path.
+pub fn base_file(dir: &Path) -> String {
+    let p = dir.join("base.toml");
+    std::fs::write(&p, BASE).unwrap();
+    p.display().to_string()
+}
+
+/// The base scenario with `b` blocked from the shops in 2021-01, named `blocked`, written to
+/// `dir/alt.toml`; returns the path.
+pub fn blocked_file(dir: &Path) -> String {
+    let p = dir.join("alt.toml");
+    std::fs::write(
+        &p,
+        format!(
+            "{}\n[[event]]\nat = \"2021-01\"\nkind = \"block\"\nplatform = \"b\"\nchannel = \"shops\"\nscope = \"use\"\n",
+            BASE.replace("name = \"test\"", "name = \"blocked\"")
+        ),
+    )
+    .unwrap();
+    p.display().to_string()
 }
