@@ -28,46 +28,78 @@ pub fn expansion(policy: &Policy, c: usize, a: u8) -> u8 {
     e
 }
 
+/// The logit shares `ψ_j = exp(x_j − m) / Σ_{k∈v} exp(x_k − m)` of the members of a non-empty
+/// set `v`, with `m` the largest exponent over `v`, so that any finite exponents give finite
+/// shares that sum to one (no overflow to `inf/inf`). Members outside `v` get 0.
+///
+/// ```
+/// # use paymarket::payments::logit_shares;
+/// // Exponents far beyond `exp`'s range still split by their differences: e^0 : e^-1.
+/// let psi = logit_shares(0b11, &[1000.0, 999.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]);
+/// let a = 1.0 / (1.0 + (-1.0f64).exp());
+/// assert!((psi[0] - a).abs() < 1e-12 && (psi[1] - (1.0 - a)).abs() < 1e-12);
+/// ```
+#[inline]
+pub fn logit_shares(v: u8, logit: &[f64; 8]) -> [f64; 8] {
+    debug_assert!(v != 0);
+    let mut top = f64::NEG_INFINITY;
+    let mut bits = v;
+    while bits != 0 {
+        top = top.max(logit[bits.trailing_zeros() as usize]);
+        bits &= bits - 1;
+    }
+    let mut psi = [0.0; 8];
+    let mut total = 0.0;
+    let mut bits = v;
+    while bits != 0 {
+        let j = bits.trailing_zeros() as usize;
+        psi[j] = (logit[j] - top).exp();
+        total += psi[j];
+        bits &= bits - 1;
+    }
+    // `total >= 1` (the largest member contributes e^0) unless every exponent is -inf or NaN,
+    // which validation rules out; fall back to equal shares rather than divide by zero.
+    let mut bits = v;
+    while bits != 0 {
+        let j = bits.trailing_zeros() as usize;
+        psi[j] = if total.is_finite() && total > 0.0 {
+            psi[j] / total
+        } else {
+            1.0 / v.count_ones() as f64
+        };
+        bits &= bits - 1;
+    }
+    psi
+}
+
 /// The logit split of one payment over a non-empty usable set `v` (MODEL.md 3.3):
-/// `ψ_j ∝ weight[j]` (`weight = exp(θ_j + η·sub_jc)`); a usable primary takes
-/// `loyalty + (1 − loyalty)·ψ_π`, every other `j` takes `(1 − loyalty)·ψ_j`.
-/// Adds `scale` times each share to `out[j]`.
+/// `ψ_j ∝ exp(logit[j])` over `v` (`logit = θ_j + η·sub_jc`, computed stably by
+/// [`logit_shares`]); a usable primary takes `loyalty + (1 − loyalty)·ψ_π`, every other `j`
+/// takes `(1 − loyalty)·ψ_j`. Adds `scale` times each share to `out[j]`.
 ///
 /// ```
 /// # use paymarket::payments::split_into;
 /// let mut out = [0.0; 8];
 /// // Two equal wallets, primary 0, loyalty 0.6: 0.6 + 0.4·0.5 and 0.4·0.5.
-/// split_into(0b11, 0, &[1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], 0.6, 1.0, &mut out);
+/// split_into(0b11, 0, &[0.0; 8], 0.6, 1.0, &mut out);
 /// assert!((out[0] - 0.8).abs() < 1e-12 && (out[1] - 0.2).abs() < 1e-12);
 /// ```
 #[inline]
 pub fn split_into(
     v: u8,
     primary: usize,
-    weight: &[f64; 8],
+    logit: &[f64; 8],
     loyalty: f64,
     scale: f64,
     out: &mut [f64; 8],
 ) {
-    debug_assert!(v != 0);
-    let mut total = 0.0;
-    let mut bits = v;
-    while bits != 0 {
-        let j = bits.trailing_zeros() as usize;
-        total += weight[j];
-        bits &= bits - 1;
-    }
+    let psi = logit_shares(v, logit);
     let has_primary = primary < 8 && v & (1 << primary) != 0;
     let free = if has_primary { 1.0 - loyalty } else { 1.0 };
     let mut bits = v;
     while bits != 0 {
         let j = bits.trailing_zeros() as usize;
-        let psi = if total > 0.0 {
-            weight[j] / total
-        } else {
-            1.0 / v.count_ones() as f64
-        };
-        out[j] += scale * free * psi;
+        out[j] += scale * free * psi[j];
         bits &= bits - 1;
     }
     if has_primary {
@@ -86,8 +118,8 @@ pub struct ChannelTables {
     pub cov: Vec<f64>,
     /// `rescue_c[H]`: platforms not in `H` that would have paid a lost purchase.
     pub rescue: Vec<u8>,
-    /// Logit weights `exp(θ_j + η·sub_jc)`.
-    pub weight: [f64; 8],
+    /// Logit exponents `θ_j + η·sub_jc` (shares come from [`logit_shares`]).
+    pub logit: [f64; 8],
     /// `E_c(A)` for every `A`.
     pub expansion: Vec<u8>,
 }
@@ -132,10 +164,9 @@ pub fn channel_tables(policy: &Policy, input: &ChannelInput) -> ChannelTables {
     let c = input.c;
     let n_sets = 1usize << p;
     let hp_n = n_sets * (p + 1);
-    let mut weight = [0.0f64; 8];
+    let mut logit = [0.0f64; 8];
     for j in 0..p {
-        weight[j] =
-            (input.brand[j] + input.subsidy_split * policy.subsidy[j * policy.channels + c]).exp();
+        logit[j] = input.brand[j] + input.subsidy_split * policy.subsidy[j * policy.channels + c];
     }
     let expansion: Vec<u8> = (0..n_sets).map(|a| expansion(policy, c, a as u8)).collect();
     let mut route = vec![0.0; hp_n * (p + 2)];
@@ -162,7 +193,7 @@ pub fn channel_tables(policy: &Policy, input: &ChannelInput) -> ChannelTables {
                     let r = &mut route[hp_index(p, h as u8, pi) * (p + 2)..][..p + 2];
                     if usable != 0 {
                         shares = [0.0; 8];
-                        split_into(usable, pi, &weight, input.loyalty, 1.0, &mut shares);
+                        split_into(usable, pi, &logit, input.loyalty, 1.0, &mut shares);
                         r[..p].copy_from_slice(&shares[..p]);
                     } else {
                         r[outside] = 1.0;
@@ -193,7 +224,7 @@ pub fn channel_tables(policy: &Policy, input: &ChannelInput) -> ChannelTables {
                         let r = &mut route[idx * (p + 2)..][..p + 2];
                         if usable != 0 {
                             shares = [0.0; 8];
-                            split_into(usable, pi, &weight, input.loyalty, 1.0, &mut shares);
+                            split_into(usable, pi, &logit, input.loyalty, 1.0, &mut shares);
                             for j in 0..p {
                                 r[j] += q * shares[j];
                             }
@@ -226,7 +257,7 @@ pub fn channel_tables(policy: &Policy, input: &ChannelInput) -> ChannelTables {
         fee_route,
         cov,
         rescue,
-        weight,
+        logit,
         expansion,
     }
 }
@@ -305,26 +336,18 @@ pub fn sales_mix(
             // Summed over primaries (MODEL.md 3.3 "subset sums over π"): customers whose
             // primary is usable give it `loyalty` and split the rest by ψ; the others split all
             // of it by ψ. O(P) per (H, A) instead of O(P²).
-            let mut denom = 0.0;
+            let psi = logit_shares(usable, &tables.logit);
             let mut primaries_usable = 0.0;
             let mut bits = usable;
             while bits != 0 {
-                let j = bits.trailing_zeros() as usize;
-                denom += tables.weight[j];
-                primaries_usable += row[j];
+                primaries_usable += row[bits.trailing_zeros() as usize];
                 bits &= bits - 1;
             }
             let by_psi = (1.0 - loyalty) * primaries_usable + (total - primaries_usable);
-            let count = usable.count_ones() as f64;
             let mut bits = usable;
             while bits != 0 {
                 let j = bits.trailing_zeros() as usize;
-                let psi = if denom > 0.0 {
-                    tables.weight[j] / denom
-                } else {
-                    1.0 / count
-                };
-                mix.vol[j] += reach * (by_psi * psi + loyalty * row[j]);
+                mix.vol[j] += reach * (by_psi * psi[j] + loyalty * row[j]);
                 bits &= bits - 1;
             }
             mix.paid += reach * total;
@@ -387,7 +410,7 @@ mod tests {
     fn sales_mix_matches_the_cell_by_cell_split() {
         let p = 3;
         let n_sets = 1 << p;
-        let weight = [1.0, 2.5, 0.7, 0.0, 0.0, 0.0, 0.0, 0.0];
+        let logit = [0.0, 0.9, -0.4, 0.0, 0.0, 0.0, 0.0, 0.0];
         let mass: Vec<f64> = (0..2 * n_sets).map(|k| (k % 5) as f64 + 0.5).collect();
         let expansion: Vec<u8> = (0..n_sets as u8)
             .map(|a| a | if a & 1 != 0 { 0b100 } else { 0 })
@@ -397,7 +420,7 @@ mod tests {
             fee_route: vec![],
             cov: vec![],
             rescue: vec![],
-            weight,
+            logit,
             expansion,
         };
         let brand = [0.0; 3];
@@ -436,7 +459,7 @@ mod tests {
                     for pi in 0..=p {
                         let q = customers[hp_index(p, h as u8, pi)] * reach;
                         if usable != 0 {
-                            split_into(usable, pi, &weight, 0.6, q, &mut vol);
+                            split_into(usable, pi, &logit, 0.6, q, &mut vol);
                             paid += q;
                         } else if cash {
                             cashv += q;
@@ -455,5 +478,44 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The split of exponents beyond `exp`'s range equals the split of the same differences
+    /// near zero, and every share stays finite.
+    #[test]
+    fn logit_shares_are_stable_for_huge_exponents() {
+        let small = [0.0, -1.0, 2.0, 0.0, 0.0, 0.0, 0.0, 0.0];
+        let mut huge = small;
+        for x in huge.iter_mut().take(3) {
+            *x += 1e15;
+        }
+        let a = logit_shares(0b111, &small);
+        let b = logit_shares(0b111, &huge);
+        // Hand-computed: e^0, e^-1, e^2 over their sum.
+        let z = 1.0 + (-1.0f64).exp() + 2.0f64.exp();
+        assert!((a[0] - 1.0 / z).abs() < 1e-15);
+        assert!((a[2] - 2.0f64.exp() / z).abs() < 1e-15);
+        // 1e15 + x is exact only to 1/8 in f64; the shares of `huge` are those of the rounded
+        // exponents, so compare with a tolerance that covers that rounding.
+        for j in 0..3 {
+            assert!(b[j].is_finite());
+            assert!((a[j] - b[j]).abs() < 0.2, "{j}: {} vs {}", a[j], b[j]);
+        }
+        assert!((b.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+        // One huge exponent takes everything, one very negative takes nothing, without NaN.
+        let c = logit_shares(0b11, &[710.0, -710.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]);
+        assert_eq!(c[0], 1.0);
+        assert_eq!(c[1], 0.0);
+        let mut out = [0.0; 8];
+        split_into(
+            0b11,
+            1,
+            &[1e15, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+            0.5,
+            1.0,
+            &mut out,
+        );
+        assert_eq!(out[0], 0.5);
+        assert_eq!(out[1], 0.5);
     }
 }

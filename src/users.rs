@@ -112,7 +112,7 @@ impl P2pChannel {
                 split_into(
                     v as u8,
                     pi,
-                    &tables.weight,
+                    &tables.logit,
                     loyalty,
                     1.0,
                     &mut split[v * (p + 1) + pi],
@@ -871,7 +871,6 @@ fn update_user(
             }
             let base = &ctx.tables.primary_base[cls];
             let mut util = [f64::NEG_INFINITY; 8];
-            let mut best = f64::NEG_INFINITY;
             for j in 0..p {
                 if new_h & (1 << j) == 0 {
                     continue;
@@ -886,11 +885,9 @@ fn update_user(
                 } else {
                     0.0
                 };
-                let u = base[j] + ctx.beta_bal * b * ctx.balance_factor[j] + ctx.beta_soc * e;
-                util[j] = u;
-                best = best.max(u);
+                util[j] = base[j] + ctx.beta_bal * b * ctx.balance_factor[j] + ctx.beta_soc * e;
             }
-            logit_pick(new_h, |j| (util[j] - best).exp(), u01(sd.draw(1)))
+            logit_pick(new_h, |j| util[j], u01(sd.draw(1)))
         } else {
             pi as u8
         }

@@ -244,7 +244,7 @@ fn init_users(s: &Scenario, policy: &Policy, seed: u64) -> Users {
         .iter()
         .map(|pl| 1u16 << networks.iter().position(|x| *x == pl.requires).unwrap_or(0))
         .collect();
-    let brand_w: Vec<f64> = s.platforms.iter().map(|pl| pl.brand.exp()).collect();
+    let brand: Vec<f64> = s.platforms.iter().map(|pl| pl.brand).collect();
     let init_share: Vec<f64> = s.platforms.iter().map(|pl| pl.init_users).collect();
 
     let mut spend = vec![0f32; n];
@@ -271,7 +271,7 @@ fn init_users(s: &Scenario, policy: &Policy, seed: u64) -> Users {
                 let primary = if h == 0 {
                     NO_PRIMARY
                 } else {
-                    logit_pick(h, |j| brand_w[j], u01(d.draw(p as u64)))
+                    logit_pick(h, |j| brand[j], u01(d.draw(p as u64)))
                 };
                 st[k] = state::pack(h, primary, mask);
             }
@@ -284,9 +284,18 @@ fn init_users(s: &Scenario, policy: &Policy, seed: u64) -> Users {
     }
 }
 
-/// Picks a member of the set `h` with probability proportional to `weight(j)` using uniform `u`.
+/// Picks a member of the non-empty set `h` by a logit in the utilities `util(j)` using uniform
+/// `u`: with probability `exp(util(j) − m) / Σ_k exp(util(k) − m)`, where `m` is the largest
+/// utility over `h`, so that any finite utilities pick without overflow.
 #[inline]
-pub fn logit_pick(h: u8, weight: impl Fn(usize) -> f64, u: f64) -> u8 {
+pub fn logit_pick(h: u8, util: impl Fn(usize) -> f64, u: f64) -> u8 {
+    let mut top = f64::NEG_INFINITY;
+    let mut bits = h;
+    while bits != 0 {
+        top = top.max(util(bits.trailing_zeros() as usize));
+        bits &= bits - 1;
+    }
+    let weight = |j: usize| (util(j) - top).exp();
     let mut total = 0.0;
     let mut bits = h;
     while bits != 0 {
@@ -446,9 +455,16 @@ mod tests {
 
     #[test]
     fn logit_pick_respects_weights() {
-        let w = [1.0, 3.0];
+        // Utilities 0 and ln 3: probabilities 1/4 and 3/4.
+        let w = [0.0, 3f64.ln()];
         assert_eq!(logit_pick(0b11, |j| w[j], 0.2), 0);
         assert_eq!(logit_pick(0b11, |j| w[j], 0.3), 1);
         assert_eq!(logit_pick(0b10, |j| w[j], 0.0), 1);
+        // The same utilities shifted far beyond `exp`'s range pick the same members.
+        let huge = [1e15, 1e15 + 3f64.ln()];
+        assert_eq!(logit_pick(0b11, |j| huge[j], 0.2), 0);
+        assert_eq!(logit_pick(0b11, |j| huge[j], 0.3), 1);
+        let far = [-1e15, 1e15];
+        assert_eq!(logit_pick(0b11, |j| far[j], 0.999), 1);
     }
 }

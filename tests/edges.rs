@@ -145,3 +145,59 @@ fn one_user() {
         assert_eq!(ch.value.iter().sum::<f64>(), 0.0);
     }
 }
+
+/// Brand weights far beyond `exp`'s range (validation accepts up to ±1e15) run, and the logit
+/// decides as its differences say: with wallet `a` 1,000 ahead (or behind) and every user
+/// re-choosing its primary every month, every user holding both wallets makes the stronger one
+/// primary (the other terms of the primary choice add at most a few units), so the stronger
+/// wallet's primary users equal its holders.
+#[test]
+fn brand_weights_beyond_the_range_of_exp() {
+    for (brand, strong, weak) in [(1000.0, "a", "b"), (-1000.0, "b", "a"), (1e15, "a", "b")] {
+        let mut s = base();
+        s.platforms[0].brand = brand;
+        s.params.primary_review = 1.0;
+        s.validate().expect("within the magnitude limit");
+        for r in run(s) {
+            let st = &r.platforms[common::pj(&r, strong)];
+            let wk = &r.platforms[common::pj(&r, weak)];
+            assert_eq!(st.primary_users, st.users, "{brand} {}", r.month);
+            // Holders of both wallets: multihoming share × holders (two wallets only).
+            let both = r.market.multihoming_users * r.market.adopters;
+            let tol = 1e-6 * r.market.adopters;
+            assert!(
+                (wk.primary_users - (wk.users - both)).abs() <= tol,
+                "{brand} {}: {} vs {} − {}",
+                r.month,
+                wk.primary_users,
+                wk.users,
+                both
+            );
+            for p in &r.platforms {
+                assert!(p.value().is_finite());
+            }
+        }
+    }
+}
+
+/// A full subsidy with `subsidy_split = 800` puts 800 into one wallet's logit in the shops:
+/// it runs, and users holding both wallets pay with the subsidised one all that their primary
+/// does not take (so the unsubsidised wallet's share in the shops falls to its loyal part).
+#[test]
+fn a_subsidy_logit_beyond_the_range_of_exp() {
+    let mut s = base();
+    s.params.subsidy_split = 800.0;
+    let mut e = event("2020-01", "subsidy");
+    e.platform = Some("b".into());
+    e.channel = Some("shops".into());
+    e.rate = Some(1.0);
+    e.months = Some(3);
+    s.events.push(e);
+    s.validate().expect("valid");
+    let reports = run(s);
+    for r in &reports[..3] {
+        let ch = &r.channels[cj(r, "shops")];
+        assert!(ch.value.iter().all(|v| v.is_finite()));
+        assert!(value(r, "shops", "b") > 0.0);
+    }
+}

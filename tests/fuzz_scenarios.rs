@@ -204,6 +204,133 @@ proptest! {
     }
 }
 
+/// The real-valued fields that validation accepts up to the magnitude limit (±1e15), with
+/// whether they may be negative: brand weights, the subsidy weights, and every other weight,
+/// amount or scale with no upper bound.
+const UNBOUNDED: [(&str, bool); 21] = [
+    ("brand.a", true),
+    ("brand.b", true),
+    ("subsidy_split", false),
+    ("subsidy_weight", false),
+    ("coverage_weight", false),
+    ("rescue_weight", false),
+    ("balance_weight", true),
+    ("social_weight", true),
+    ("coverage_primary_weight", true),
+    ("merchant_inertia", false),
+    ("merchant_logit_scale", false),
+    ("months_liquidity", false),
+    ("interest", false),
+    ("init_size_bias", false),
+    ("ticket", false),
+    ("median_spend", false),
+    ("imitation.a", false),
+    ("imitation.b", false),
+    ("fixed_cost.a", false),
+    ("deposit.a", false),
+    ("campaign", false),
+];
+
+/// A magnitude spread over every order from 10^-3 to the validation limit 10^15 (the limit
+/// itself included), for fields without an upper bound.
+fn extreme(signed: bool) -> impl Strategy<Value = f64> {
+    (
+        prop_oneof![3 => -3.0f64..15.0, 1 => Just(15.0)],
+        any::<bool>(),
+    )
+        .prop_map(move |(e, neg)| {
+            let x = 10f64.powf(e).min(1e15);
+            if signed && neg {
+                -x
+            } else {
+                x
+            }
+        })
+}
+
+/// Sets one of the [`UNBOUNDED`] fields of the test scenario.
+fn set_extreme(s: &mut Scenario, field: &str, x: f64) {
+    let p = &mut s.params;
+    match field {
+        "brand.a" => s.platforms[0].brand = x,
+        "brand.b" => s.platforms[1].brand = x,
+        "subsidy_split" => p.subsidy_split = x,
+        "subsidy_weight" => p.subsidy_weight = x,
+        "coverage_weight" => p.coverage_weight = x,
+        "rescue_weight" => p.rescue_weight = x,
+        "balance_weight" => p.balance_weight = x,
+        "social_weight" => p.social_weight = x,
+        "coverage_primary_weight" => p.coverage_primary_weight = x,
+        "merchant_inertia" => p.merchant_inertia = x,
+        "merchant_logit_scale" => p.merchant_logit_scale = x,
+        "months_liquidity" => p.months_liquidity = x,
+        "interest" => p.interest = x,
+        "init_size_bias" => p.init_size_bias = x,
+        "ticket" => p.ticket = x,
+        "median_spend" => p.median_spend = x,
+        "imitation.a" => {
+            s.platforms[0].imitation.insert("everyone".into(), x);
+        }
+        "imitation.b" => {
+            s.platforms[1].imitation.insert("chat".into(), x);
+        }
+        "fixed_cost.a" => s.platforms[0].fixed_cost = x,
+        "deposit.a" => {
+            s.platforms[0].deposit.insert("shops".into(), x);
+        }
+        "campaign" => {
+            let mut ev = common::event("2020-02", "campaign");
+            ev.platform = Some("b".into());
+            ev.multiplier = Some(x);
+            ev.months = Some(3);
+            s.events.push(ev);
+        }
+        other => unreachable!("no such field {other}"),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: cases(),
+        failure_persistence: Some(Box::new(
+            proptest::test_runner::FileFailurePersistence::Direct(
+                "tests/fuzz_scenarios.proptest-regressions"
+            )
+        )),
+        ..ProptestConfig::default()
+    })]
+
+    /// Extreme but accepted values: one to four unbounded fields at magnitudes up to the
+    /// validation limit, with or without a full subsidy that puts `subsidy_split` times the rate
+    /// into the logit. Every such scenario must validate (the generator stays inside the rules)
+    /// and then run with every invariant holding: no NaN, no infinity, shares that add up.
+    #[test]
+    fn extreme_accepted_values_run_with_every_invariant_holding(
+        picks in prop::collection::vec((0..UNBOUNDED.len(), extreme(true)), 1..5),
+        subsidy in prop_oneof![1 => Just(None), 1 => (0.0f64..=1.0).prop_map(Some)],
+    ) {
+        let mut s = common::base();
+        s.agents.users = 1_500;
+        s.agents.merchants = 150;
+        for (k, x) in &picks {
+            let (field, signed) = UNBOUNDED[*k];
+            set_extreme(&mut s, field, if signed { *x } else { x.abs() });
+        }
+        if let Some(rate) = subsidy {
+            let mut ev = common::event("2020-01", "subsidy");
+            ev.platform = Some("a".into());
+            ev.channel = Some("shops".into());
+            ev.rate = Some(rate);
+            ev.months = Some(6);
+            s.events.push(ev);
+        }
+        if let Err(e) = s.validate() {
+            panic!("the generator made a scenario validation refuses: {e}");
+        }
+        run_accepted(s);
+    }
+}
+
 /// A number that is usually inside `[lo, hi]` and sometimes not (negative, huge, NaN, inf).
 fn value(lo: f64, hi: f64) -> impl Strategy<Value = f64> {
     prop_oneof![
