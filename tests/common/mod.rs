@@ -137,3 +137,8 @@ pub fn blocked_file(dir: &Path) -> String {
     .unwrap();
     p.display().to_string()
 }
+
+/// Index of channel `id` in a scenario.
+pub fn cj_of(s: &paymarket::Scenario, id: &str) -> usize {
+    s.channels.iter().position(|c| c.id == id).unwrap()
+}
