@@ -76,6 +76,7 @@ fn go(flags: &support::Flags) -> Result<(), Box<dyn std::error::Error>> {
             args.join(" ")
         ),
         progress: true,
+        provenance: None,
         settings,
     };
     let pool = support::pool(flags.count("threads")?.unwrap_or(0))?;

@@ -901,6 +901,82 @@ pub struct Job {
     pub command: String,
     /// Show a progress line on stderr (when it is a terminal).
     pub progress: bool,
+    /// How the output set was made (command line, threads), recorded in its manifest; the
+    /// job fills in the arguments and inputs that make it again ([`Job::rerun_args`]).
+    pub provenance: Option<crate::output::Provenance>,
+}
+
+/// File name of a path, for names inside an output set.
+fn file_name(p: &std::path::Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "input".into())
+}
+
+impl Job {
+    /// The name, inside the output set, of the copy of the scenario file.
+    fn scenario_input(&self) -> String {
+        format!("inputs/scenario/{}", file_name(&self.scenario_path))
+    }
+
+    /// The name of the copy of the parameter file, if one was given.
+    fn parameters_input(&self) -> Option<String> {
+        self.parameters
+            .as_ref()
+            .map(|p| format!("inputs/parameters/{}", file_name(p)))
+    }
+
+    /// The inputs the calibration reads, as `(name in the output set, text)`: verbatim copies
+    /// of the scenario file, the targets and the parameter file, so that the set can be made
+    /// again from its directory alone.
+    pub fn inputs(&self) -> Result<Vec<(String, String)>> {
+        let read = |p: &std::path::Path| {
+            std::fs::read_to_string(p).map_err(|source| Error::Io {
+                path: p.to_path_buf(),
+                source,
+            })
+        };
+        let mut out = vec![(self.scenario_input(), read(&self.scenario_path)?)];
+        for name in ["market_shares.csv", "user_counts.csv"] {
+            let p = self.targets_dir.join(name);
+            if p.exists() {
+                out.push((format!("inputs/targets/{name}"), read(&p)?));
+            }
+        }
+        if let (Some(p), Some(name)) = (&self.parameters, self.parameters_input()) {
+            out.push((name, read(p)?));
+        }
+        Ok(out)
+    }
+
+    /// The arguments of `paymarket calibrate` (after the program name, without `--out`) that
+    /// run this job again on the copies of [`Job::inputs`].
+    pub fn rerun_args(&self) -> Vec<String> {
+        let st = &self.settings;
+        let mut a: Vec<String> = vec![
+            "calibrate".into(),
+            self.scenario_input(),
+            "--targets".into(),
+            "inputs/targets".into(),
+            "--budget".into(),
+            st.budget.to_string(),
+        ];
+        if let Some(p) = self.parameters_input() {
+            a.extend(["--params".into(), p]);
+        }
+        for (flag, v) in [
+            ("--seed", st.seed.to_string()),
+            ("--replicates", st.replicates.to_string()),
+            ("--report-replicates", self.report_replicates.to_string()),
+            ("--window-end", st.window_end.to_string()),
+            ("--users-weight", format!("{}", st.users_weight)),
+            ("--users", st.users.to_string()),
+            ("--merchants", st.merchants.to_string()),
+        ] {
+            a.extend([flag.to_string(), v]);
+        }
+        a
+    }
 }
 
 /// What [`run`] found.
@@ -954,7 +1030,9 @@ pub fn run(job: &Job) -> Result<Report> {
     let mut bar = crate::experiment::Progress::new(st.budget as u64, job.progress);
     let calibration = calibrate(&base, &ps, &targets, st, |_, _, _| bar.advance(1))?;
     let start_objective = calibration.trace[0].objective;
-    let calibrated = apply(&base, &ps, &calibration.best)?;
+    let mut calibrated = apply(&base, &ps, &calibration.best)?;
+    // A name of its own, so that its rows are never taken for the original's.
+    calibrated.name = format!("{}_calibrated", base.name);
     let report = Settings {
         replicates: job.report_replicates.max(2),
         ..st.clone()
@@ -971,8 +1049,27 @@ pub fn run(job: &Job) -> Result<Report> {
     let mut files = Vec::new();
     // Under MPI only rank 0 writes.
     if crate::dist::is_root() {
-        crate::output::create_dir(&job.out)?;
-        crate::output::clear_manifest(&job.out)?;
+        let identity = crate::output::Identity {
+            command: "calibrate".into(),
+            scenarios: vec![crate::output::ScenarioId::of(&base)],
+            seed: st.seed,
+            panel: None,
+        };
+        let provenance = job
+            .provenance
+            .clone()
+            .map(|p| crate::output::Provenance {
+                rerun: job.rerun_args(),
+                ..p
+            })
+            .unwrap_or_else(|| crate::output::Provenance {
+                command: vec![job.command.clone()],
+                seed: st.seed,
+                threads: rayon::current_num_threads(),
+                rerun: job.rerun_args(),
+                inputs: vec![],
+            });
+        let set = crate::output::OutputSet::begin(&job.out, &identity, provenance, &job.inputs()?)?;
         let mut w = StagedCsv::open(
             &job.out,
             "fit.csv",
@@ -990,7 +1087,6 @@ pub fn run(job: &Job) -> Result<Report> {
                 "measure",
                 "weight",
             ],
-            false,
         )?;
         for (t, m) in targets.iter().zip(&fit.simulated) {
             let (lo, hi) = m.ci95();
@@ -1027,7 +1123,6 @@ pub fn run(job: &Job) -> Result<Report> {
                 "objective_plus",
                 "rise",
             ],
-            false,
         )?;
         for (s, p) in identification.1.iter().zip(&ps) {
             w.write([
@@ -1049,7 +1144,7 @@ pub fn run(job: &Job) -> Result<Report> {
         let mut header = vec!["evaluation".to_string(), "stage".into(), "objective".into()];
         header.extend(ps.iter().map(|p| p.path.clone()));
         let header: Vec<&str> = header.iter().map(String::as_str).collect();
-        let mut w = StagedCsv::open(&job.out, "trace.csv", &header, false)?;
+        let mut w = StagedCsv::open(&job.out, "trace.csv", &header)?;
         for (k, ev) in calibration.trace.iter().enumerate() {
             let mut row = vec![k.to_string(), ev.stage.to_string(), num(ev.objective)];
             row.extend(ev.x.iter().map(|v| num(*v)));
@@ -1070,8 +1165,9 @@ pub fn run(job: &Job) -> Result<Report> {
         let fitted = targets.iter().filter(|t| t.weight > 0.0).count();
         let header = [
             format!(
-                "# Calibrated by paymarket {} from {origin}. Regenerate with:",
-                env!("CARGO_PKG_VERSION")
+                "# Calibrated by paymarket {} from {}. Regenerate with:",
+                env!("CARGO_PKG_VERSION"),
+                file_name(&job.scenario_path)
             ),
             format!("#   {}", job.command),
             format!(
@@ -1079,10 +1175,9 @@ pub fn run(job: &Job) -> Result<Report> {
                 st.seed, st.budget, st.replicates, st.users, st.merchants
             ),
             format!(
-                "# window {} to {}, targets in {}: {fitted} fitted of {}; {} free parameters.",
+                "# window {} to {}: {fitted} of {} targets fitted; {} free parameters.",
                 base.start,
                 st.window_end,
-                job.targets_dir.display(),
                 targets.len(),
                 ps.len()
             ),
@@ -1100,6 +1195,7 @@ pub fn run(job: &Job) -> Result<Report> {
             .map(|(p, v)| (p.path.clone(), *v))
             .collect();
         let mut patched = crate::sweep::patch_toml(&text, &values, "calibrated")?;
+        patched = crate::sweep::patch_name(&patched, &calibrated.name)?;
         patched.insert_str(0, &header);
         // The file must read back as the calibrated scenario.
         let back = Scenario::from_toml_str(&patched, "the calibrated scenario")?;
@@ -1114,7 +1210,9 @@ pub fn run(job: &Job) -> Result<Report> {
                 files.push(name.to_string_lossy().into_owned());
             }
         }
-        crate::output::write_manifest(&job.out, &files)?;
+        let mut set = set;
+        set.add(files.iter().cloned());
+        set.finish()?;
     }
     Ok(Report {
         targets,

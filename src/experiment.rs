@@ -504,6 +504,13 @@ pub fn compare(
 ) -> Result<Effects> {
     baseline.validate()?;
     alternative.validate()?;
+    if baseline.name == alternative.name {
+        return Err(Error::Config(format!(
+            "both scenarios of the comparison are named {:?}, so their rows could not be told \
+             apart: give the alternative a `name` of its own",
+            baseline.name
+        )));
+    }
     if let Some(f) = fork_at {
         crate::sim::fork_compatible(baseline, alternative, f)?;
     }
@@ -651,7 +658,7 @@ impl SummaryWriter {
 fn open(dir: &Path, name: &str, header: &[String]) -> Result<StagedCsv> {
     crate::output::create_dir(dir)?;
     let header: Vec<&str> = header.iter().map(String::as_str).collect();
-    StagedCsv::open(dir, name, &header, false)
+    StagedCsv::open(dir, name, &header)
 }
 
 /// Writes `effects_platforms.csv`, `effects_market.csv` and `effects_channels.csv`: per month,

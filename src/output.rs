@@ -20,6 +20,7 @@
 //! ```
 
 use crate::error::{Error, Result};
+use crate::month::Month;
 use serde::{Deserialize, Serialize};
 use std::fs::File;
 use std::io::{BufWriter, Read, Write};
@@ -73,27 +74,6 @@ impl Staged {
     pub fn create(path: &Path) -> Result<(Staged, File)> {
         let tmp = partial_name(path);
         let f = File::create(&tmp).map_err(io(&tmp))?;
-        Ok((
-            Staged {
-                path: path.to_path_buf(),
-                tmp,
-            },
-            f,
-        ))
-    }
-
-    /// Starts from a copy of the existing `path` (if any), to append to it.
-    pub fn append(path: &Path) -> Result<(Staged, File)> {
-        let tmp = partial_name(path);
-        if path.exists() {
-            std::fs::copy(path, &tmp).map_err(io(&tmp))?;
-        } else {
-            File::create(&tmp).map_err(io(&tmp))?;
-        }
-        let f = std::fs::OpenOptions::new()
-            .append(true)
-            .open(&tmp)
-            .map_err(io(&tmp))?;
         Ok((
             Staged {
                 path: path.to_path_buf(),
@@ -172,8 +152,148 @@ pub struct Entry {
 pub struct Manifest {
     /// The paymarket version that wrote the set.
     pub paymarket: String,
+    /// How the set was made and how to make it again (absent in sets written by library code
+    /// that gave none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<Provenance>,
     /// The files, in the order written.
     pub files: Vec<Entry>,
+}
+
+/// How an output set was made: enough to make it again from the directory alone.
+///
+/// `rerun` holds the command's arguments (after `paymarket`, without `--out`), in which every
+/// input is a file of the set itself (the resolved scenario, copies of calibration targets):
+/// `paymarket rerun DIR --out NEW` runs them and writes the same files into `NEW`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Provenance {
+    /// The command line as it was typed (the program named `paymarket`).
+    pub command: Vec<String>,
+    /// The master seed.
+    pub seed: u64,
+    /// Worker threads, for the record: the files do not depend on it.
+    pub threads: usize,
+    /// The arguments that make the set again, inputs named by their file names in the set.
+    pub rerun: Vec<String>,
+    /// The files of the set that `rerun` reads.
+    pub inputs: Vec<String>,
+}
+
+/// The identity file's name: written before any row, it says whose rows a directory holds.
+pub const IDENTITY: &str = "identity.json";
+
+/// Whose rows an output directory holds: the command, each scenario's name and
+/// [`crate::Scenario::fingerprint`], the master seed, and the panel fraction of a run.
+/// Commands that add rows to an existing directory (`resume`) compare it first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Identity {
+    /// The command that started the directory (`run`, `ensemble`, `sweep`, `compare`,
+    /// `calibrate`).
+    pub command: String,
+    /// The scenarios whose rows it holds, in the command's order.
+    pub scenarios: Vec<ScenarioId>,
+    /// The (master) seed.
+    pub seed: u64,
+    /// The agent panel's sampling fraction, for a run that writes one.
+    #[serde(default)]
+    pub panel: Option<f64>,
+}
+
+/// A scenario's name and fingerprint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScenarioId {
+    /// The scenario's `name`.
+    pub name: String,
+    /// Its [`crate::Scenario::fingerprint`].
+    pub fingerprint: String,
+}
+
+impl ScenarioId {
+    /// The id of a resolved scenario.
+    pub fn of(s: &crate::Scenario) -> ScenarioId {
+        ScenarioId {
+            name: s.name.clone(),
+            fingerprint: s.fingerprint(),
+        }
+    }
+}
+
+/// Writes `dir/identity.json` (atomically).
+pub fn write_identity(dir: &Path, id: &Identity) -> Result<()> {
+    let text = serde_json::to_string_pretty(id).expect("an identity serialises");
+    write_atomic(&dir.join(IDENTITY), text.as_bytes())
+}
+
+/// Reads `dir/identity.json`; `Ok(None)` when there is none.
+pub fn read_identity(dir: &Path) -> Result<Option<Identity>> {
+    let p = dir.join(IDENTITY);
+    let text = match std::fs::read_to_string(&p) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(Error::Io { path: p, source }),
+    };
+    serde_json::from_str(&text).map(Some).map_err(|e| {
+        Error::Config(format!(
+            "{}: not a paymarket identity file: {e}; remove it only if the directory holds no rows",
+            p.display()
+        ))
+    })
+}
+
+/// One output set being written: [`OutputSet::begin`] creates the directory, removes any old
+/// manifest, writes the identity and the resolved inputs before any row; the command adds the
+/// names of the files it completes; [`OutputSet::finish`] writes the manifest last, with the
+/// provenance.
+#[derive(Debug)]
+pub struct OutputSet {
+    dir: PathBuf,
+    files: Vec<String>,
+    provenance: Provenance,
+}
+
+impl OutputSet {
+    /// Starts a set in `dir`: identity first, then each `(file name, text)` input (the resolved
+    /// scenario, copies of calibration targets; names may contain `/` for a subfolder).
+    pub fn begin(
+        dir: &Path,
+        identity: &Identity,
+        mut provenance: Provenance,
+        inputs: &[(String, String)],
+    ) -> Result<OutputSet> {
+        create_dir(dir)?;
+        clear_manifest(dir)?;
+        write_identity(dir, identity)?;
+        let mut files = vec![IDENTITY.to_string()];
+        for (name, text) in inputs {
+            let path = dir.join(name);
+            if let Some(parent) = path.parent() {
+                create_dir(parent)?;
+            }
+            write_atomic(&path, text.as_bytes())?;
+            files.push(name.clone());
+        }
+        provenance.inputs = inputs.iter().map(|(n, _)| n.clone()).collect();
+        Ok(OutputSet {
+            dir: dir.to_path_buf(),
+            files,
+            provenance,
+        })
+    }
+
+    /// The directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Adds completed files (names within the directory) to the set.
+    pub fn add<S: Into<String>>(&mut self, names: impl IntoIterator<Item = S>) {
+        self.files.extend(names.into_iter().map(Into::into));
+    }
+
+    /// Writes the manifest, last.
+    pub fn finish(self) -> Result<()> {
+        write_manifest_with(&self.dir, &self.files, Some(&self.provenance))
+    }
 }
 
 fn crc_of(path: &Path) -> Result<(u64, u32)> {
@@ -205,6 +325,15 @@ pub fn clear_manifest(dir: &Path) -> Result<()> {
 
 /// Writes `dir/manifest.json` for the named files (which must all be in place), last.
 pub fn write_manifest(dir: &Path, names: &[String]) -> Result<()> {
+    write_manifest_with(dir, names, None)
+}
+
+/// Like [`write_manifest`], recording how the set was made.
+pub fn write_manifest_with(
+    dir: &Path,
+    names: &[String],
+    provenance: Option<&Provenance>,
+) -> Result<()> {
     let mut files = Vec::new();
     for name in names {
         let (bytes, crc32) = crc_of(&dir.join(name))?;
@@ -216,6 +345,7 @@ pub fn write_manifest(dir: &Path, names: &[String]) -> Result<()> {
     }
     let m = Manifest {
         paymarket: env!("CARGO_PKG_VERSION").to_string(),
+        provenance: provenance.cloned(),
         files,
     };
     let text = serde_json::to_string_pretty(&m).expect("a manifest serialises");
@@ -256,27 +386,74 @@ pub struct StagedCsv {
 }
 
 impl StagedCsv {
-    /// Opens `dir/name` for writing (with `header` first), or, with `append`, continues an
-    /// existing non-empty file (its header already written).
-    pub fn open(dir: &Path, name: &str, header: &[&str], append: bool) -> Result<StagedCsv> {
+    /// Opens `dir/name` for writing, `header` first.
+    pub fn open(dir: &Path, name: &str, header: &[&str]) -> Result<StagedCsv> {
         let path = dir.join(name);
-        let existing = append
-            && std::fs::metadata(&path)
-                .map(|m| m.len() > 0)
-                .unwrap_or(false);
-        let (staged, f) = if existing {
-            Staged::append(&path)?
-        } else {
-            Staged::create(&path)?
-        };
+        let (staged, f) = Staged::create(&path)?;
         let mut w = csv::Writer::from_writer(BufWriter::new(f));
-        if !existing {
-            w.write_record(header).map_err(|source| Error::Csv {
-                path: path.clone(),
-                source,
-            })?;
-        }
+        w.write_record(header).map_err(|source| Error::Csv {
+            path: path.clone(),
+            source,
+        })?;
         Ok(StagedCsv { staged, w })
+    }
+
+    /// Opens `dir/name` to continue a run from month `from`: the header is checked, the rows
+    /// dated before `from` (column `month`, the third) are copied and every later row is
+    /// dropped, so that a resume repeated, or started again after it was killed, writes the
+    /// same file. A missing file starts empty, with the header.
+    pub fn resume(dir: &Path, name: &str, header: &[&str], from: Month) -> Result<StagedCsv> {
+        let path = dir.join(name);
+        let mut out = StagedCsv::open(dir, name, header)?;
+        let f = match File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+            Err(source) => return Err(Error::Io { path, source }),
+        };
+        let csv_err = |source| Error::Csv {
+            path: path.clone(),
+            source,
+        };
+        let mut r = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(std::io::BufReader::new(f));
+        let mut records = r.byte_records();
+        match records.next() {
+            Some(first) => {
+                let first = first.map_err(csv_err)?;
+                if first.iter().ne(header.iter().map(|h| h.as_bytes())) {
+                    return Err(Error::Config(format!(
+                        "{}: its header is not the one this version writes; resume into the directory of the run that saved the checkpoint",
+                        path.display()
+                    )));
+                }
+            }
+            None => return Ok(out),
+        }
+        let col = header.iter().position(|h| *h == "month").unwrap_or(2);
+        for (k, rec) in records.enumerate() {
+            let rec = rec.map_err(csv_err)?;
+            let month = rec
+                .get(col)
+                .and_then(|m| std::str::from_utf8(m).ok())
+                .and_then(|m| m.parse::<Month>().ok())
+                .ok_or_else(|| {
+                    Error::Config(format!(
+                        "{}: row {} has no month in column {}; the file is damaged",
+                        path.display(),
+                        k + 2,
+                        col + 1
+                    ))
+                })?;
+            if month < from {
+                out.w.write_byte_record(&rec).map_err(|source| Error::Csv {
+                    path: path.clone(),
+                    source,
+                })?;
+            }
+        }
+        Ok(out)
     }
 
     /// Writes one record.

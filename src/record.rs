@@ -206,13 +206,16 @@ fn make_dir(dir: &Path) -> Result<PathBuf> {
 impl CsvRecorder {
     /// Creates the directory if needed and opens the four files with their headers.
     pub fn create(dir: impl AsRef<Path>) -> Result<CsvRecorder> {
-        CsvRecorder::open(dir.as_ref(), false)
+        CsvRecorder::open(dir.as_ref(), None)
     }
 
-    /// Like [`CsvRecorder::create`], but adds rows to files already in `dir` (a run resumed
-    /// from a checkpoint continues the files of the run that saved it).
-    pub fn append(dir: impl AsRef<Path>) -> Result<CsvRecorder> {
-        CsvRecorder::open(dir.as_ref(), true)
+    /// Like [`CsvRecorder::create`], but continues the files already in `dir` from month
+    /// `from` (a run resumed from a checkpoint continues the files of the run that saved it):
+    /// rows dated before `from` are kept, later ones dropped and written again, so resuming
+    /// twice, or again after a resume was killed, gives the files of the uninterrupted run.
+    /// The caller checks first that the rows are the same run's ([`crate::output::Identity`]).
+    pub fn resume(dir: impl AsRef<Path>, from: Month) -> Result<CsvRecorder> {
+        CsvRecorder::open(dir.as_ref(), Some(from))
     }
 
     /// Leaves the manifest to the caller (see [`crate::output::write_manifest`]).
@@ -221,10 +224,13 @@ impl CsvRecorder {
         self
     }
 
-    fn open(dir: &Path, append: bool) -> Result<CsvRecorder> {
+    fn open(dir: &Path, resume: Option<Month>) -> Result<CsvRecorder> {
         let dir = make_dir(dir)?;
         crate::output::clear_manifest(&dir)?;
-        let open = |name: &str, header: &[&str]| StagedCsv::open(&dir, name, header, append);
+        let open = |name: &str, header: &[&str]| match resume {
+            Some(from) => StagedCsv::resume(&dir, name, header, from),
+            None => StagedCsv::open(&dir, name, header),
+        };
         Ok(CsvRecorder {
             platforms: open(
                 CSV_FILES[0],
@@ -427,13 +433,26 @@ fn set_names(set: u8, ids: &[String]) -> String {
 impl AgentPanel {
     /// Opens the two panel files in `dir` for a sample of `fraction` of the agents.
     pub fn create(dir: impl AsRef<Path>, fraction: f64) -> Result<AgentPanel> {
+        AgentPanel::open(dir.as_ref(), fraction, None)
+    }
+
+    /// Like [`AgentPanel::create`], but continues the panel files of a run from month `from`
+    /// (see [`CsvRecorder::resume`]); the sample is the run's, drawn from its seed.
+    pub fn resume(dir: impl AsRef<Path>, fraction: f64, from: Month) -> Result<AgentPanel> {
+        AgentPanel::open(dir.as_ref(), fraction, Some(from))
+    }
+
+    fn open(dir: &Path, fraction: f64, resume: Option<Month>) -> Result<AgentPanel> {
         if !(0.0..=1.0).contains(&fraction) {
             return Err(Error::Config(format!(
                 "the panel fraction must be between 0 and 1, got {fraction}"
             )));
         }
-        let dir = make_dir(dir.as_ref())?;
-        let open = |name: &str, header: &[&str]| StagedCsv::open(&dir, name, header, false);
+        let dir = make_dir(dir)?;
+        let open = |name: &str, header: &[&str]| match resume {
+            Some(from) => StagedCsv::resume(&dir, name, header, from),
+            None => StagedCsv::open(&dir, name, header),
+        };
         Ok(AgentPanel {
             users: open(
                 PANEL_FILES[0],

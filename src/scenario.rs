@@ -559,6 +559,39 @@ impl Scenario {
         }
     }
 
+    /// The scenario as TOML text that [`Scenario::from_toml_str`] reads back as an equal
+    /// scenario (every field written, defaults included: the resolved scenario of a run).
+    ///
+    /// ```
+    /// use paymarket::Scenario;
+    /// let s = Scenario::load("data/scenarios/duopoly.toml")?;
+    /// let back = Scenario::from_toml_str(&s.to_toml()?, "resolved")?;
+    /// assert_eq!(back, s);
+    /// # Ok::<(), paymarket::Error>(())
+    /// ```
+    pub fn to_toml(&self) -> Result<String> {
+        toml::to_string(self).map_err(|e| {
+            Error::Config(format!(
+                "scenario {:?} cannot be written as TOML: {e}",
+                self.name
+            ))
+        })
+    }
+
+    /// A fingerprint of the resolved scenario: 16 hex digits of the 64-bit FNV-1a hash of its
+    /// canonical JSON form (every field, maps in key order, numbers in their shortest exact
+    /// form). Equal scenarios have equal fingerprints on every machine; output directories
+    /// record it so that rows of different scenarios are never mixed.
+    pub fn fingerprint(&self) -> String {
+        let json = serde_json::to_string(self).unwrap_or_default();
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in json.bytes() {
+            h ^= b as u64;
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        format!("{h:016x}")
+    }
+
     /// Number of simulated months.
     pub fn months(&self) -> usize {
         (self.start.months_until(self.end) + 1).max(0) as usize

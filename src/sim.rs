@@ -186,6 +186,11 @@ impl Simulation {
         Ok(self)
     }
 
+    /// The seed of this run's draws (the scenario's, or a replicate's derived seed).
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
     /// The scenario being run.
     pub fn scenario(&self) -> &Scenario {
         &self.scenario

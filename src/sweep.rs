@@ -227,6 +227,31 @@ pub fn patch_toml(text: &str, values: &[(String, f64)], note: &str) -> Result<St
     Ok(doc.to_string())
 }
 
+/// Sets the scenario's top-level `name` in its TOML text, keeping everything else (comments
+/// included) as it is.
+///
+/// ```
+/// let text = "# a comment\nname = \"a\" # kept\nstart = \"2020-01\"\n";
+/// let out = paymarket::sweep::patch_name(text, "b")?;
+/// assert!(out.contains("name = \"b\"") && out.contains("# a comment"));
+/// # Ok::<(), paymarket::Error>(())
+/// ```
+pub fn patch_name(text: &str, name: &str) -> Result<String> {
+    let mut doc: toml_edit::DocumentMut = text
+        .parse()
+        .map_err(|e| problem("", format!("the scenario text does not parse: {e}")))?;
+    let decor = doc
+        .get("name")
+        .and_then(|i| i.as_value())
+        .map(|v| v.decor().clone());
+    let mut v = toml_edit::Value::from(name);
+    if let Some(d) = decor {
+        *v.decor_mut() = d;
+    }
+    doc["name"] = toml_edit::Item::Value(v);
+    Ok(doc.to_string())
+}
+
 /// Sets the value at `segs` below table `t` (`inline`: `t` is an inline table, where TOML
 /// allows no comments).
 fn patch_in(

@@ -91,6 +91,7 @@ fn the_workflow_writes_a_scenario_that_reads_back_calibrated() {
         write_scenario: None,
         command: "test".into(),
         progress: false,
+        provenance: None,
     };
     let report = paymarket::calibrate::run(&job).unwrap();
     let text = std::fs::read_to_string(dir.join("calibrated.toml")).unwrap();

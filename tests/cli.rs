@@ -67,6 +67,7 @@ fn validate_accepts_a_good_file_and_lists_every_problem_of_a_bad_one() {
 fn bad_options_exit_non_zero_with_a_reason() {
     let dir = tmp("options");
     let f = common::base_file(&dir);
+    let alt = common::blocked_file(&dir);
     let out_dir = dir.join("out").display().to_string();
     let cases: Vec<(Vec<&str>, i32, &str)> = vec![
         (
@@ -100,7 +101,7 @@ fn bad_options_exit_non_zero_with_a_reason() {
             vec![
                 "compare",
                 &f,
-                &f,
+                &alt,
                 "-r",
                 "2",
                 "--fork-at",

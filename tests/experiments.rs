@@ -201,7 +201,7 @@ fn a_resumed_run_writes_the_same_files_as_a_straight_one() {
     let mut resumed = Simulation::load(&ckpt).unwrap();
     assert_eq!(resumed.month().to_string(), "2020-10");
     resumed
-        .run(&mut [&mut CsvRecorder::append(&split).unwrap()])
+        .run(&mut [&mut CsvRecorder::resume(&split, resumed.month()).unwrap()])
         .unwrap();
     let a = read_all(&straight, &CSV_FILES);
     let b = read_all(&split, &CSV_FILES);

@@ -4,7 +4,9 @@
 
 use clap::{Args, Parser, Subcommand};
 use paymarket::experiment::{compare, ensemble, write_comparison, Plan, SummaryWriter};
-use paymarket::output::{clear_manifest, write_manifest};
+use paymarket::output::{
+    check_manifest, read_identity, Identity, OutputSet, Provenance, ScenarioId, IDENTITY, MANIFEST,
+};
 use paymarket::record::{Recorder, CSV_FILES, PANEL_FILES};
 use paymarket::sweep::{sweep, Design};
 use paymarket::{AgentPanel, CsvRecorder, Month, Scenario, Simulation};
@@ -49,8 +51,10 @@ enum Command {
         #[arg(long, value_name = "YYYY-MM")]
         checkpoint_at: Option<Month>,
     },
-    /// Continue a run saved with `run --checkpoint-at`, adding its remaining months to the
-    /// CSV files in --out.
+    /// Continue a run saved with `run --checkpoint-at` in the run's own --out directory: the
+    /// rows from the checkpoint's month on are written again, so resuming twice, or again after
+    /// a resume was stopped, gives the files of the uninterrupted run. A directory whose rows
+    /// come from another scenario or seed is refused, untouched.
     Resume {
         /// The checkpoint file.
         checkpoint: PathBuf,
@@ -154,6 +158,15 @@ enum Command {
         write_scenario: Option<PathBuf>,
         #[command(flatten)]
         size: Size,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Make an output set again from its directory alone: runs the command its manifest.json
+    /// records on the resolved inputs stored beside the files, writing the same files into
+    /// --out.
+    Rerun {
+        /// A directory written by run, resume, ensemble, sweep, compare or calibrate.
+        dir: PathBuf,
         #[command(flatten)]
         common: Common,
     },
@@ -281,12 +294,76 @@ fn peak_rss() -> Option<u64> {
     Some(line.split_whitespace().nth(1)?.parse::<u64>().ok()? * 1024)
 }
 
-/// Creates the output directory and removes any old completion manifest, so that it never
-/// vouches for the partial files of this command.
-fn start_set(out: &Path) -> Res {
-    paymarket::output::create_dir(out)?;
-    clear_manifest(out)?;
-    Ok(())
+/// The command line under `rerun`: the one that made the set first, recorded again.
+static RECORDED: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+
+/// The command line to record: as typed (the program named `paymarket`), or under `rerun` the
+/// one that made the set first.
+fn command_line() -> Vec<String> {
+    RECORDED.get().cloned().unwrap_or_else(|| {
+        std::env::args()
+            .enumerate()
+            .map(|(k, a)| if k == 0 { "paymarket".to_string() } else { a })
+            .collect()
+    })
+}
+
+fn provenance(seed: u64, rerun: Vec<String>) -> Provenance {
+    Provenance {
+        command: command_line(),
+        seed,
+        threads: rayon::current_num_threads(),
+        rerun,
+        inputs: vec![],
+    }
+}
+
+/// The resolved scenario's file name in an output set.
+const RESOLVED: &str = "scenario.resolved.toml";
+
+/// Starts an output set: the identity and the resolved scenarios (`(file name, scenario)`)
+/// before any row; `rerun` names those files.
+fn begin(
+    out: &Path,
+    command: &str,
+    scenarios: &[(&str, &Scenario)],
+    seed: u64,
+    panel: Option<f64>,
+    rerun: Vec<String>,
+) -> Res<OutputSet> {
+    let identity = Identity {
+        command: command.into(),
+        scenarios: scenarios.iter().map(|(_, s)| ScenarioId::of(s)).collect(),
+        seed,
+        panel,
+    };
+    let mut inputs = Vec::new();
+    for (name, s) in scenarios {
+        inputs.push((name.to_string(), s.to_toml()?));
+    }
+    Ok(OutputSet::begin(
+        out,
+        &identity,
+        provenance(seed, rerun),
+        &inputs,
+    )?)
+}
+
+/// The replicate flags that make an experiment again (the master seed made explicit).
+fn reps_args(plan: &Plan, reps: &Reps) -> Vec<String> {
+    let mut a = vec![
+        "--replicates".to_string(),
+        plan.replicates.to_string(),
+        "--seed".into(),
+        plan.seed.to_string(),
+    ];
+    if reps.summary_only {
+        a.push("--summary-only".into());
+    }
+    if reps.no_charts {
+        a.push("--no-charts".into());
+    }
+    a
 }
 
 fn done(what: &str, start: Instant, out: &Path) {
@@ -298,6 +375,158 @@ fn done(what: &str, start: Instant, out: &Path) {
         start.elapsed().as_secs_f64(),
         out.display()
     );
+}
+
+/// Gives two compared scenarios with the same `name` the names of their files (and says so),
+/// or refuses when the files are named alike too.
+fn distinct_names(b: &mut Scenario, bp: &Path, a: &mut Scenario, ap: &Path) -> Res {
+    if a.name != b.name {
+        return Ok(());
+    }
+    let stem = |p: &Path| p.file_stem().map(|x| x.to_string_lossy().into_owned());
+    match (stem(bp), stem(ap)) {
+        (Some(x), Some(y)) if x != y => {
+            eprintln!(
+                "note: both scenarios are named {:?}; naming them after their files: {x:?} (baseline) and {y:?} (alternative)",
+                b.name
+            );
+            b.name = x;
+            a.name = y;
+            Ok(())
+        }
+        _ => Err(format!(
+            "both scenarios are named {:?} and their files are named alike: give the alternative a `name` of its own",
+            b.name
+        )
+        .into()),
+    }
+}
+
+/// Steps a run to its end (or to `stop`), recording every month.
+fn run_months(
+    sim: &mut Simulation,
+    csv: &mut CsvRecorder,
+    panel: &mut Option<AgentPanel>,
+    stop: Option<Month>,
+) -> Res {
+    while !sim.is_finished() && Some(sim.month()) != stop {
+        sim.step()?;
+        let report = sim.last_report().expect("a step was taken");
+        csv.record(report)?;
+        if let Some(p) = panel.as_mut() {
+            p.observe(&sim.agents_view())?;
+        }
+    }
+    csv.finish()?;
+    if let Some(p) = panel.as_mut() {
+        p.finish()?;
+    }
+    Ok(())
+}
+
+/// The files a run writes.
+fn run_files(panel: bool) -> Vec<String> {
+    let mut files: Vec<String> = CSV_FILES.map(String::from).to_vec();
+    if panel {
+        files.extend(PANEL_FILES.map(String::from));
+    }
+    files
+}
+
+/// The arguments that make a run again from its resolved scenario.
+fn run_args(panel: Option<f64>, checkpoint_at: Option<Month>) -> Vec<String> {
+    let mut a = vec!["run".to_string(), RESOLVED.into()];
+    if let Some(f) = panel {
+        a.extend(["--panel".into(), f.to_string()]);
+    }
+    if let Some(m) = checkpoint_at {
+        a.extend(["--checkpoint-at".into(), m.to_string()]);
+    }
+    a
+}
+
+/// Refuses to resume into `out` unless its rows are the checkpoint's run's; returns the panel
+/// fraction the run recorded.
+fn check_resume(out: &Path, checkpoint: &Path, sim: &Simulation) -> Res<Option<f64>> {
+    let id = read_identity(out)?.ok_or_else(|| {
+        format!(
+            "{} has no {IDENTITY}: resume continues the output directory of the `paymarket run \
+             --checkpoint-at` that saved {}; pass that directory as --out (nothing was changed)",
+            out.display(),
+            checkpoint.display()
+        )
+    })?;
+    let want = ScenarioId::of(sim.scenario());
+    if id.command != "run" || id.scenarios != [want.clone()] || id.seed != sim.seed() {
+        let theirs = id
+            .scenarios
+            .iter()
+            .map(|s| format!("{:?} (fingerprint {})", s.name, s.fingerprint))
+            .collect::<Vec<_>>()
+            .join(" and ");
+        return Err(format!(
+            "refusing to resume into {}: its rows come from `{}` of {theirs} with seed {}, but {} \
+             holds {:?} (fingerprint {}) with seed {}; nothing was changed. Resume into the \
+             directory of the run that saved the checkpoint, or start a new run",
+            out.display(),
+            id.command,
+            id.seed,
+            checkpoint.display(),
+            want.name,
+            want.fingerprint,
+            sim.seed()
+        )
+        .into());
+    }
+    Ok(id.panel)
+}
+
+/// The command recorded in `dir`'s manifest, its inputs resolved against `dir`.
+fn rerun_cli(dir: &Path, common: &Common) -> Res<(Cli, Vec<String>)> {
+    if dir == common.out {
+        return Err("rerun writes a new set: --out must be another directory than DIR".into());
+    }
+    let m = check_manifest(dir)?;
+    let p = m.provenance.ok_or_else(|| {
+        format!(
+            "{}: its manifest records no command (written by library code, or by paymarket \
+             before 0.2); rerun needs a set written by the paymarket tool",
+            dir.join(MANIFEST).display()
+        )
+    })?;
+    let mut argv = vec!["paymarket".to_string()];
+    for a in &p.rerun {
+        let input = p
+            .inputs
+            .iter()
+            .any(|i| i == a || i.starts_with(&format!("{a}/")));
+        argv.push(if input {
+            dir.join(a).display().to_string()
+        } else {
+            a.clone()
+        });
+    }
+    argv.extend(["--out".into(), common.out.display().to_string()]);
+    if let Some(t) = common.threads {
+        argv.extend(["--threads".into(), t.to_string()]);
+    }
+    if common.quiet {
+        argv.push("--quiet".into());
+    }
+    let cli = Cli::try_parse_from(&argv).map_err(|e| {
+        format!(
+            "{}: the recorded command does not parse: {}",
+            dir.join(MANIFEST).display(),
+            e.to_string().trim_end()
+        )
+    })?;
+    if matches!(
+        cli.command,
+        Command::Rerun { .. } | Command::Validate { .. }
+    ) {
+        return Err(format!("{}: no output set to make again", dir.display()).into());
+    }
+    Ok((cli, p.command))
 }
 
 fn dispatch(cli: Cli) -> Res<ExitCode> {
@@ -325,6 +554,11 @@ fn dispatch(cli: Cli) -> Res<ExitCode> {
                 s.events.len()
             );
         }
+        Command::Rerun { dir, common } => {
+            let (cli, recorded) = rerun_cli(&dir, &common)?;
+            let _ = RECORDED.set(recorded);
+            return dispatch(cli);
+        }
         Command::Run {
             scenario,
             size,
@@ -347,41 +581,59 @@ fn dispatch(cli: Cli) -> Res<ExitCode> {
                     .into());
                 }
             }
-            let mut sim = Simulation::new(s)?;
-            let mut files: Vec<String> = CSV_FILES.map(String::from).to_vec();
-            let mut csv = CsvRecorder::create(&common.out)?.without_manifest();
-            let mut panel = panel
-                .map(|f| AgentPanel::create(&common.out, f))
-                .transpose()?;
-            while !sim.is_finished() && Some(sim.month()) != checkpoint_at {
-                sim.step()?;
-                let report = sim.last_report().expect("a step was taken");
-                csv.record(report)?;
-                if let Some(p) = panel.as_mut() {
-                    p.observe(&sim.agents_view())?;
+            if let Some(f) = panel {
+                if !(0.0..=1.0).contains(&f) {
+                    return Err(format!("--panel must be between 0 and 1, got {f}").into());
                 }
             }
-            csv.finish()?;
-            if let Some(p) = panel.as_mut() {
-                p.finish()?;
-                files.extend(PANEL_FILES.map(String::from));
-            }
+            let mut sim = Simulation::new(s)?;
+            let rerun = run_args(panel, checkpoint_at);
+            let mut set = begin(
+                &common.out,
+                "run",
+                &[(RESOLVED, sim.scenario())],
+                sim.seed(),
+                panel,
+                rerun,
+            )?;
+            let mut csv = CsvRecorder::create(&common.out)?.without_manifest();
+            let mut panel_rec = panel
+                .map(|f| AgentPanel::create(&common.out, f))
+                .transpose()?;
+            run_months(&mut sim, &mut csv, &mut panel_rec, checkpoint_at)?;
+            set.add(run_files(panel.is_some()));
             if let Some(m) = checkpoint_at {
                 let name = format!("checkpoint-{m}.ckpt");
                 let path = common.out.join(&name);
                 sim.save(&path)?;
-                files.push(name);
+                set.add([name]);
                 eprintln!("saved the state before {m} to {}", path.display());
             }
-            write_manifest(&common.out, &files)?;
+            set.finish()?;
             done("run", start, &common.out);
         }
         Command::Resume { checkpoint, common } => {
             pool(common.threads)?;
             let mut sim = Simulation::load(&checkpoint)?;
-            let mut csv = CsvRecorder::append(&common.out)?;
-            sim.run(&mut [&mut csv])?;
-            done("resumed run", start, &common.out);
+            let from = sim.month();
+            // Nothing is touched before the directory is known to hold this run's rows.
+            let panel = check_resume(&common.out, &checkpoint, &sim)?;
+            let mut set = begin(
+                &common.out,
+                "run",
+                &[(RESOLVED, sim.scenario())],
+                sim.seed(),
+                panel,
+                run_args(panel, None),
+            )?;
+            let mut csv = CsvRecorder::resume(&common.out, from)?.without_manifest();
+            let mut panel_rec = panel
+                .map(|f| AgentPanel::resume(&common.out, f, from))
+                .transpose()?;
+            run_months(&mut sim, &mut csv, &mut panel_rec, None)?;
+            set.add(run_files(panel.is_some()));
+            set.finish()?;
+            done(&format!("run resumed from {from}"), start, &common.out);
         }
         Command::Ensemble {
             scenario,
@@ -396,22 +648,30 @@ fn dispatch(cli: Cli) -> Res<ExitCode> {
                 ensemble(&s, &plan, &mut [])?;
                 return Ok(ExitCode::SUCCESS);
             }
-            start_set(&common.out)?;
-            let mut files = Vec::new();
+            let mut rerun = vec!["ensemble".to_string(), RESOLVED.into()];
+            rerun.extend(reps_args(&plan, &reps));
+            let mut set = begin(
+                &common.out,
+                "ensemble",
+                &[(RESOLVED, &s)],
+                plan.seed,
+                None,
+                rerun,
+            )?;
             let summary = if reps.summary_only {
                 ensemble(&s, &plan, &mut [])?
             } else {
                 let mut runs = CsvRecorder::create(&common.out)?.without_manifest();
-                files.extend(CSV_FILES.map(String::from));
+                set.add(CSV_FILES);
                 ensemble(&s, &plan, &mut [&mut runs])?
             };
             let mut w = SummaryWriter::create(&common.out, &[])?;
             w.write(&summary, &[])?;
-            files.extend(w.finish()?);
+            set.add(w.finish()?);
             if !reps.no_charts {
-                files.extend(charts::ensemble(&common.out, &summary, &s)?);
+                set.add(charts::ensemble(&common.out, &summary, &s)?);
             }
-            write_manifest(&common.out, &files)?;
+            set.finish()?;
             done(&format!("{} runs", plan.replicates), start, &common.out);
         }
         Command::Sweep {
@@ -434,15 +694,32 @@ fn dispatch(cli: Cli) -> Res<ExitCode> {
                 sweep(&s, &design, &plan, |_, _, _| Ok(()))?;
                 return Ok(ExitCode::SUCCESS);
             }
-            start_set(&common.out)?;
+            let mut rerun = vec!["sweep".to_string(), RESOLVED.into()];
+            for (flag, specs) in [("--grid", &grid), ("--range", &range), ("--point", &point)] {
+                for spec in specs {
+                    rerun.extend([flag.to_string(), spec.clone()]);
+                }
+            }
+            if let Some(n) = lhs {
+                rerun.extend(["--lhs".into(), n.to_string()]);
+            }
+            rerun.extend(reps_args(&plan, &reps));
+            let mut set = begin(
+                &common.out,
+                "sweep",
+                &[(RESOLVED, &s)],
+                plan.seed,
+                None,
+                rerun,
+            )?;
             let mut w = SummaryWriter::create(&common.out, &extra)?;
             sweep(&s, &design, &plan, |k, point, summary| {
                 let mut cols = vec![k.to_string()];
                 cols.extend(point.iter().map(|v| format!("{v}")));
                 w.write(&summary, &cols)
             })?;
-            let files = w.finish()?;
-            write_manifest(&common.out, &files)?;
+            set.add(w.finish()?);
+            set.finish()?;
             done(
                 &format!(
                     "{} settings × {} runs",
@@ -491,12 +768,9 @@ fn dispatch(cli: Cli) -> Res<ExitCode> {
                 report_replicates,
                 out: common.out.clone(),
                 write_scenario,
-                command: std::env::args()
-                    .enumerate()
-                    .map(|(k, a)| if k == 0 { "paymarket".to_string() } else { a })
-                    .collect::<Vec<_>>()
-                    .join(" "),
+                command: command_line().join(" "),
                 progress: !common.quiet,
+                provenance: Some(provenance(seed, vec![])),
             };
             let report = paymarket::calibrate::run(&job)?;
             if !root {
@@ -518,27 +792,40 @@ fn dispatch(cli: Cli) -> Res<ExitCode> {
             common,
         } => {
             pool(common.threads)?;
-            let b = load(&baseline, Some(&size))?;
-            let a = load(&alternative, Some(&size))?;
+            let mut b = load(&baseline, Some(&size))?;
+            let mut a = load(&alternative, Some(&size))?;
+            distinct_names(&mut b, &baseline, &mut a, &alternative)?;
             let plan = plan(&b, &reps, &common)?;
             if !root {
                 compare(&b, &a, &plan, fork_at, &mut [])?;
                 return Ok(ExitCode::SUCCESS);
             }
-            start_set(&common.out)?;
-            let mut files = Vec::new();
+            let (bn, an) = ("baseline.resolved.toml", "alternative.resolved.toml");
+            let mut rerun = vec!["compare".to_string(), bn.into(), an.into()];
+            if let Some(f) = fork_at {
+                rerun.extend(["--fork-at".into(), f.to_string()]);
+            }
+            rerun.extend(reps_args(&plan, &reps));
+            let mut set = begin(
+                &common.out,
+                "compare",
+                &[(bn, &b), (an, &a)],
+                plan.seed,
+                None,
+                rerun,
+            )?;
             let effects = if reps.summary_only {
                 compare(&b, &a, &plan, fork_at, &mut [])?
             } else {
                 let mut runs = CsvRecorder::create(&common.out)?.without_manifest();
-                files.extend(CSV_FILES.map(String::from));
+                set.add(CSV_FILES);
                 compare(&b, &a, &plan, fork_at, &mut [&mut runs])?
             };
-            files.extend(write_comparison(&common.out, &effects)?);
+            set.add(write_comparison(&common.out, &effects)?);
             if !reps.no_charts {
-                files.extend(charts::compare(&common.out, &effects, &a)?);
+                set.add(charts::compare(&common.out, &effects, &a)?);
             }
-            write_manifest(&common.out, &files)?;
+            set.finish()?;
             let t = effects.baseline.months().len() - 1;
             println!(
                 "effect on value share in {} ({} minus {}):",
