@@ -61,11 +61,15 @@ pub enum Error {
     },
     /// The scenario needs more memory than the machine has available.
     #[error(
-        "{users} users and {merchants} merchants need about {} of memory, but only {} is available; \
-         lower --users or --merchants (each user takes {} bytes, each merchant {}), or run on a machine with more memory",
-        gib(*needed), gib(*available), crate::world::Users::BYTES_PER_USER, merchant_bytes
+        "{} of {users} users and {merchants} merchants need about {} of memory, but only {} is available; \
+         lower {}--users or --merchants (each user takes {bytes_per_user} bytes, each merchant {merchant_bytes}), \
+         or run on a machine with more memory",
+        worlds_text(*worlds), gib(*needed), gib(*available),
+        if *worlds > 1 { "--in-flight (simulations at once), " } else { "" }
     )]
     OutOfMemory {
+        /// Simulations held at once (runs in flight, both sides of a forked comparison).
+        worlds: u64,
         /// User agents asked for.
         users: u64,
         /// Merchant agents asked for.
@@ -74,6 +78,8 @@ pub enum Error {
         needed: u64,
         /// Bytes available (MemAvailable).
         available: u64,
+        /// Bytes per user agent.
+        bytes_per_user: usize,
         /// Bytes per merchant agent.
         merchant_bytes: usize,
     },
@@ -89,6 +95,14 @@ pub enum Error {
     /// A run setting is invalid (e.g. zero users); the message says what to do.
     #[error("{0}")]
     Config(String),
+}
+
+fn worlds_text(worlds: u64) -> String {
+    if worlds == 1 {
+        "a simulation".to_string()
+    } else {
+        format!("{worlds} simulations at once")
+    }
 }
 
 fn gib(bytes: u64) -> String {

@@ -70,6 +70,19 @@ impl Plan {
         }
     }
 
+    /// Refuses, before any run starts, a plan whose runs in flight would not fit in the memory
+    /// available: `worlds_per_run` simulations of `scenario`'s size for each run at once (2 for
+    /// a forked comparison, which holds the shared past and the branch).
+    pub fn check_memory(&self, scenario: &Scenario, worlds_per_run: u64) -> Result<()> {
+        let at_once = (self.in_flight() as u64).min(self.replicates.max(1)) * worlds_per_run;
+        crate::world::check_memory(
+            scenario.agents.users,
+            scenario.agents.merchants,
+            scenario.platforms.len(),
+            at_once,
+        )
+    }
+
     /// The scenario of replicate `r`: the same scenario with the replicate's seed.
     pub fn replicate(&self, scenario: &Scenario, r: u64) -> Scenario {
         let mut s = scenario.clone();
@@ -461,6 +474,7 @@ pub fn ensemble(
     recorders: &mut [&mut dyn Recorder],
 ) -> Result<Summary> {
     scenario.validate()?;
+    plan.check_memory(scenario, 1)?;
     let mut summary = Summary::new(&scenario.name);
     let mut progress = Progress::new(plan.replicates, plan.progress);
     for_each_replicate(
@@ -514,6 +528,12 @@ pub fn compare(
     if let Some(f) = fork_at {
         crate::sim::fork_compatible(baseline, alternative, f)?;
     }
+    let larger = if alternative.agents.users > baseline.agents.users {
+        alternative
+    } else {
+        baseline
+    };
+    plan.check_memory(larger, if fork_at.is_some() { 2 } else { 1 })?;
     let mut effects = Effects::new(&baseline.name, &alternative.name);
     let mut progress = Progress::new(plan.replicates, plan.progress);
     for_each_replicate(

@@ -104,18 +104,7 @@ impl Simulation {
             scenario.agents.merchants,
             scenario.platforms.len(),
         );
-        let needed = crate::world::memory_estimate(users, merchants, p);
-        if let Some(available) = crate::world::memory_available() {
-            if needed > available {
-                return Err(Error::OutOfMemory {
-                    users,
-                    merchants,
-                    needed,
-                    available,
-                    merchant_bytes: crate::world::merchant_bytes(p),
-                });
-            }
-        }
+        crate::world::check_memory(users, merchants, p, 1)?;
         let seed = scenario.seed;
         let policy = Policy::new(&scenario);
         let (users, merchants) = init(&scenario, &policy, seed);
@@ -623,7 +612,11 @@ impl Simulation {
                 channel: s.channels[c].id.clone(),
                 spend: f.spend[c],
                 value: value[c].clone(),
-                merchants_accepting: (s.channels[c].kind == ChannelKind::Merchant).then(|| {
+                // Empty (None) for channels without shops: p2p, own-account flows, and merchant
+                // channels with no shop (`shops = 0`), where no count of acceptors exists.
+                merchants_accepting: (s.channels[c].kind == ChannelKind::Merchant
+                    && !self.merchants.ranges[c].is_empty())
+                .then(|| {
                     (0..p)
                         .map(|j| ma.accepting[c * p + j] as f64 * self.shop_weight[c])
                         .collect()

@@ -446,6 +446,15 @@ pub fn sweep(
         .collect::<Result<_>>()?;
     let r_n = plan.replicates.max(1);
     let total = settings.len() as u64 * r_n;
+    let runs = Plan {
+        replicates: total,
+        ..plan.clone()
+    };
+    let largest = settings
+        .iter()
+        .max_by_key(|s| (s.agents.users, s.agents.merchants))
+        .unwrap_or(scenario);
+    runs.check_memory(largest, 1)?;
     let mut progress = Progress::new(total, plan.progress);
     let mut summary = Summary::new(&scenario.name);
     let in_flight = plan.in_flight();

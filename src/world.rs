@@ -8,6 +8,7 @@
 //! attribute are derived from `(seed, i)`. The loss record `L_i` of MODEL.md is written and read inside the same user
 //! update, so it is never stored. This module owns storage and initialisation, not the rules.
 
+use crate::error::{Error, Result};
 use crate::policy::Policy;
 use crate::rng::{hi_u01, lo_u01, std_normal, u01, Stream, StreamId};
 use crate::scenario::{ChannelKind, Scenario};
@@ -134,8 +135,38 @@ pub fn merchant_bytes(p: usize) -> usize {
 /// Estimated peak memory of a simulation: the per-agent arrays plus a fixed allowance for the
 /// program, the monthly tables and the partial sums of one parallel batch.
 pub fn memory_estimate(users: u64, merchants: u64, platforms: usize) -> u64 {
-    const FIXED: u64 = 64 << 20;
-    users * Users::BYTES_PER_USER as u64 + merchants * merchant_bytes(platforms) as u64 + FIXED
+    memory_estimate_at_once(users, merchants, platforms, 1)
+}
+
+/// Estimated peak memory of a process holding `worlds` simulations of this size at once (the
+/// runs in flight of an ensemble, both sides of a forked comparison): the program's own
+/// allowance once, the agents' arrays per world. Measured against peak resident memory in
+/// BENCHMARKS.md ("Memory").
+pub fn memory_estimate_at_once(users: u64, merchants: u64, platforms: usize, worlds: u64) -> u64 {
+    // The program, its thread stacks, the tables and the reports: 8 MiB, measured as the peak
+    // resident memory of runs of 10^5 users (8.0 MB), where the agents take 1.4 MB.
+    const FIXED: u64 = 8 << 20;
+    let per_world =
+        users * Users::BYTES_PER_USER as u64 + merchants * merchant_bytes(platforms) as u64;
+    FIXED + worlds.max(1) * per_world
+}
+
+/// Refuses, before anything is allocated, to hold `worlds` simulations of this size at once when
+/// the machine does not have the memory available (where the OS reports it).
+pub fn check_memory(users: u64, merchants: u64, platforms: usize, worlds: u64) -> Result<()> {
+    let needed = memory_estimate_at_once(users, merchants, platforms, worlds);
+    match memory_available() {
+        Some(available) if needed > available => Err(Error::OutOfMemory {
+            worlds: worlds.max(1),
+            users,
+            merchants,
+            needed,
+            available,
+            bytes_per_user: Users::BYTES_PER_USER,
+            merchant_bytes: merchant_bytes(platforms),
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// Memory the operating system reports as available (`MemAvailable` in `/proc/meminfo`), if it

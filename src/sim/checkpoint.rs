@@ -247,18 +247,7 @@ impl Simulation {
                 "agent counts disagree with the scenario: the file is damaged".into(),
             ));
         }
-        let needed = crate::world::memory_estimate(h.users, h.merchants, p);
-        if let Some(available) = crate::world::memory_available() {
-            if needed > available {
-                return Err(Error::OutOfMemory {
-                    users: h.users,
-                    merchants: h.merchants,
-                    needed,
-                    available,
-                    merchant_bytes: crate::world::merchant_bytes(p),
-                });
-            }
-        }
+        crate::world::check_memory(h.users, h.merchants, p, 1)?;
         let (n, m) = (h.users as usize, h.merchants as usize);
         let mut read = || -> std::io::Result<(Users, Merchants)> {
             let users = Users {
