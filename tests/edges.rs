@@ -9,13 +9,34 @@ fn a_merchant_channel_with_no_shops() {
     let mut s = base();
     s.channels[1].shops = 0.0;
     s.channels[1].init_accept.clear();
-    let reports = run(s);
+    let reports = run(s.clone());
     for r in &reports {
         let ch = &r.channels[cj(r, "garden")];
         // No shop to pay: everything in the garden is lost (cash does not work there).
         assert_eq!(ch.value.iter().sum::<f64>(), 0.0);
         assert!((ch.lost - ch.spend).abs() <= 1e-9 * ch.spend.max(1.0));
+        // No shop, so no count of accepting shops: an empty cell, not 0.
+        assert_eq!(ch.merchants_accepting, None);
     }
+    let dir = common::tmp_dir("edges", "no-shops");
+    let mut sim = paymarket::Simulation::new(s).unwrap();
+    sim.run(&mut [&mut paymarket::CsvRecorder::create(&dir).unwrap()])
+        .unwrap();
+    let text = std::fs::read_to_string(dir.join("channels.csv")).unwrap();
+    let garden: Vec<&str> = text
+        .lines()
+        .filter(|l| l.split(',').nth(3) == Some("garden"))
+        .collect();
+    assert!(!garden.is_empty());
+    for line in garden {
+        assert_eq!(line.split(',').nth(5), Some(""), "{line}");
+    }
+    let shops = text
+        .lines()
+        .find(|l| l.split(',').nth(3) == Some("shops") && l.split(',').nth(4) == Some("a"))
+        .unwrap();
+    assert_ne!(shops.split(',').nth(5), Some(""), "{shops}");
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
