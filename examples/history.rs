@@ -7,7 +7,9 @@
 //!
 //! Writes `platforms.csv`, `market.csv`, `channels.csv` and `events.csv` into `--out`
 //! (default `out/history`), with `--panel` also `panel_users.csv` and `panel_merchants.csv`,
-//! and prints value shares and users per platform each December.
+//! and prints value shares and users per platform each December, then every published figure
+//! of `data/observed/` up to 2016 next to this run's value by the calibration's comparison
+//! rules (the table the README shows).
 
 #[path = "support/mod.rs"]
 mod support;
@@ -113,6 +115,14 @@ fn run(flags: &support::Flags) -> Result<(), Box<dyn std::error::Error>> {
         }
         println!();
     }
+    let window = paymarket::Month::new(2016, 12).expect("a month");
+    let targets =
+        paymarket::calibrate::load_targets(std::path::Path::new("data/observed"), &s, window)?;
+    println!("\nThe published figures up to 2016 and this run, by the calibration's comparison rules (weight 0: reported, not fitted):\n");
+    print!(
+        "{}",
+        paymarket::calibrate::replay_table(&collect.reports, &targets)
+    );
     println!(
         "\nWrote {} in {out}",
         paymarket::record::CSV_FILES.join(", ")
