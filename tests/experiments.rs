@@ -347,3 +347,50 @@ fn a_sweep_setting_equals_an_ensemble_of_that_setting() {
     };
     assert!(holders(1) > holders(0) && holders(3) > holders(2));
 }
+
+/// What the runs in flight hold at once is estimated before any run starts: an ensemble with
+/// four runs in flight asks for four simulations' memory, a forked comparison for eight (the
+/// shared past and the branch of each), and both are refused, naming that count, when the
+/// machine cannot hold them.
+#[test]
+fn experiments_refuse_what_their_runs_in_flight_would_not_fit_in() {
+    let mut s = small();
+    s.agents.users = 4_000_000_000;
+    let plan = Plan {
+        replicates: 10,
+        seed: 1,
+        in_flight: 4,
+        ..Plan::default()
+    };
+    let need = paymarket::world::memory_estimate_at_once(s.agents.users, 500, 2, 4);
+    assert_eq!(
+        need,
+        (8 << 20) + 4 * (12 * 4_000_000_000 + 500 * (7 + 2 * 2))
+    );
+    // One simulation of 4·10^9 users needs 48 GB: more than the machines paymarket is tested
+    // on have, so every case below is refused before anything is allocated.
+    let available = paymarket::world::memory_available().expect("Linux reports MemAvailable");
+    assert!(
+        available < need / 4,
+        "this test assumes less than 48 GB available"
+    );
+    let msg = ensemble(&s, &plan, &mut []).unwrap_err().to_string();
+    assert!(
+        msg.contains("4 simulations at once") && msg.contains("--in-flight"),
+        "{msg}"
+    );
+    let mut alt = s.clone();
+    alt.name = "later".into();
+    let fork = "2021-01".parse().unwrap();
+    let msg = compare(&s, &alt, &plan, Some(fork), &mut [])
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("8 simulations at once"), "{msg}");
+    // Fewer replicates than the window: only those are in flight.
+    let two = Plan {
+        replicates: 2,
+        ..plan
+    };
+    let msg = ensemble(&s, &two, &mut []).unwrap_err().to_string();
+    assert!(msg.contains("2 simulations at once"), "{msg}");
+}

@@ -16,8 +16,8 @@ fn oversized_runs_are_refused_before_allocating() {
         Err(Error::OutOfMemory {
             needed, available, ..
         }) => {
-            // 4e9 users × 12 bytes + 4e9 merchants × (7 + 2·2) bytes, plus 64 MiB.
-            assert_eq!(needed, 4_000_000_000 * 12 + 4_000_000_000 * 11 + (64 << 20));
+            // 4e9 users × 12 bytes + 4e9 merchants × (7 + 2·2) bytes, plus 8 MiB.
+            assert_eq!(needed, 4_000_000_000 * 12 + 4_000_000_000 * 11 + (8 << 20));
             assert!(available < needed);
         }
         Err(e) => panic!("unexpected error {e}"),
