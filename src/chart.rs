@@ -304,6 +304,21 @@ pub fn comparison_charts(dir: &Path, e: &Effects, events: &[Month]) -> Result<Ve
     .to_vec())
 }
 
+/// An observed value share to draw as a dot on a fit chart: the platform it belongs to, its
+/// period's first and last month, the value (percent) and whether it compares with the share of
+/// all value (filled) or the share without p2p transfers (hollow).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Observed {
+    /// Platform id.
+    pub platform: String,
+    /// First and last month of the period.
+    pub months: (Month, Month),
+    /// Value share, percent.
+    pub value: f64,
+    /// Compared with the share of all value (a filled dot) rather than without p2p (hollow).
+    pub filled: bool,
+}
+
 /// Draws the calibration's fit: each platform's simulated value share (percent, mean and 95%
 /// band over the replicates) with the observed shares as dots at the middle of their periods
 /// (filled: compared with the share of all value; hollow: with the share without p2p
@@ -311,10 +326,9 @@ pub fn comparison_charts(dir: &Path, e: &Effects, events: &[Month]) -> Result<Ve
 pub fn fit_chart(
     path: &Path,
     summary: &Summary,
-    targets: &[crate::calibrate::Target],
+    observed: &[Observed],
     window_end: Month,
 ) -> Result<()> {
-    use crate::calibrate::Measure;
     let ids = platforms(summary);
     let lines = paths(&ids, summary.months(), |t, id| {
         summary
@@ -324,13 +338,12 @@ pub fn fit_chart(
                 v
             })
     });
-    let points: Vec<Point> = targets
+    let points: Vec<Point> = observed
         .iter()
-        .filter(|t| matches!(t.measure, Measure::Share | Measure::ShareWithoutP2p))
-        .filter_map(|t| {
-            let k = ids.iter().position(|id| *id == t.platform)?;
-            let x = (year(t.months.0) + year(t.months.1)) / 2.0 + 1.0 / 24.0;
-            Some((x, t.value, k, t.measure == Measure::Share))
+        .filter_map(|o| {
+            let k = ids.iter().position(|id| *id == o.platform)?;
+            let x = (year(o.months.0) + year(o.months.1)) / 2.0 + 1.0 / 24.0;
+            Some((x, o.value, k, o.filled))
         })
         .collect();
     let title = format!(
