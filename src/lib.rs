@@ -58,7 +58,6 @@ pub mod social;
 pub mod stats;
 pub mod sweep;
 pub mod users;
-mod validate;
 pub mod world;
 
 pub use error::{Error, Problem, Result};

@@ -430,8 +430,8 @@ pub fn run(job: &Job) -> Result<Report> {
             .zip(&calibration.best)
             .map(|(p, v)| (p.path.clone(), *v))
             .collect();
-        let mut patched = crate::sweep::patch_toml(&text, &values, "calibrated")?;
-        patched = crate::sweep::patch_name(&patched, &calibrated.name)?;
+        let mut patched = crate::scenario::path::patch_toml(&text, &values, "calibrated")?;
+        patched = crate::scenario::path::patch_name(&patched, &calibrated.name)?;
         patched.insert_str(0, &header);
         // The file must read back as the calibrated scenario.
         let back = Scenario::from_toml_str(&patched, "the calibrated scenario")?;

@@ -32,8 +32,9 @@
 use crate::error::{Error, Result};
 use crate::experiment::Plan;
 use crate::month::Month;
+use crate::scenario::path::{get_path, set_path};
 use crate::scenario::Scenario;
-use crate::sweep::{get_path, set_path, Design};
+use crate::sweep::Design;
 use serde::Deserialize;
 use std::path::Path;
 
@@ -166,7 +167,7 @@ pub fn apply(s: &Scenario, ps: &[Parameter], x: &[f64]) -> Result<Scenario> {
         .map(|p| p.path.as_str())
         .zip(x.iter().copied())
         .collect();
-    crate::sweep::set_paths(s, &values)
+    crate::scenario::path::set_paths(s, &values)
 }
 
 /// One evaluated candidate.

@@ -11,6 +11,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
+pub mod path;
+mod validate;
+
 /// Most platforms a scenario may have (wallet sets are stored as `u8` bitmasks).
 pub const MAX_PLATFORMS: usize = 8;
 /// Most channels a scenario may have.
@@ -538,7 +541,7 @@ impl Scenario {
 
     /// Checks the scenario and returns every problem found, each with its field path.
     pub fn problems(&self) -> Vec<Problem> {
-        crate::validate::problems(self)
+        validate::problems(self)
     }
 
     /// Checks the scenario; the error lists every problem found.

@@ -1,9 +1,9 @@
 //! Scenario validation: every check a scenario must pass before it runs, each problem reported
 //! with its field path, the bad value and what to do. Pure functions of a [`Scenario`].
 
+use super::*;
 use crate::error::Problem;
 use crate::month::Month;
-use crate::scenario::*;
 
 struct Checker {
     problems: Vec<Problem>,
