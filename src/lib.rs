@@ -40,7 +40,7 @@
 pub mod calibrate;
 #[cfg(feature = "charts")]
 pub mod chart;
-pub mod dist;
+pub use experiment::dist;
 pub mod error;
 pub mod experiment;
 pub mod invariants;
@@ -56,7 +56,7 @@ pub mod scenario;
 pub mod sim;
 pub mod social;
 pub mod stats;
-pub mod sweep;
+pub use experiment::sweep;
 pub mod users;
 pub mod world;
 

@@ -268,7 +268,7 @@ pub fn run(job: &Job) -> Result<Report> {
         .unwrap_or_else(|| job.out.join("calibrated.toml"));
     let mut files = Vec::new();
     // Under MPI only rank 0 writes.
-    if crate::dist::is_root() {
+    if crate::experiment::dist::is_root() {
         let identity = crate::output::Identity {
             command: "calibrate".into(),
             scenarios: vec![crate::output::ScenarioId::of(&base)],

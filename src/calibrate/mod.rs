@@ -30,11 +30,11 @@
 //! ```
 
 use crate::error::{Error, Result};
+use crate::experiment::sweep::Design;
 use crate::experiment::Plan;
 use crate::month::Month;
 use crate::scenario::path::{get_path, set_path};
 use crate::scenario::Scenario;
-use crate::sweep::Design;
 use serde::Deserialize;
 use std::path::Path;
 
@@ -294,7 +294,7 @@ pub fn calibrate(
 /// Scores `items` in parallel (or over MPI ranks, every rank getting every score); infinite
 /// scores travel as `None`.
 fn scores<I: Sync>(items: &[I], f: impl Fn(&I) -> f64 + Sync) -> Result<Vec<f64>> {
-    let out: Vec<Option<f64>> = crate::dist::map_all(items.len() as u64, |k| {
+    let out: Vec<Option<f64>> = crate::experiment::dist::map_all(items.len() as u64, |k| {
         Ok(Some(f(&items[k as usize])).filter(|v| v.is_finite()))
     })?;
     Ok(out

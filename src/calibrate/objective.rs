@@ -166,7 +166,7 @@ pub fn evaluate(candidate: &Scenario, targets: &[Target], st: &Settings) -> Resu
     s.events.retain(|e| e.at <= s.end);
     let plan = st.plan(st.replicates);
     // Replicates in parallel (or over MPI ranks); NaN travels as `None` between ranks.
-    let runs: Vec<Vec<Option<f64>>> = crate::dist::map_all(st.replicates, |r| {
+    let runs: Vec<Vec<Option<f64>>> = crate::experiment::dist::map_all(st.replicates, |r| {
         let reports = run_reports(plan.replicate(&s, r), r)?;
         Ok(targets
             .iter()

@@ -16,8 +16,8 @@
 //! # Ok::<(), paymarket::Error>(())
 //! ```
 
+use super::{for_each_replicate, run_reports, Plan, Progress, Summary};
 use crate::error::{Error, Result};
-use crate::experiment::{for_each_replicate, run_reports, Plan, Progress, Summary};
 use crate::rng::{mix64, u01};
 use crate::scenario::Scenario;
 

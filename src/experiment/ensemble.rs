@@ -1,0 +1,304 @@
+//! Ensembles: replicates of one scenario summarised per month and cell (mean, sd, 95% interval),
+//! the table layout of the summaries, and their CSV writer.
+//!
+//! Owns: `ensemble`, `Summary`, `Cell`, `SummaryWriter`, `visit_metrics`. Reads: the runner of
+//! this folder, month reports. Never: the rules, the agents.
+
+use super::{feed, for_each_replicate, run_reports, Plan, Progress};
+use crate::error::{Error, Result};
+use crate::month::Month;
+use crate::output::{number as num, StagedCsv};
+use crate::record::{MonthReport, Recorder};
+use crate::scenario::Scenario;
+use crate::stats::Moments;
+use std::path::Path;
+
+/// The three tables of metrics summarised.
+pub const TABLES: [&str; 3] = ["platforms", "market", "channels"];
+
+/// Calls `f(table, key1, key2, metric, value)` for every metric of a report, in a fixed order:
+/// the platforms' columns of `platforms.csv`, the market's of `market.csv` and the channels'
+/// value and acceptance per platform (and cash and lost) of `channels.csv`. A value share that
+/// does not exist is NaN.
+pub fn visit_metrics(
+    r: &MonthReport,
+    mut f: impl FnMut(&'static str, &str, &str, &'static str, f64),
+) {
+    for p in &r.platforms {
+        let k = p.platform.as_str();
+        for (name, v) in [
+            ("users", p.users),
+            ("active_users", p.active_users),
+            ("primary_users", p.primary_users),
+            ("merchants", p.merchants),
+            ("value", p.value()),
+            ("merchant_value", p.merchant_value),
+            ("p2p_value", p.p2p_value),
+            ("own_value", p.own_value),
+            ("value_share", p.value_share.unwrap_or(f64::NAN)),
+            ("fee_revenue", p.fee_revenue),
+            ("subsidy_cost", p.subsidy_cost),
+        ] {
+            f("platforms", k, "", name, v);
+        }
+    }
+    let m = &r.market;
+    for (name, v) in [
+        ("spend", m.spend),
+        ("platform_value", m.platform_value),
+        ("cash_value", m.cash_value),
+        ("lost_value", m.lost_value),
+        ("hhi", m.hhi),
+        ("multihoming_users", m.multihoming_users),
+        ("multihoming_merchants", m.multihoming_merchants),
+        ("adopters", m.adopters),
+    ] {
+        f("market", "", "", name, v);
+    }
+    for ch in &r.channels {
+        for (j, p) in r.platforms.iter().enumerate() {
+            f("channels", &ch.channel, &p.platform, "value", ch.value[j]);
+            if let Some(a) = &ch.merchants_accepting {
+                f(
+                    "channels",
+                    &ch.channel,
+                    &p.platform,
+                    "merchants_accepting",
+                    a[j],
+                );
+            }
+        }
+        f("channels", &ch.channel, "cash", "value", ch.cash);
+        f("channels", &ch.channel, "lost", "value", ch.lost);
+    }
+}
+
+/// One summarised quantity of a month: its table, keys and metric name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cell {
+    /// `platforms`, `market` or `channels`.
+    pub table: &'static str,
+    /// Platform (platforms table) or channel (channels table); empty for the market.
+    pub key1: String,
+    /// Platform, `cash` or `lost` in the channels table; empty otherwise.
+    pub key2: String,
+    /// Column name in the per-run CSV.
+    pub metric: &'static str,
+}
+
+pub(crate) fn layout(r: &MonthReport) -> Vec<Cell> {
+    let mut cells = Vec::new();
+    visit_metrics(r, |table, k1, k2, metric, _| {
+        cells.push(Cell {
+            table,
+            key1: k1.to_string(),
+            key2: k2.to_string(),
+            metric,
+        })
+    });
+    cells
+}
+
+pub(crate) fn values(r: &MonthReport, out: &mut Vec<f64>) {
+    out.clear();
+    visit_metrics(r, |_, _, _, _, v| out.push(v));
+}
+
+pub(crate) fn find(
+    cells: &[Cell],
+    table: &str,
+    key1: &str,
+    key2: &str,
+    metric: &str,
+) -> Option<usize> {
+    cells
+        .iter()
+        .position(|c| c.table == table && c.key1 == key1 && c.key2 == key2 && c.metric == metric)
+}
+
+/// Replicate summaries of every metric of every month: a [`Moments`] per month and cell.
+#[derive(Debug, Clone, Default)]
+pub struct Summary {
+    /// Scenario name.
+    pub scenario: String,
+    pub(super) months: Vec<Month>,
+    pub(super) cells: Vec<Cell>,
+    pub(super) moments: Vec<Moments>,
+    pub(super) scratch: Vec<f64>,
+}
+
+impl Summary {
+    /// An empty summary for scenario `name`.
+    pub fn new(name: &str) -> Summary {
+        Summary {
+            scenario: name.to_string(),
+            ..Summary::default()
+        }
+    }
+
+    /// Adds one run's reports (all runs must cover the same months).
+    pub fn add_run(&mut self, reports: &[MonthReport]) -> Result<()> {
+        if self.months.is_empty() && !reports.is_empty() {
+            self.months = reports.iter().map(|r| r.month).collect();
+            self.cells = layout(&reports[0]);
+            self.moments = vec![Moments::default(); self.months.len() * self.cells.len()];
+        }
+        if reports.len() != self.months.len() {
+            return Err(Error::Config(format!(
+                "a run of {} has {} months where earlier runs had {}",
+                self.scenario,
+                reports.len(),
+                self.months.len()
+            )));
+        }
+        let nc = self.cells.len();
+        for (t, r) in reports.iter().enumerate() {
+            values(r, &mut self.scratch);
+            for (m, &v) in self.moments[t * nc..][..nc].iter_mut().zip(&self.scratch) {
+                m.add(v);
+            }
+        }
+        Ok(())
+    }
+
+    /// The months summarised.
+    pub fn months(&self) -> &[Month] {
+        &self.months
+    }
+
+    /// The cells summarised each month.
+    pub fn cells(&self) -> &[Cell] {
+        &self.cells
+    }
+
+    /// The moments of cell `c` in month index `t`.
+    pub fn at(&self, t: usize, c: usize) -> &Moments {
+        &self.moments[t * self.cells.len() + c]
+    }
+
+    /// The moments of the named cell in month index `t`; `None` when there is no such cell
+    /// (a misspelt platform or metric) or month.
+    pub fn get(
+        &self,
+        t: usize,
+        table: &str,
+        key1: &str,
+        key2: &str,
+        metric: &str,
+    ) -> Option<Moments> {
+        let c = find(&self.cells, table, key1, key2, metric)?;
+        (t < self.months.len()).then(|| *self.at(t, c))
+    }
+}
+
+/// Runs `plan.replicates` replicates of a scenario; every run's reports go to the recorders in
+/// replicate order (a [`crate::CsvRecorder`] there writes the per-run rows with their `run`
+/// column), and into the returned summary.
+pub fn ensemble(
+    scenario: &Scenario,
+    plan: &Plan,
+    recorders: &mut [&mut dyn Recorder],
+) -> Result<Summary> {
+    scenario.validate()?;
+    plan.check_memory(scenario, 1)?;
+    let mut summary = Summary::new(&scenario.name);
+    let mut progress = Progress::new(plan.replicates, plan.progress);
+    for_each_replicate(
+        plan.replicates,
+        plan.in_flight(),
+        &mut progress,
+        |r| run_reports(plan.replicate(scenario, r), r),
+        |_, reports| {
+            feed(recorders, &reports)?;
+            summary.add_run(&reports)
+        },
+    )?;
+    for rec in recorders.iter_mut() {
+        rec.finish()?;
+    }
+    Ok(summary)
+}
+
+pub(crate) fn key_columns(table: &str) -> &'static [&'static str] {
+    match table {
+        "platforms" => &["platform"],
+        "market" => &[],
+        _ => &["channel", "platform"],
+    }
+}
+
+pub(crate) fn cell_keys(c: &Cell) -> Vec<&str> {
+    match c.table {
+        "platforms" => vec![&c.key1],
+        "market" => vec![],
+        _ => vec![&c.key1, &c.key2],
+    }
+}
+
+/// Writes `summary_platforms.csv`, `summary_market.csv` and `summary_channels.csv`: one row per
+/// scenario, month, keys and metric with `mean, sd, ci_low, ci_high, n`. Extra leading columns
+/// (a sweep's setting) can be named at creation and given with each summary.
+///
+/// The files are staged and renamed into place by [`SummaryWriter::finish`] (see
+/// [`crate::output`]).
+pub struct SummaryWriter {
+    files: Vec<StagedCsv>,
+}
+
+impl SummaryWriter {
+    /// Creates the three files in `dir` (created if needed) with `extra` leading columns.
+    pub fn create(dir: &Path, extra: &[String]) -> Result<SummaryWriter> {
+        let mut files = Vec::new();
+        for table in TABLES {
+            let mut header: Vec<String> = extra.to_vec();
+            header.extend(["scenario", "month"].map(String::from));
+            header.extend(key_columns(table).iter().map(|s| s.to_string()));
+            header.extend(["metric", "mean", "sd", "ci_low", "ci_high", "n"].map(String::from));
+            files.push(open(dir, &format!("summary_{table}.csv"), &header)?);
+        }
+        Ok(SummaryWriter { files })
+    }
+
+    /// Writes one summary's rows, led by the `extra` values.
+    pub fn write(&mut self, s: &Summary, extra: &[String]) -> Result<()> {
+        for (t, month) in s.months.iter().enumerate() {
+            let month = month.to_string();
+            for (c, cell) in s.cells.iter().enumerate() {
+                let k = TABLES.iter().position(|x| *x == cell.table).unwrap_or(2);
+                let w = &mut self.files[k];
+                let m = s.at(t, c);
+                let (lo, hi) = m.ci95();
+                let mut row: Vec<String> = extra.to_vec();
+                row.push(s.scenario.clone());
+                row.push(month.clone());
+                row.extend(cell_keys(cell).iter().map(|x| x.to_string()));
+                row.push(cell.metric.to_string());
+                row.extend([
+                    num(m.mean()),
+                    num(m.sd()),
+                    num(lo),
+                    num(hi),
+                    m.n().to_string(),
+                ]);
+                w.write(&row)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Renames the files into place and returns their names.
+    pub fn finish(mut self) -> Result<Vec<String>> {
+        let mut names = Vec::new();
+        for w in &mut self.files {
+            w.commit()?;
+            names.push(w.name());
+        }
+        Ok(names)
+    }
+}
+
+pub(crate) fn open(dir: &Path, name: &str, header: &[String]) -> Result<StagedCsv> {
+    crate::output::create_dir(dir)?;
+    let header: Vec<&str> = header.iter().map(String::as_str).collect();
+    StagedCsv::open(dir, name, &header)
+}

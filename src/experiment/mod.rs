@@ -1,0 +1,188 @@
+//! Experiments: replicates of a scenario, counterfactual comparisons with common random numbers,
+//! and the summaries (mean, sd, 95% confidence interval) that turn runs into results.
+//!
+//! Replicate `r` of master seed `S` runs with seed [`replicate_seed`]`(S, r)` and writes `run = r`.
+//! Runs are executed in parallel, a bounded number at a time (`in_flight`), and handed on in
+//! replicate order: summaries are accumulated run after run with [`Moments`], so memory does not
+//! grow with the number of replicates and every digit of the output is the same whatever order
+//! the runs finish in and whatever the number of threads.
+//!
+//! ```
+//! use paymarket::experiment::{ensemble, Plan};
+//! use paymarket::Scenario;
+//! let mut s = Scenario::load("data/scenarios/duopoly.toml")?;
+//! s.agents.users = 2_000;
+//! s.agents.merchants = 200;
+//! let plan = Plan { replicates: 4, seed: 7, ..Plan::default() };
+//! let summary = ensemble(&s, &plan, &mut [])?;
+//! let last = summary.months().len() - 1;
+//! let share = summary.get(last, "platforms", "alpha", "", "value_share").unwrap();
+//! assert_eq!(share.n(), 4);
+//! let (lo, hi) = share.ci95();
+//! assert!(lo <= share.mean() && share.mean() <= hi);
+//! # Ok::<(), paymarket::Error>(())
+//! ```
+
+use crate::error::{Error, Result};
+use crate::record::{MonthReport, Recorder};
+use crate::rng::replicate_seed;
+use crate::scenario::Scenario;
+use crate::sim::Simulation;
+use std::io::{IsTerminal, Write};
+use std::time::Instant;
+
+mod compare;
+pub mod dist;
+mod ensemble;
+pub mod sweep;
+
+pub use compare::*;
+pub use ensemble::*;
+
+/// How to run replicates.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Number of replicates `R`.
+    pub replicates: u64,
+    /// Master seed: replicate `r` runs with `replicate_seed(seed, r)`.
+    pub seed: u64,
+    /// Runs simulated at once (each also steps its agents in parallel). Bounds memory: at most
+    /// this many worlds exist at a time. `0` means the number of threads.
+    pub in_flight: usize,
+    /// Show a progress line on stderr (only when stderr is a terminal).
+    pub progress: bool,
+}
+
+impl Default for Plan {
+    fn default() -> Self {
+        Plan {
+            replicates: 10,
+            seed: 1,
+            in_flight: 0,
+            progress: false,
+        }
+    }
+}
+
+impl Plan {
+    /// Runs simulated at once: `in_flight`, or the number of threads when it is 0.
+    pub fn in_flight(&self) -> usize {
+        if self.in_flight == 0 {
+            rayon::current_num_threads().max(1)
+        } else {
+            self.in_flight
+        }
+    }
+
+    /// Refuses, before any run starts, a plan whose runs in flight would not fit in the memory
+    /// available: `worlds_per_run` simulations of `scenario`'s size for each run at once (2 for
+    /// a forked comparison, which holds the shared past and the branch).
+    pub fn check_memory(&self, scenario: &Scenario, worlds_per_run: u64) -> Result<()> {
+        let at_once = (self.in_flight() as u64).min(self.replicates.max(1)) * worlds_per_run;
+        crate::world::check_memory(
+            scenario.agents.users,
+            scenario.agents.merchants,
+            scenario.platforms.len(),
+            at_once,
+        )
+    }
+
+    /// The scenario of replicate `r`: the same scenario with the replicate's seed.
+    pub fn replicate(&self, scenario: &Scenario, r: u64) -> Scenario {
+        let mut s = scenario.clone();
+        s.seed = replicate_seed(self.seed, r);
+        s
+    }
+}
+
+/// A progress line on stderr: runs done, rate and time left. Silent unless enabled and stderr
+/// is a terminal, so logs and pipes stay clean.
+pub struct Progress {
+    total: u64,
+    done: u64,
+    start: Instant,
+    on: bool,
+}
+
+impl Progress {
+    /// A progress line for `total` runs, shown if `enabled` and stderr is a terminal.
+    pub fn new(total: u64, enabled: bool) -> Progress {
+        Progress {
+            total,
+            done: 0,
+            start: Instant::now(),
+            on: enabled && std::io::stderr().is_terminal() && crate::experiment::dist::is_root(),
+        }
+    }
+
+    /// Counts `n` more runs done and redraws the line.
+    pub fn advance(&mut self, n: u64) {
+        self.done += n;
+        if !self.on {
+            return;
+        }
+        let secs = self.start.elapsed().as_secs_f64();
+        let rate = self.done as f64 / secs.max(1e-9);
+        let left = (self.total - self.done.min(self.total)) as f64 / rate.max(1e-12);
+        let mut err = std::io::stderr().lock();
+        let _ = write!(
+            err,
+            "\r  runs {}/{} · {:.2} runs/s · {:.0} s left   ",
+            self.done, self.total, rate, left
+        );
+        if self.done >= self.total {
+            let _ = writeln!(err);
+        }
+    }
+}
+
+/// Runs `work(r)` for `r` in `0..count`, `in_flight` at a time in parallel (or over MPI ranks,
+/// see [`crate::experiment::dist`]), and hands each result to `take` in replicate order. The first error
+/// (in replicate order) stops the loop.
+pub fn for_each_replicate<T>(
+    count: u64,
+    in_flight: usize,
+    progress: &mut Progress,
+    work: impl Fn(u64) -> Result<T> + Sync,
+    mut take: impl FnMut(u64, T) -> Result<()>,
+) -> Result<()>
+where
+    T: Send + serde::Serialize + serde::de::DeserializeOwned,
+{
+    crate::experiment::dist::for_each_ordered(count, in_flight, work, |r, t| {
+        take(r, t)?;
+        progress.advance(1);
+        Ok(())
+    })
+}
+
+/// Runs one scenario to its end and keeps the reports.
+///
+/// For testing the failure paths, the environment variable `PAYMARKET_FAIL_RUN=r` makes run
+/// `r` fail with an error instead of running.
+pub fn run_reports(scenario: Scenario, run: u64) -> Result<Vec<MonthReport>> {
+    if std::env::var("PAYMARKET_FAIL_RUN")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        == Some(run)
+    {
+        return Err(Error::Config(format!(
+            "run {run} failed on purpose (PAYMARKET_FAIL_RUN={run})"
+        )));
+    }
+    let mut sim = Simulation::new(scenario)?.with_run(run);
+    let mut out = Vec::with_capacity(sim.scenario().months());
+    while let Some(r) = sim.step()? {
+        out.push(r.clone());
+    }
+    Ok(out)
+}
+
+fn feed(recorders: &mut [&mut dyn Recorder], reports: &[MonthReport]) -> Result<()> {
+    for rep in reports {
+        for rec in recorders.iter_mut() {
+            rec.record(rep)?;
+        }
+    }
+    Ok(())
+}
