@@ -5,9 +5,11 @@
 //! is in place and parallel. The rule for one candidate is a pure function ([`add_probability`],
 //! [`renew_probability`]); [`merchant_pass`] applies them and sums acceptance in chunk order.
 
-use crate::payments::sigmoid;
+use crate::market::Market;
+use crate::payments::{channel_input, profit_terms, sigmoid, ChannelTables};
 use crate::policy::Policy;
-use crate::rng::{hi_u01, lo_u01, Stream};
+use crate::rng::{hi_u01, lo_u01, Stream, StreamId};
+use crate::scenario::ChannelKind;
 use crate::world::{Merchants, BATCH, CHUNK};
 use rayon::prelude::*;
 
@@ -40,6 +42,77 @@ pub struct MerchantChannel {
     pub margin: f64,
     /// Profit terms per `class * 2^P + A` (see [`crate::payments::profit_terms`]).
     pub terms: Vec<f64>,
+}
+
+/// This month's per-channel data (MODEL.md step 6): each merchant channel's sales potential per
+/// unit of size and the per-shop profit terms of every accepted set, from the channel spending
+/// by `(H, π)` (`w_c`, agent units, see [`crate::users::channel_spending`]) and the routing
+/// tables.
+pub fn month_channels(
+    market: &Market,
+    policy: &Policy,
+    tables: &[ChannelTables],
+    w_c: &[f64],
+    spend_c: &[f64],
+    merchants: &Merchants,
+) -> Vec<MerchantChannel> {
+    let (n_sets, hp_n) = (market.n_sets, market.hp_n);
+    (0..market.channels)
+        .map(|c| {
+            let spend = spend_c[c] * market.user_weight;
+            let margin = market.margin[c];
+            if market.kind[c] != ChannelKind::Merchant || !market.has_merchants[c] || spend <= 0.0 {
+                return MerchantChannel {
+                    y_per_size: 0.0,
+                    margin,
+                    terms: vec![0.0; 2 * n_sets],
+                };
+            }
+            let total_w = spend_c[c];
+            let customers: Vec<f64> = w_c[c * hp_n..][..hp_n]
+                .iter()
+                .map(|w| w / total_w)
+                .collect();
+            let input = channel_input(market, c, &merchants.mass);
+            let terms = profit_terms(policy, &input, &tables[c], &customers, margin);
+            MerchantChannel {
+                y_per_size: spend / (market.shop_weight[c] * merchants.size_sum[c]),
+                margin,
+                terms,
+            }
+        })
+        .collect()
+}
+
+impl<'a> MerchantCtx<'a> {
+    /// What the merchant pass reads in month `month` (step index `t`) of a run with `seed`.
+    pub fn for_month(
+        market: &Market,
+        policy: &'a Policy,
+        channels: &'a [MerchantChannel],
+        seed: u64,
+        t: usize,
+        month: crate::month::Month,
+    ) -> MerchantCtx<'a> {
+        let prm = &market.params;
+        MerchantCtx {
+            p: market.platforms,
+            t,
+            seed,
+            stream: Stream::new(seed, StreamId::MerchantStep, t as u64),
+            policy,
+            channels,
+            launched: market.launched(month),
+            fixed: market.fixed_cost,
+            review: prm.merchant_review,
+            scale: prm.merchant_logit_scale,
+            inertia: prm.merchant_inertia,
+            interest: prm.interest,
+            months_liquidity: prm.months_liquidity,
+            t_min: prm.contract_min,
+            t_max: prm.contract_max,
+        }
+    }
 }
 
 /// What the merchant update reads in one month.

@@ -6,7 +6,9 @@
 //! and accepted set `A`; their size is `O(C·P·4^P)`, independent of the population. This module
 //! reads the policy and aggregate masses; it never touches agents.
 
+use crate::market::Market;
 use crate::policy::Policy;
+use crate::scenario::ChannelKind;
 
 /// The index of `(H, π)` in per-`(H, π)` tables: `H·(P+1) + π` with `π = P` for none.
 #[inline(always)]
@@ -156,6 +158,37 @@ pub struct ChannelInput<'a> {
     pub brand: &'a [f64],
     /// `η`.
     pub subsidy_split: f64,
+}
+
+/// The router's view of channel `c` this month: its structure from the market, the sales
+/// potential of last month's accepted sets from `mass` (the merchants' aggregates, all
+/// channels: `c * 2 * 2^P + class * 2^P + A`).
+pub fn channel_input<'a>(market: &'a Market, c: usize, mass: &'a [f64]) -> ChannelInput<'a> {
+    let n_sets = market.n_sets;
+    ChannelInput {
+        c,
+        kind: match market.kind[c] {
+            ChannelKind::Merchant => Kind::Merchant {
+                has_merchants: market.has_merchants[c],
+            },
+            ChannelKind::P2p => Kind::P2p,
+            ChannelKind::Own => Kind::Own,
+        },
+        cash: market.cash[c],
+        steering: market.steering[c],
+        mass: &mass[c * 2 * n_sets..][..2 * n_sets],
+        loyalty: market.params.loyalty,
+        brand: &market.brand,
+        subsidy_split: market.params.subsidy_split,
+    }
+}
+
+/// MODEL.md step 3: every channel's routing tables, from the policy in force and last month's
+/// merchant aggregates `mass` (see [`channel_input`]).
+pub fn month_tables(market: &Market, policy: &Policy, mass: &[f64]) -> Vec<ChannelTables> {
+    (0..market.channels)
+        .map(|c| channel_tables(policy, &channel_input(market, c, mass)))
+        .collect()
 }
 
 /// Builds the routing tables of one channel.

@@ -12,8 +12,10 @@
 //! The pure rules are separate functions with unit tests; [`user_pass`] wires them together and
 //! sums the month's aggregates chunk by chunk in a fixed order.
 
+use crate::market::Market;
 use crate::payments::{hp_index, split_into, ChannelTables};
-use crate::rng::{hi_u01, lo_u01, u01, Stream};
+use crate::policy::Policy;
+use crate::rng::{hi_u01, lo_u01, u01, Stream, StreamId};
 use crate::social::{community, contact_in, Membership};
 use crate::world::{logit_pick, state, Users, BATCH, CHUNK, NO_PRIMARY};
 use rayon::prelude::*;
@@ -49,12 +51,12 @@ fn pow_n(mut b: f64, mut n: u32) -> f64 {
 #[inline]
 pub fn adoption_base(
     innovation: f64,
-    gamma: f64,
+    coverage_weight: f64,
     coverage_gain: f64,
-    delta: f64,
+    subsidy_weight: f64,
     subsidy: f64,
 ) -> f64 {
-    innovation + gamma * coverage_gain + delta * subsidy
+    innovation + coverage_weight * coverage_gain + subsidy_weight * subsidy
 }
 
 /// The adoption hazard of MODEL.md step 5, clamped to `[0, 1]`:
@@ -71,12 +73,13 @@ pub fn hazard(
     base: f64,
     campaign: f64,
     imitation: f64,
-    gamma: f64,
+    coverage_weight: f64,
     p2p_gain: f64,
-    phi: f64,
+    rescue_weight: f64,
     rescued: bool,
 ) -> f64 {
-    let h = base + campaign * imitation + gamma * p2p_gain + if rescued { phi } else { 0.0 };
+    let rescue = if rescued { rescue_weight } else { 0.0 };
+    let h = base + campaign * imitation + coverage_weight * p2p_gain + rescue;
     h.clamp(0.0, 1.0)
 }
 
@@ -175,14 +178,14 @@ pub struct TableInputs<'a> {
     pub innovation: &'a [f64],
     /// `θ_j`.
     pub brand: &'a [f64],
-    /// `γ`.
-    pub gamma: f64,
-    /// `δ`.
-    pub delta: f64,
-    /// `η`.
-    pub eta: f64,
-    /// `β_cov`.
-    pub beta_cov: f64,
+    /// `γ`, MODEL.md step 5.
+    pub coverage_weight: f64,
+    /// `δ`, MODEL.md step 5.
+    pub subsidy_weight: f64,
+    /// `η`, MODEL.md step 3.
+    pub subsidy_split: f64,
+    /// `β_cov`, MODEL.md step 5.
+    pub coverage_primary_weight: f64,
 }
 
 impl UserTables {
@@ -221,20 +224,27 @@ impl UserTables {
                 .map(|j| (0..c_n).map(|c| w[c] * inp.subsidy[j * c_n + c]).sum())
                 .collect();
             for j in 0..p {
-                primary_base[cls][j] = inp.brand[j] + inp.eta * sub[j] + inp.beta_cov * cov(1 << j);
+                primary_base[cls][j] = inp.brand[j]
+                    + inp.subsidy_split * sub[j]
+                    + inp.coverage_primary_weight * cov(1 << j);
             }
             for h in 0..n_sets {
                 let cov_h = cov(h);
                 let mut adopt = [0.0; 8];
                 for j in 0..p {
                     if h & (1 << j) == 0 {
-                        let gain = if inp.gamma != 0.0 {
+                        let gain = if inp.coverage_weight != 0.0 {
                             cov(h | (1 << j)) - cov_h
                         } else {
                             0.0
                         };
-                        adopt[j] =
-                            adoption_base(inp.innovation[j], inp.gamma, gain, inp.delta, sub[j]);
+                        adopt[j] = adoption_base(
+                            inp.innovation[j],
+                            inp.coverage_weight,
+                            gain,
+                            inp.subsidy_weight,
+                            sub[j],
+                        );
                     }
                 }
                 for pi in 0..=p {
@@ -299,7 +309,7 @@ pub struct UserCtx<'a> {
     /// Union of `use_c` over p2p channels (what "sharing a usable wallet" means for `g`).
     pub p2p_use: u8,
     /// Platforms a user may adopt this month (launched, prerequisite met), per membership mask.
-    pub adoptable: &'a [u8],
+    pub adoptable: Vec<u8>,
     /// `κ_j(t)`.
     pub campaign: [f64; 8],
     /// The non-zero imitation weights of each platform: `(network, q_{j,s})`.
@@ -316,22 +326,222 @@ pub struct UserCtx<'a> {
     pub masks_in_state: bool,
     /// `1 + wf_j/0.001`, the balance multiplier of the primary choice.
     pub balance_factor: [f64; 8],
-    /// `γ`.
-    pub gamma: f64,
-    /// `φ`.
-    pub phi: f64,
+    /// `γ`, MODEL.md step 5.
+    pub coverage_weight: f64,
+    /// `φ`, MODEL.md step 5.
+    pub rescue_weight: f64,
     /// `ρ_π`.
     pub primary_review: f64,
-    /// `β_bal`.
-    pub beta_bal: f64,
-    /// `β_soc`.
-    pub beta_soc: f64,
+    /// `β_bal`, MODEL.md step 5.
+    pub balance_weight: f64,
+    /// `β_soc`, MODEL.md step 5.
+    pub social_weight: f64,
     /// `D_churn`.
     pub churn_months: u32,
     /// `χ`.
     pub churn_rate: f64,
     /// Purchases per RMB, `1 / ticket`.
     pub per_ticket: f64,
+}
+
+/// `ω_ic` for every membership mask (`mask * C + c`): each open channel's weight, shifted by
+/// the factors in force for the networks in the mask, normalised over the open channels.
+fn open_weights(market: &Market, policy: &Policy) -> Vec<f64> {
+    let (c_n, s1) = (market.channels, market.networks);
+    let mut open_weight = vec![0.0; market.n_masks * c_n];
+    for mask in (1..market.n_masks).step_by(2) {
+        let w = &mut open_weight[mask * c_n..][..c_n];
+        for c in 0..c_n {
+            if mask as u16 & market.channel_requires[c] == 0 {
+                continue;
+            }
+            let mut f = market.weight[c];
+            for sn in 0..s1 {
+                if mask & (1 << sn) != 0 {
+                    f *= policy.shift_now[c * s1 + sn];
+                }
+            }
+            w[c] = f;
+        }
+        let total: f64 = w.iter().sum();
+        if total > 0.0 {
+            w.iter_mut().for_each(|x| *x /= total);
+        }
+    }
+    open_weight
+}
+
+impl UserTables {
+    /// This month's tables, from the market, the policy in force and the channels' routing
+    /// tables.
+    pub fn for_month(market: &Market, policy: &Policy, tables: &[ChannelTables]) -> UserTables {
+        let prm = &market.params;
+        UserTables::new(&TableInputs {
+            p: market.platforms,
+            open_weight: &open_weights(market, policy),
+            routed: &market.routed,
+            tables,
+            is_p2p: &market.is_p2p,
+            subsidy: &policy.subsidy,
+            innovation: &market.innovation,
+            brand: &market.brand,
+            coverage_weight: prm.coverage_weight,
+            subsidy_weight: prm.subsidy_weight,
+            subsidy_split: prm.subsidy_split,
+            coverage_primary_weight: prm.coverage_primary_weight,
+        })
+    }
+}
+
+impl P2pChannel {
+    /// This month's p2p channels, in channel order.
+    pub fn for_month(
+        market: &Market,
+        policy: &Policy,
+        tables: &[ChannelTables],
+    ) -> Vec<P2pChannel> {
+        (0..market.channels)
+            .filter(|&c| market.is_p2p[c])
+            .map(|c| {
+                P2pChannel::new(
+                    market.platforms,
+                    c,
+                    market.channel_requires[c],
+                    market.cash[c],
+                    policy.use_set[c],
+                    &tables[c],
+                    market.params.loyalty,
+                )
+            })
+            .collect()
+    }
+}
+
+/// Where a month's user pass draws from: the month index `t` and the run's `seed`.
+#[derive(Debug, Clone, Copy)]
+pub struct Draws {
+    /// Master seed of the run.
+    pub seed: u64,
+    /// Step index.
+    pub t: usize,
+    /// The month.
+    pub month: crate::month::Month,
+}
+
+impl<'a> UserCtx<'a> {
+    /// What the user pass reads this month (MODEL.md steps 4–5): the market, the policy in
+    /// force, this month's tables and memberships, and the month's draws; `n` users.
+    pub fn for_month(
+        market: &Market,
+        policy: &Policy,
+        tables: &'a UserTables,
+        p2p: &'a [P2pChannel],
+        member: &'a Membership,
+        draws: Draws,
+        n: u64,
+    ) -> UserCtx<'a> {
+        let (p, s1) = (market.platforms, market.networks);
+        let prm = &market.params;
+        let launched = market.launched(draws.month);
+        let adoptable: Vec<u8> = (0..market.n_masks)
+            .map(|mask| {
+                launched
+                    & (0..p)
+                        .filter(|&j| mask as u16 & market.platform_requires[j] != 0)
+                        .fold(0u8, |a, j| a | 1 << j)
+            })
+            .collect();
+        let mut imitation_list = [0u8; 9];
+        let mut imitation_list_len = 0;
+        for sn in 0..s1 {
+            if (0..p).any(|j| policy.imitation[j * s1 + sn] != 0.0) {
+                imitation_list[imitation_list_len] = sn as u8;
+                imitation_list_len += 1;
+            }
+        }
+        let mut imitation_terms = [[(0u8, 0.0f64); 9]; 8];
+        let mut imitation_len = [0usize; 8];
+        for j in 0..p {
+            for sn in 0..s1 {
+                let q = policy.imitation[j * s1 + sn];
+                if q != 0.0 {
+                    imitation_terms[j][imitation_len[j]] = (sn as u8, q);
+                    imitation_len[j] += 1;
+                }
+            }
+        }
+        let uses_networks = market.requires_networks
+            || policy
+                .imitation
+                .chunks(s1)
+                .any(|q| q[1..].iter().any(|&x| x != 0.0));
+        let per_platform = |f: &dyn Fn(usize) -> f64| {
+            let mut a = [0.0; 8];
+            for (j, x) in a.iter_mut().enumerate().take(p) {
+                *x = f(j);
+            }
+            a
+        };
+        UserCtx {
+            p,
+            n,
+            b: prm.community_size as u64,
+            eps16: (prm.long_range * 65536.0).round() as u32,
+            k: prm.contacts as usize,
+            member,
+            member_stream: Stream::new(draws.seed, StreamId::Membership, 0),
+            contact_stream: Stream::new(draws.seed, StreamId::Contacts, draws.t as u64),
+            step_stream: Stream::new(draws.seed, StreamId::UserStep, draws.t as u64),
+            tables,
+            p2p,
+            p2p_use: p2p.iter().fold(0, |m, ch| m | ch.usable),
+            adoptable,
+            campaign: per_platform(&|j| policy.campaign[j]),
+            imitation_terms,
+            imitation_len,
+            imitation_list,
+            imitation_list_len,
+            contact_masks: s1 > 1 && uses_networks,
+            // Memberships of this month go into the state words, when they fit.
+            masks_in_state: s1 - 1 <= crate::world::STATE_NETWORKS,
+            balance_factor: per_platform(&|j| 1.0 + policy.withdrawal_fee[j] / 0.001),
+            coverage_weight: prm.coverage_weight,
+            rescue_weight: prm.rescue_weight,
+            primary_review: prm.primary_review,
+            balance_weight: prm.balance_weight,
+            social_weight: prm.social_weight,
+            churn_months: prm.churn_months,
+            churn_rate: prm.churn_rate,
+            per_ticket: 1.0 / prm.ticket,
+        }
+    }
+}
+
+/// Spending per channel and `(H, π)` in agent units (`c * HP + hp`: the users' spending by
+/// class times the class weights), and per channel.
+pub fn channel_spending(
+    market: &Market,
+    tables: &UserTables,
+    ua: &UserAcc,
+) -> (Vec<f64>, Vec<f64>) {
+    let (c_n, hp_n) = (market.channels, market.hp_n);
+    let mut w_c = vec![0.0f64; c_n * hp_n];
+    let mut spend_c = vec![0.0f64; c_n];
+    for (cls, wt) in tables.weight.iter().enumerate() {
+        let sp = &ua.spend[cls * hp_n..][..hp_n];
+        for c in 0..c_n {
+            if wt[c] == 0.0 {
+                continue;
+            }
+            for (hp, &x) in sp.iter().enumerate() {
+                w_c[c * hp_n + hp] += x * wt[c];
+            }
+        }
+    }
+    for c in 0..c_n {
+        spend_c[c] = w_c[c * hp_n..][..hp_n].iter().sum();
+    }
+    (w_c, spend_c)
 }
 
 /// The month's user-side sums (in agent units), merged in chunk order.
@@ -837,9 +1047,9 @@ fn update_user(
             row.adopt[j],
             ctx.campaign[j],
             imit,
-            ctx.gamma,
+            ctx.coverage_weight,
             p2p_w * g,
-            ctx.phi,
+            ctx.rescue_weight,
             rescued & (1 << j) != 0,
         );
         if hi_u01(words[j]) < hz {
@@ -885,7 +1095,9 @@ fn update_user(
                 } else {
                     0.0
                 };
-                util[j] = base[j] + ctx.beta_bal * b * ctx.balance_factor[j] + ctx.beta_soc * e;
+                util[j] = base[j]
+                    + ctx.balance_weight * b * ctx.balance_factor[j]
+                    + ctx.social_weight * e;
             }
             logit_pick(new_h, |j| util[j], u01(sd.draw(1)))
         } else {

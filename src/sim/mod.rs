@@ -7,23 +7,27 @@
 //! combined in chunk order, so results do not depend on the number of threads.
 
 use crate::error::{Error, Result};
-use crate::invariants;
-use crate::merchants::{merchant_pass, MerchantAcc, MerchantChannel, MerchantCtx};
+use crate::market::Market;
+use crate::merchants::{self, merchant_pass, MerchantAcc, MerchantCtx};
 use crate::month::Month;
-use crate::payments::{channel_tables, profit_terms, ChannelInput, ChannelTables, Kind};
+use crate::payments;
 use crate::platforms::{DefendShare, PlatformStrategy, Scripted, StrategyView};
 use crate::policy::{Policy, Timeline};
 use crate::record::{
     AgentsView, ChannelRow, EventRow, MarketRow, MonthReport, PlatformRow, Recorder,
 };
-use crate::rng::{Stream, StreamId};
 use crate::scenario::{ChannelKind, Scenario, StrategySpec};
 use crate::social::Membership;
-use crate::users::{user_pass, P2pChannel, TableInputs, UserAcc, UserCtx, UserTables};
+use crate::users::{channel_spending, user_pass, Draws, P2pChannel, UserAcc, UserCtx, UserTables};
 use crate::world::{init, Merchants, Users};
+use book::Flows;
 
+mod book;
 mod checkpoint;
-pub use checkpoint::{fork_compatible, FORMAT as CHECKPOINT_FORMAT};
+mod fork;
+pub mod invariants;
+pub use checkpoint::FORMAT as CHECKPOINT_FORMAT;
+pub use fork::fork_compatible;
 
 /// The built-in strategy of each platform, as its scenario declares it.
 fn build_strategies(scenario: &Scenario) -> Vec<Box<dyn PlatformStrategy>> {
@@ -86,8 +90,8 @@ pub struct Simulation {
     t: usize,
     run: u64,
     seed: u64,
-    user_weight: f64,
-    shop_weight: Vec<f64>,
+    /// The scenario resolved into indices once (rebuilt on fork and load).
+    market: Market,
     share_history: Vec<Vec<f64>>,
     last: Option<MonthReport>,
 }
@@ -116,19 +120,7 @@ impl Simulation {
     fn from_parts(scenario: Scenario, users: Users, merchants: Merchants, seed: u64) -> Simulation {
         let timeline = Timeline::new(&scenario);
         let policy = Policy::new(&scenario);
-        let user_weight = scenario.population / scenario.agents.users as f64;
-        let shop_weight = scenario
-            .channels
-            .iter()
-            .zip(&merchants.ranges)
-            .map(|(ch, r)| {
-                if r.is_empty() {
-                    0.0
-                } else {
-                    ch.shops / r.len() as f64
-                }
-            })
-            .collect();
+        let market = Market::new(&scenario, users.len(), &merchants.ranges);
         let strategies = build_strategies(&scenario);
         let p = scenario.platforms.len();
         Simulation {
@@ -141,8 +133,7 @@ impl Simulation {
             t: 0,
             run: 0,
             seed,
-            user_weight,
-            shop_weight,
+            market,
             share_history: vec![Vec::new(); p],
             last: None,
         }
@@ -254,7 +245,7 @@ impl Simulation {
     /// Simulates one month and returns its report, or `None` when the scenario is over.
     ///
     /// Every step, in every build, checks the month's report with the explicit invariant
-    /// checker ([`crate::invariants::check`]: money conserved per channel, shares in range,
+    /// checker ([`invariants::check`]: money conserved per channel, shares in range,
     /// nothing NaN, nothing used where it is not allowed) and returns
     /// [`Error::Invariant`] (with the month, the channel or platform and the size of the
     /// discrepancy) instead of carrying a numerical error on. The check reads only the month's
@@ -269,265 +260,42 @@ impl Simulation {
         Ok(self.last.as_ref())
     }
 
+    /// One month, MODEL.md section 3 step by step; each step is a call into the module that
+    /// owns it, which builds its own inputs from the market, the policy and the state.
     fn advance(&mut self) -> MonthReport {
-        let s = &self.scenario;
-        let t = self.t;
-        let month = self.month();
-        let p = s.platforms.len();
-        let c_n = s.channels.len();
-        let n_sets = 1usize << p;
-        let hp_n = n_sets * (p + 1);
-        let s1 = s.networks.len() + 1;
-        let prm = &s.params;
-
-        // 1. Policy.
-        let applied = self.policy.advance(s, &self.timeline, t);
+        let (t, month) = (self.t, self.month());
+        let market = &self.market;
+        // 1. Policy: every event dated this month, in file order.
+        let applied = self.policy.advance(&self.scenario, &self.timeline, t);
         let policy = &self.policy;
-
-        // Membership and the spending weights open to each membership mask.
-        let member = Membership::new(&policy.membership(s, month));
-        let networks = s.network_ids();
-        let req_bit: Vec<u16> = s
-            .channels
-            .iter()
-            .map(|ch| 1u16 << networks.iter().position(|x| *x == ch.requires).unwrap_or(0))
-            .collect();
-        let n_masks = 1usize << s1;
-        let open_weight = open_weights(s, policy, &req_bit);
-
-        // 3. Tables from last month's merchant aggregates.
-        let brand: Vec<f64> = s.platforms.iter().map(|pl| pl.brand).collect();
-        let inputs: Vec<ChannelInput> = (0..c_n)
-            .map(|c| {
-                let ch = &s.channels[c];
-                ChannelInput {
-                    c,
-                    kind: match ch.kind {
-                        ChannelKind::Merchant => Kind::Merchant {
-                            has_merchants: !self.merchants.ranges[c].is_empty(),
-                        },
-                        ChannelKind::P2p => Kind::P2p,
-                        ChannelKind::Own => Kind::Own,
-                    },
-                    cash: ch.cash,
-                    steering: ch.steering,
-                    mass: &self.merchants.mass[c * 2 * n_sets..][..2 * n_sets],
-                    loyalty: prm.loyalty,
-                    brand: &brand,
-                    subsidy_split: prm.subsidy_split,
-                }
-            })
-            .collect();
-        let tables: Vec<ChannelTables> = inputs
-            .iter()
-            .map(|inp| channel_tables(policy, inp))
-            .collect();
-
-        // 4–5. Users.
-        let launched: u8 = s
-            .platforms
-            .iter()
-            .enumerate()
-            .filter(|(_, pl)| pl.launch.is_none_or(|l| l <= month))
-            .fold(0, |m, (j, _)| m | (1 << j));
-        let routed: Vec<usize> = (0..c_n)
-            .filter(|&c| s.channels[c].kind != ChannelKind::P2p)
-            .collect();
-        let is_p2p: Vec<bool> = s
-            .channels
-            .iter()
-            .map(|ch| ch.kind == ChannelKind::P2p)
-            .collect();
-        let p2p: Vec<P2pChannel> = (0..c_n)
-            .filter(|&c| is_p2p[c])
-            .map(|c| {
-                P2pChannel::new(
-                    p,
-                    c,
-                    req_bit[c],
-                    s.channels[c].cash,
-                    policy.use_set[c],
-                    &tables[c],
-                    prm.loyalty,
-                )
-            })
-            .collect();
-        let per_platform = |f: &dyn Fn(usize) -> f64| {
-            let mut a = [0.0; 8];
-            for (j, x) in a.iter_mut().enumerate().take(p) {
-                *x = f(j);
-            }
-            a
-        };
-        let innovation: Vec<f64> = s.platforms.iter().map(|pl| pl.innovation).collect();
-        let user_tables = UserTables::new(&TableInputs {
-            p,
-            open_weight: &open_weight,
-            routed: &routed,
-            tables: &tables,
-            is_p2p: &is_p2p,
-            subsidy: &policy.subsidy,
-            innovation: &innovation,
-            brand: &brand,
-            gamma: prm.coverage_weight,
-            delta: prm.subsidy_weight,
-            eta: prm.subsidy_split,
-            beta_cov: prm.coverage_primary_weight,
-        });
-        let requires: Vec<u16> = s
-            .platforms
-            .iter()
-            .map(|pl| 1u16 << networks.iter().position(|x| *x == pl.requires).unwrap_or(0))
-            .collect();
-        let adoptable: Vec<u8> = (0..n_masks)
-            .map(|mask| {
-                launched
-                    & (0..p)
-                        .filter(|&j| mask as u16 & requires[j] != 0)
-                        .fold(0u8, |a, j| a | 1 << j)
-            })
-            .collect();
-        let mut imitation_list = [0u8; 9];
-        let mut imitation_list_len = 0;
-        for sn in 0..s1 {
-            if (0..p).any(|j| policy.imitation[j * s1 + sn] != 0.0) {
-                imitation_list[imitation_list_len] = sn as u8;
-                imitation_list_len += 1;
-            }
-        }
-        let mut imitation_terms = [[(0u8, 0.0f64); 9]; 8];
-        let mut imitation_len = [0usize; 8];
-        for j in 0..p {
-            for sn in 0..s1 {
-                let q = policy.imitation[j * s1 + sn];
-                if q != 0.0 {
-                    imitation_terms[j][imitation_len[j]] = (sn as u8, q);
-                    imitation_len[j] += 1;
-                }
-            }
-        }
-        let uses_networks = s
-            .platforms
-            .iter()
-            .any(|pl| pl.requires != crate::scenario::EVERYONE)
-            || s.channels
-                .iter()
-                .any(|ch| ch.requires != crate::scenario::EVERYONE)
-            || policy
-                .imitation
-                .chunks(s1)
-                .any(|q| q[1..].iter().any(|&x| x != 0.0));
-        // Memberships of this month into the state words, when they fit.
-        let masks_in_state = s1 - 1 <= crate::world::STATE_NETWORKS;
-        let member_stream = Stream::new(self.seed, StreamId::Membership, 0);
-        if masks_in_state && s1 > 1 {
-            crate::users::membership_pass(&mut self.users, &member, member_stream);
-        }
-        let ctx = UserCtx {
-            p,
-            n: self.users.len() as u64,
-            b: prm.community_size as u64,
-            eps16: (prm.long_range * 65536.0).round() as u32,
-            k: prm.contacts as usize,
-            member: &member,
-            member_stream,
-            contact_stream: Stream::new(self.seed, StreamId::Contacts, t as u64),
-            step_stream: Stream::new(self.seed, StreamId::UserStep, t as u64),
-            tables: &user_tables,
-            p2p: &p2p,
-            p2p_use: p2p.iter().fold(0, |m, ch| m | ch.usable),
-            adoptable: &adoptable,
-            campaign: per_platform(&|j| policy.campaign[j]),
-            imitation_terms,
-            imitation_len,
-            imitation_list,
-            imitation_list_len,
-            contact_masks: s1 > 1 && uses_networks,
-            masks_in_state,
-            balance_factor: per_platform(&|j| 1.0 + policy.withdrawal_fee[j] / 0.001),
-            gamma: prm.coverage_weight,
-            phi: prm.rescue_weight,
-            primary_review: prm.primary_review,
-            beta_bal: prm.balance_weight,
-            beta_soc: prm.social_weight,
-            churn_months: prm.churn_months,
-            churn_rate: prm.churn_rate,
-            per_ticket: 1.0 / prm.ticket,
-        };
-        let ua = user_pass(&ctx, c_n, &mut self.users);
-        let wu = self.user_weight;
-        // Spending per channel and (H, π): the users' spending by class times the class weights.
-        let mut w_c = vec![0.0f64; c_n * hp_n];
-        let mut spend_c = vec![0.0f64; c_n];
-        for (cls, wt) in user_tables.weight.iter().enumerate() {
-            let sp = &ua.spend[cls * hp_n..][..hp_n];
-            for c in 0..c_n {
-                if wt[c] == 0.0 {
-                    continue;
-                }
-                for (hp, &x) in sp.iter().enumerate() {
-                    w_c[c * hp_n + hp] += x * wt[c];
-                }
-            }
-        }
-        for c in 0..c_n {
-            spend_c[c] = w_c[c * hp_n..][..hp_n].iter().sum();
-        }
-
-        let flows = flows(s, &tables, &w_c, &spend_c, &ua, wu);
-
-        // 6. Merchants.
-        let mchannels: Vec<MerchantChannel> = (0..c_n)
-            .map(|c| {
-                let ch = &s.channels[c];
-                let spend = spend_c[c] * wu;
-                let range = &self.merchants.ranges[c];
-                if ch.kind != ChannelKind::Merchant || range.is_empty() || spend <= 0.0 {
-                    return MerchantChannel {
-                        y_per_size: 0.0,
-                        margin: ch.margin,
-                        terms: vec![0.0; 2 * n_sets],
-                    };
-                }
-                let total_w = spend_c[c];
-                let customers: Vec<f64> = w_c[c * hp_n..][..hp_n]
-                    .iter()
-                    .map(|w| w / total_w)
-                    .collect();
-                let terms = profit_terms(policy, &inputs[c], &tables[c], &customers, ch.margin);
-                MerchantChannel {
-                    y_per_size: spend / (self.shop_weight[c] * self.merchants.size_sum[c]),
-                    margin: ch.margin,
-                    terms,
-                }
-            })
-            .collect();
-        let mut fixed = [0.0; 8];
-        for (j, pl) in s.platforms.iter().enumerate() {
-            fixed[j] = pl.fixed_cost;
-        }
-        let mctx = MerchantCtx {
-            p,
-            t,
+        let member = Membership::new(&policy.membership(&self.scenario, month));
+        // 2. Aggregates: W_c[H, π] is summed inside the user pass from last month's (H, π);
+        //    G_c[A] is merchants.mass from last month's merchant pass.
+        // 3. Tables, once a step, O(C·P·4^P).
+        let tables = payments::month_tables(market, policy, &self.merchants.mass);
+        let user_tables = UserTables::for_month(market, policy, &tables);
+        let p2p = P2pChannel::for_month(market, policy, &tables);
+        // 4–5. Users pay and decide (memberships of this month first, when the state holds them).
+        let draws = Draws {
             seed: self.seed,
-            stream: Stream::new(self.seed, StreamId::MerchantStep, t as u64),
-            policy,
-            channels: &mchannels,
-            launched,
-            fixed,
-            review: prm.merchant_review,
-            scale: prm.merchant_logit_scale,
-            inertia: prm.merchant_inertia,
-            interest: prm.interest,
-            months_liquidity: prm.months_liquidity,
-            t_min: prm.contract_min,
-            t_max: prm.contract_max,
+            t,
+            month,
         };
-        drop(inputs);
+        let n = self.users.len() as u64;
+        let ctx = UserCtx::for_month(market, policy, &user_tables, &p2p, &member, draws, n);
+        if ctx.masks_in_state && market.networks > 1 {
+            crate::users::membership_pass(&mut self.users, &member, ctx.member_stream);
+        }
+        let ua = user_pass(&ctx, market.channels, &mut self.users);
+        let (w_c, spend_c) = channel_spending(market, &user_tables, &ua);
+        let flows = book::flows(market, &tables, &w_c, &spend_c, &ua);
+        // 6. Merchants decide, from this month's spending and last month's acceptance.
+        let mchannels =
+            merchants::month_channels(market, policy, &tables, &w_c, &spend_c, &self.merchants);
+        let mctx = MerchantCtx::for_month(market, policy, &mchannels, self.seed, t, month);
         let mut ma = merchant_pass(&mctx, &mut self.merchants);
         self.merchants.mass = std::mem::take(&mut ma.mass);
-
-        // 7–8. Bookkeeping, the report, and the strategies (which act from next month).
+        // 7–8. Book the month, report it; the strategies act from next month.
         let report = self.report(month, &applied, &flows, &ua, &ma);
         self.run_strategies(month, &report, &flows);
         self.t += 1;
@@ -545,7 +313,7 @@ impl Simulation {
     ) -> MonthReport {
         let s = &self.scenario;
         let (p, c_n) = (s.platforms.len(), s.channels.len());
-        let wu = self.user_weight;
+        let wu = self.market.user_weight;
         let value = &f.value;
         let kind_value = |j: usize, kind: ChannelKind| -> f64 {
             (0..c_n)
@@ -567,7 +335,7 @@ impl Simulation {
                 active_users: ua.active[j] as f64 * wu,
                 primary_users: ua.primaries(j) as f64 * wu,
                 merchants: (0..c_n)
-                    .map(|c| ma.accepting[c * p + j] as f64 * self.shop_weight[c])
+                    .map(|c| ma.accepting[c * p + j] as f64 * self.market.shop_weight[c])
                     .sum(),
                 merchant_value: kind_value(j, ChannelKind::Merchant),
                 p2p_value: kind_value(j, ChannelKind::P2p),
@@ -580,10 +348,10 @@ impl Simulation {
             });
         }
         let any_shops: f64 = (0..c_n)
-            .map(|c| ma.any[c] as f64 * self.shop_weight[c])
+            .map(|c| ma.any[c] as f64 * self.market.shop_weight[c])
             .sum();
         let multi_shops: f64 = (0..c_n)
-            .map(|c| ma.multi[c] as f64 * self.shop_weight[c])
+            .map(|c| ma.multi[c] as f64 * self.market.shop_weight[c])
             .sum();
         let market = MarketRow {
             spend: f.spend.iter().sum(),
@@ -618,7 +386,7 @@ impl Simulation {
                     && !self.merchants.ranges[c].is_empty())
                 .then(|| {
                     (0..p)
-                        .map(|j| ma.accepting[c * p + j] as f64 * self.shop_weight[c])
+                        .map(|j| ma.accepting[c * p + j] as f64 * self.market.shop_weight[c])
                         .collect()
                 }),
                 cash: f.cash[c],
@@ -666,104 +434,6 @@ impl Simulation {
             }
         }
     }
-}
-
-/// `ω_ic` for every membership mask (`mask * C + c`): each open channel's weight, shifted by
-/// the factors in force for the networks in the mask, normalised over the open channels.
-fn open_weights(s: &Scenario, policy: &Policy, req_bit: &[u16]) -> Vec<f64> {
-    let c_n = s.channels.len();
-    let s1 = s.networks.len() + 1;
-    let n_masks = 1usize << s1;
-    let mut open_weight = vec![0.0; n_masks * c_n];
-    for mask in (1..n_masks).step_by(2) {
-        let w = &mut open_weight[mask * c_n..][..c_n];
-        for (c, ch) in s.channels.iter().enumerate() {
-            if mask as u16 & req_bit[c] == 0 {
-                continue;
-            }
-            let mut f = ch.weight;
-            for sn in 0..s1 {
-                if mask & (1 << sn) != 0 {
-                    f *= policy.shift_now[c * s1 + sn];
-                }
-            }
-            w[c] = f;
-        }
-        let total: f64 = w.iter().sum();
-        if total > 0.0 {
-            w.iter_mut().for_each(|x| *x /= total);
-        }
-    }
-    open_weight
-}
-
-/// One month's money per channel, in RMB.
-struct Flows {
-    /// Value per channel and platform.
-    value: Vec<Vec<f64>>,
-    /// Paid by the outside option, per channel.
-    cash: Vec<f64>,
-    /// Lost, per channel.
-    lost: Vec<f64>,
-    /// Merchant fees per platform.
-    fees: Vec<f64>,
-    /// Spending per channel.
-    spend: Vec<f64>,
-}
-
-/// Routes the month's spending: routed channels through their tables (`w_c`: agent spending per
-/// channel and `(H, π)`), p2p channels from the users' own sums; `wu` people per user agent.
-fn flows(
-    s: &Scenario,
-    tables: &[ChannelTables],
-    w_c: &[f64],
-    spend_c: &[f64],
-    ua: &UserAcc,
-    wu: f64,
-) -> Flows {
-    let (p, c_n) = (s.platforms.len(), s.channels.len());
-    let hp_n = (1usize << p) * (p + 1);
-    let mut f = Flows {
-        value: vec![vec![0.0f64; p]; c_n],
-        cash: vec![0.0f64; c_n],
-        lost: vec![0.0f64; c_n],
-        fees: vec![0.0f64; p],
-        spend: spend_c.iter().map(|x| x * wu).collect(),
-    };
-    for c in 0..c_n {
-        if s.channels[c].kind == ChannelKind::P2p {
-            let v = &ua.p2p[c * (p + 2)..][..p + 2];
-            for j in 0..p {
-                f.value[c][j] = v[j] * wu;
-            }
-            f.cash[c] = v[p] * wu;
-            f.lost[c] = v[p + 1] * wu;
-            continue;
-        }
-        let w = &w_c[c * hp_n..][..hp_n];
-        let tb = &tables[c];
-        for (hp, &wv) in w.iter().enumerate() {
-            if wv == 0.0 {
-                continue;
-            }
-            let r = &tb.route[hp * (p + 2)..][..p + 2];
-            for j in 0..p {
-                f.value[c][j] += wv * r[j];
-                f.fees[j] += wv * tb.fee_route[hp * p + j];
-            }
-            f.cash[c] += wv * r[p];
-            f.lost[c] += wv * r[p + 1];
-        }
-        for j in 0..p {
-            f.value[c][j] *= wu;
-        }
-        f.cash[c] *= wu;
-        f.lost[c] *= wu;
-    }
-    for x in &mut f.fees {
-        *x *= wu;
-    }
-    f
 }
 
 fn event_row(e: &crate::scenario::Event) -> EventRow {
