@@ -209,11 +209,12 @@ pub struct ScenarioId {
 }
 
 impl ScenarioId {
-    /// The id of a resolved scenario.
-    pub fn of(s: &crate::Scenario) -> ScenarioId {
+    /// The id of a resolved scenario from its name and fingerprint:
+    /// `ScenarioId::new(&s.name, s.fingerprint())`.
+    pub fn new(name: &str, fingerprint: String) -> ScenarioId {
         ScenarioId {
-            name: s.name.clone(),
-            fingerprint: s.fingerprint(),
+            name: name.to_string(),
+            fingerprint,
         }
     }
 }

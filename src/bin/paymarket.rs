@@ -333,7 +333,10 @@ fn begin(
 ) -> Res<OutputSet> {
     let identity = Identity {
         command: command.into(),
-        scenarios: scenarios.iter().map(|(_, s)| ScenarioId::of(s)).collect(),
+        scenarios: scenarios
+            .iter()
+            .map(|(_, s)| ScenarioId::new(&s.name, s.fingerprint()))
+            .collect(),
         seed,
         panel,
     };
@@ -456,7 +459,7 @@ fn check_resume(out: &Path, checkpoint: &Path, sim: &Simulation) -> Res<Option<f
             checkpoint.display()
         )
     })?;
-    let want = ScenarioId::of(sim.scenario());
+    let want = ScenarioId::new(&sim.scenario().name, sim.scenario().fingerprint());
     if id.command != "run" || id.scenarios != [want.clone()] || id.seed != sim.seed() {
         let theirs = id
             .scenarios

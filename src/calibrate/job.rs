@@ -271,7 +271,10 @@ pub fn run(job: &Job) -> Result<Report> {
     if crate::experiment::dist::is_root() {
         let identity = crate::output::Identity {
             command: "calibrate".into(),
-            scenarios: vec![crate::output::ScenarioId::of(&base)],
+            scenarios: vec![crate::output::ScenarioId::new(
+                &base.name,
+                base.fingerprint(),
+            )],
             seed: st.seed,
             panel: None,
         };
