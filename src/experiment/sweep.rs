@@ -129,6 +129,93 @@ impl Design {
     }
 }
 
+fn split_param<'a>(flag: &str, spec: &'a str) -> Result<(&'a str, &'a str)> {
+    spec.split_once('=').ok_or_else(|| {
+        Error::Config(format!(
+            "{flag} {spec:?}: write it as PATH=VALUES, e.g. params.churn_rate=0.05,0.1"
+        ))
+    })
+}
+
+fn number(flag: &str, spec: &str, v: &str) -> Result<f64> {
+    v.trim()
+        .parse::<f64>()
+        .map_err(|_| Error::Config(format!("{flag} {spec:?}: {v:?} is not a number")))
+}
+
+impl Design {
+    /// A design from the tool's flags, as text: `--grid PATH=V1,V2,..` (repeatable, a full
+    /// grid), `--lhs N` with `--range PATH=LO:HI` (repeatable, a Latin hypercube drawn from
+    /// `seed`) or `--point PATH=V,PATH=V` (repeatable, a list of settings); exactly one kind.
+    ///
+    /// ```
+    /// use paymarket::sweep::Design;
+    /// let d = Design::from_specs(&["params.churn_rate=0.05,0.1".into()], &[], None, &[], 1)?;
+    /// assert_eq!(d.points.len(), 2);
+    /// assert!(Design::from_specs(&[], &[], None, &[], 1).is_err());
+    /// # Ok::<(), paymarket::Error>(())
+    /// ```
+    pub fn from_specs(
+        grid: &[String],
+        range: &[String],
+        lhs: Option<usize>,
+        point: &[String],
+        seed: u64,
+    ) -> Result<Design> {
+        match (grid.is_empty(), range.is_empty(), lhs) {
+            (true, true, None) if !point.is_empty() => {
+                let mut settings = Vec::new();
+                for spec in point {
+                    let mut s = Vec::new();
+                    for pair in spec.split(',') {
+                        let (path, v) = split_param("--point", pair)?;
+                        s.push((path.to_string(), number("--point", spec, v)?));
+                    }
+                    settings.push(s);
+                }
+                Design::list(settings)
+            }
+            (false, true, None) if point.is_empty() => {
+                let mut axes = Vec::new();
+                for spec in grid {
+                    let (path, values) = split_param("--grid", spec)?;
+                    let vals = values
+                        .split(',')
+                        .map(|v| number("--grid", spec, v))
+                        .collect::<Result<Vec<f64>>>()?;
+                    axes.push((path.to_string(), vals));
+                }
+                Ok(Design::grid(axes))
+            }
+            (true, false, Some(n)) if n > 0 && point.is_empty() => {
+                let mut ranges = Vec::new();
+                for spec in range {
+                    let (path, r) = split_param("--range", spec)?;
+                    let (lo, hi) = r.split_once(':').ok_or_else(|| {
+                        Error::Config(format!(
+                            "--range {spec:?}: write the range as LO:HI, e.g. 0.05:0.2"
+                        ))
+                    })?;
+                    let (lo, hi) = (number("--range", spec, lo)?, number("--range", spec, hi)?);
+                    if lo > hi {
+                        return Err(Error::Config(format!(
+                            "--range {spec:?}: {lo} is above {hi}"
+                        )));
+                    }
+                    ranges.push((path.to_string(), lo, hi));
+                }
+                Ok(Design::latin_hypercube(ranges, n, seed))
+            }
+            _ => Err(Error::Config(
+                "give one design: --grid PATH=V1,V2,.. (repeatable) for a full grid, --lhs N with \
+                 --range PATH=LO:HI (repeatable) for a Latin hypercube, or --point PATH=V,PATH=V \
+                 (repeatable) for a list of settings"
+                    .into(),
+            )),
+        }
+    }
+}
+
 /// Runs every setting of `design` with `plan.replicates` replicates each (settings × replicates
 /// in parallel, a bounded number at a time) and hands each setting's summary to `take`, in
 /// setting order. Every setting is checked before the first run.

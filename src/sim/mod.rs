@@ -208,7 +208,33 @@ impl Simulation {
 
     /// Runs every remaining month, giving each report to every recorder, then finishes them.
     pub fn run(&mut self, recorders: &mut [&mut dyn Recorder]) -> Result<()> {
-        while self.step()?.is_some() {
+        self.run_until(None, recorders)
+    }
+
+    /// Runs up to (not including) `stop`, or to the end when `stop` is `None` or outside the
+    /// run; every recorder sees every month's report and the agents after it, and is finished
+    /// once the loop ends (so its files are complete at the stop month: a checkpoint saved then
+    /// continues them).
+    ///
+    /// ```
+    /// use paymarket::{record::Collect, Scenario, Simulation};
+    /// let mut s = Scenario::load("data/scenarios/duopoly.toml")?;
+    /// s.agents.users = 2_000;
+    /// s.agents.merchants = 200;
+    /// let mut sim = Simulation::new(s)?;
+    /// let stop = sim.month().plus(6);
+    /// let mut first = Collect::default();
+    /// sim.run_until(Some(stop), &mut [&mut first])?;
+    /// assert_eq!((first.reports.len(), sim.month()), (6, stop));
+    /// # Ok::<(), paymarket::Error>(())
+    /// ```
+    pub fn run_until(
+        &mut self,
+        stop: Option<Month>,
+        recorders: &mut [&mut dyn Recorder],
+    ) -> Result<()> {
+        while !self.is_finished() && Some(self.month()) != stop {
+            self.step()?;
             let report = self.last.as_ref().expect("a step was taken");
             let view = self.agents_view();
             for r in recorders.iter_mut() {

@@ -1,0 +1,656 @@
+//! The commands of the `paymarket` tool, one function each, on the library's public API, and
+//! the helpers they share (loading with overrides, the thread pool, output sets with their
+//! provenance).
+
+use super::*;
+use paymarket::experiment::{self, write_comparison, Plan, SummaryWriter};
+use paymarket::output::{
+    check_manifest, read_identity, Identity, OutputSet, Provenance, ScenarioId, IDENTITY, MANIFEST,
+};
+use paymarket::record::{Recorder, CSV_FILES, PANEL_FILES};
+use paymarket::sweep::Design;
+use paymarket::{AgentPanel, CsvRecorder, Month, Scenario, Simulation};
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Instant;
+
+fn load(path: &Path, size: Option<&Size>) -> Res<Scenario> {
+    let mut s = Scenario::load(path)?;
+    if let Some(size) = size {
+        if let Some(u) = size.users {
+            s.agents.users = u;
+        }
+        if let Some(m) = size.merchants {
+            s.agents.merchants = m;
+        }
+    }
+    s.validate_as(&path.display().to_string())?;
+    Ok(s)
+}
+
+fn pool(threads: Option<usize>) -> Res {
+    if let Some(t) = threads {
+        if t == 0 {
+            return Err("--threads must be at least 1".into());
+        }
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(t)
+            .build_global()
+            .map_err(|e| format!("cannot start {t} threads: {e}"))?;
+    }
+    Ok(())
+}
+
+fn plan(s: &Scenario, reps: &Reps, common: &Common) -> Res<Plan> {
+    if reps.replicates == 0 {
+        return Err("--replicates must be at least 1".into());
+    }
+    Ok(Plan {
+        replicates: reps.replicates,
+        seed: reps.seed.unwrap_or(s.seed),
+        in_flight: reps.in_flight.unwrap_or(0),
+        progress: !common.quiet,
+    })
+}
+
+/// Peak resident memory of this process (VmHWM), where the OS reports it.
+fn peak_rss() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = text.lines().find(|l| l.starts_with("VmHWM:"))?;
+    Some(line.split_whitespace().nth(1)?.parse::<u64>().ok()? * 1024)
+}
+
+/// The command line under `rerun`: the one that made the set first, recorded again.
+static RECORDED: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+
+/// Under `rerun`, records the command line that made the set first.
+pub fn record_command(recorded: Vec<String>) {
+    let _ = RECORDED.set(recorded);
+}
+
+/// The command line to record: as typed (the program named `paymarket`), or under `rerun` the
+/// one that made the set first.
+fn command_line() -> Vec<String> {
+    RECORDED.get().cloned().unwrap_or_else(|| {
+        std::env::args()
+            .enumerate()
+            .map(|(k, a)| if k == 0 { "paymarket".to_string() } else { a })
+            .collect()
+    })
+}
+
+fn provenance(seed: u64, rerun: Vec<String>) -> Provenance {
+    Provenance {
+        command: command_line(),
+        seed,
+        threads: rayon::current_num_threads(),
+        rerun,
+        inputs: vec![],
+    }
+}
+
+/// The resolved scenario's file name in an output set.
+const RESOLVED: &str = "scenario.resolved.toml";
+
+/// Starts an output set: the identity and the resolved scenarios (`(file name, scenario)`)
+/// before any row; `rerun` names those files.
+fn begin(
+    out: &Path,
+    command: &str,
+    scenarios: &[(&str, &Scenario)],
+    seed: u64,
+    panel: Option<f64>,
+    rerun: Vec<String>,
+) -> Res<OutputSet> {
+    let identity = Identity {
+        command: command.into(),
+        scenarios: scenarios
+            .iter()
+            .map(|(_, s)| ScenarioId::new(&s.name, s.fingerprint()))
+            .collect(),
+        seed,
+        panel,
+    };
+    let mut inputs = Vec::new();
+    for (name, s) in scenarios {
+        inputs.push((name.to_string(), s.to_toml()?));
+    }
+    Ok(OutputSet::begin(
+        out,
+        &identity,
+        provenance(seed, rerun),
+        &inputs,
+    )?)
+}
+
+/// The replicate flags that make an experiment again (the master seed made explicit).
+fn reps_args(plan: &Plan, reps: &Reps) -> Vec<String> {
+    let mut a = vec![
+        "--replicates".to_string(),
+        plan.replicates.to_string(),
+        "--seed".into(),
+        plan.seed.to_string(),
+    ];
+    if reps.summary_only {
+        a.push("--summary-only".into());
+    }
+    if reps.no_charts {
+        a.push("--no-charts".into());
+    }
+    a
+}
+
+fn done(what: &str, start: Instant, out: &Path) {
+    let mem = peak_rss()
+        .map(|b| format!(", peak memory {:.1} MB", b as f64 / 1e6))
+        .unwrap_or_default();
+    eprintln!(
+        "{what} in {:.1} s{mem}; files in {}",
+        start.elapsed().as_secs_f64(),
+        out.display()
+    );
+}
+
+/// Gives two compared scenarios with the same `name` the names of their files (and says so),
+/// or refuses when the files are named alike too.
+fn distinct_names(b: &mut Scenario, bp: &Path, a: &mut Scenario, ap: &Path) -> Res {
+    if a.name != b.name {
+        return Ok(());
+    }
+    let stem = |p: &Path| p.file_stem().map(|x| x.to_string_lossy().into_owned());
+    match (stem(bp), stem(ap)) {
+        (Some(x), Some(y)) if x != y => {
+            eprintln!(
+                "note: both scenarios are named {:?}; naming them after their files: {x:?} (baseline) and {y:?} (alternative)",
+                b.name
+            );
+            b.name = x;
+            a.name = y;
+            Ok(())
+        }
+        _ => Err(format!(
+            "both scenarios are named {:?} and their files are named alike: give the alternative a `name` of its own",
+            b.name
+        )
+        .into()),
+    }
+}
+
+/// Steps a run to its end (or to `stop`) with the CSV files and, if asked for, the panel.
+fn run_months(
+    sim: &mut Simulation,
+    csv: &mut CsvRecorder,
+    panel: &mut Option<AgentPanel>,
+    stop: Option<Month>,
+) -> Res {
+    let mut recorders: Vec<&mut dyn Recorder> = vec![csv];
+    if let Some(p) = panel.as_mut() {
+        recorders.push(p);
+    }
+    Ok(sim.run_until(stop, &mut recorders)?)
+}
+
+/// The files a run writes.
+fn run_files(panel: bool) -> Vec<String> {
+    let mut files: Vec<String> = CSV_FILES.map(String::from).to_vec();
+    if panel {
+        files.extend(PANEL_FILES.map(String::from));
+    }
+    files
+}
+
+/// The arguments that make a run again from its resolved scenario.
+fn run_args(panel: Option<f64>, checkpoint_at: Option<Month>) -> Vec<String> {
+    let mut a = vec!["run".to_string(), RESOLVED.into()];
+    if let Some(f) = panel {
+        a.extend(["--panel".into(), f.to_string()]);
+    }
+    if let Some(m) = checkpoint_at {
+        a.extend(["--checkpoint-at".into(), m.to_string()]);
+    }
+    a
+}
+
+/// Refuses to resume into `out` unless its rows are the checkpoint's run's; returns the panel
+/// fraction the run recorded.
+fn check_resume(out: &Path, checkpoint: &Path, sim: &Simulation) -> Res<Option<f64>> {
+    let id = read_identity(out)?.ok_or_else(|| {
+        format!(
+            "{} has no {IDENTITY}: resume continues the output directory of the `paymarket run \
+             --checkpoint-at` that saved {}; pass that directory as --out (nothing was changed)",
+            out.display(),
+            checkpoint.display()
+        )
+    })?;
+    let want = ScenarioId::new(&sim.scenario().name, sim.scenario().fingerprint());
+    if id.command != "run" || id.scenarios != [want.clone()] || id.seed != sim.seed() {
+        let theirs = id
+            .scenarios
+            .iter()
+            .map(|s| format!("{:?} (fingerprint {})", s.name, s.fingerprint))
+            .collect::<Vec<_>>()
+            .join(" and ");
+        return Err(format!(
+            "refusing to resume into {}: its rows come from `{}` of {theirs} with seed {}, but {} \
+             holds {:?} (fingerprint {}) with seed {}; nothing was changed. Resume into the \
+             directory of the run that saved the checkpoint, or start a new run",
+            out.display(),
+            id.command,
+            id.seed,
+            checkpoint.display(),
+            want.name,
+            want.fingerprint,
+            sim.seed()
+        )
+        .into());
+    }
+    Ok(id.panel)
+}
+
+/// The command recorded in `dir`'s manifest, its inputs resolved against `dir`.
+pub fn rerun_cli(dir: &Path, common: &Common) -> Res<(Cli, Vec<String>)> {
+    if dir == common.out {
+        return Err("rerun writes a new set: --out must be another directory than DIR".into());
+    }
+    let m = check_manifest(dir)?;
+    let p = m.provenance.ok_or_else(|| {
+        format!(
+            "{}: its manifest records no command (written by library code, or by paymarket \
+             before 0.2); rerun needs a set written by the paymarket tool",
+            dir.join(MANIFEST).display()
+        )
+    })?;
+    let mut argv = vec!["paymarket".to_string()];
+    for a in &p.rerun {
+        let input = p
+            .inputs
+            .iter()
+            .any(|i| i == a || i.starts_with(&format!("{a}/")));
+        argv.push(if input {
+            dir.join(a).display().to_string()
+        } else {
+            a.clone()
+        });
+    }
+    argv.extend(["--out".into(), common.out.display().to_string()]);
+    if let Some(t) = common.threads {
+        argv.extend(["--threads".into(), t.to_string()]);
+    }
+    if common.quiet {
+        argv.push("--quiet".into());
+    }
+    let cli = Cli::try_parse_from(&argv).map_err(|e| {
+        format!(
+            "{}: the recorded command does not parse: {}",
+            dir.join(MANIFEST).display(),
+            e.to_string().trim_end()
+        )
+    })?;
+    if matches!(cli.command, Command::Rerun(_) | Command::Validate(_)) {
+        return Err(format!("{}: no output set to make again", dir.display()).into());
+    }
+    Ok((cli, p.command))
+}
+
+/// `paymarket validate`.
+pub fn validate(a: ValidateArgs, _start: Instant) -> Res<ExitCode> {
+    let ValidateArgs { scenario } = a;
+    let s = Scenario::load(&scenario)?;
+    println!(
+        "{}: valid ({}, {} to {}, {} platforms, {} channels, {} events)",
+        scenario.display(),
+        s.name,
+        s.start,
+        s.end,
+        s.platforms.len(),
+        s.channels.len(),
+        s.events.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `paymarket run`.
+pub fn run(a: RunArgs, start: Instant) -> Res<ExitCode> {
+    let RunArgs {
+        scenario,
+        size,
+        seed,
+        common,
+        panel,
+        checkpoint_at,
+    } = a;
+    pool(common.threads)?;
+    let mut s = load(&scenario, Some(&size))?;
+    if let Some(seed) = seed {
+        s.seed = seed;
+    }
+    if let Some(m) = checkpoint_at {
+        if m <= s.start || m > s.end {
+            return Err(format!(
+                "--checkpoint-at {m} is outside the run: choose a month after {} and up to {}",
+                s.start, s.end
+            )
+            .into());
+        }
+    }
+    if let Some(f) = panel {
+        if !(0.0..=1.0).contains(&f) {
+            return Err(format!("--panel must be between 0 and 1, got {f}").into());
+        }
+    }
+    let mut sim = Simulation::new(s)?;
+    let rerun = run_args(panel, checkpoint_at);
+    let mut set = begin(
+        &common.out,
+        "run",
+        &[(RESOLVED, sim.scenario())],
+        sim.seed(),
+        panel,
+        rerun,
+    )?;
+    let mut csv = CsvRecorder::create(&common.out)?.without_manifest();
+    let mut panel_rec = panel
+        .map(|f| AgentPanel::create(&common.out, f))
+        .transpose()?;
+    run_months(&mut sim, &mut csv, &mut panel_rec, checkpoint_at)?;
+    set.add(run_files(panel.is_some()));
+    if let Some(m) = checkpoint_at {
+        let name = format!("checkpoint-{m}.ckpt");
+        let path = common.out.join(&name);
+        sim.save(&path)?;
+        set.add([name]);
+        eprintln!("saved the state before {m} to {}", path.display());
+    }
+    set.finish()?;
+    done("run", start, &common.out);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `paymarket resume`.
+pub fn resume(a: ResumeArgs, start: Instant) -> Res<ExitCode> {
+    let ResumeArgs { checkpoint, common } = a;
+    pool(common.threads)?;
+    let mut sim = Simulation::load(&checkpoint)?;
+    let from = sim.month();
+    // Nothing is touched before the directory is known to hold this run's rows.
+    let panel = check_resume(&common.out, &checkpoint, &sim)?;
+    let mut set = begin(
+        &common.out,
+        "run",
+        &[(RESOLVED, sim.scenario())],
+        sim.seed(),
+        panel,
+        run_args(panel, None),
+    )?;
+    let mut csv = CsvRecorder::resume(&common.out, from)?.without_manifest();
+    let mut panel_rec = panel
+        .map(|f| AgentPanel::resume(&common.out, f, from))
+        .transpose()?;
+    run_months(&mut sim, &mut csv, &mut panel_rec, None)?;
+    set.add(run_files(panel.is_some()));
+    set.finish()?;
+    done(&format!("run resumed from {from}"), start, &common.out);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `paymarket ensemble`.
+pub fn ensemble(a: EnsembleArgs, start: Instant) -> Res<ExitCode> {
+    let EnsembleArgs {
+        scenario,
+        reps,
+        size,
+        common,
+    } = a;
+    let root = paymarket::dist::is_root();
+    pool(common.threads)?;
+    let s = load(&scenario, Some(&size))?;
+    let plan = plan(&s, &reps, &common)?;
+    if !root {
+        experiment::ensemble(&s, &plan, &mut [])?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut rerun = vec!["ensemble".to_string(), RESOLVED.into()];
+    rerun.extend(reps_args(&plan, &reps));
+    let mut set = begin(
+        &common.out,
+        "ensemble",
+        &[(RESOLVED, &s)],
+        plan.seed,
+        None,
+        rerun,
+    )?;
+    let summary = if reps.summary_only {
+        experiment::ensemble(&s, &plan, &mut [])?
+    } else {
+        let mut runs = CsvRecorder::create(&common.out)?.without_manifest();
+        set.add(CSV_FILES);
+        experiment::ensemble(&s, &plan, &mut [&mut runs])?
+    };
+    let mut w = SummaryWriter::create(&common.out, &[])?;
+    w.write(&summary, &[])?;
+    set.add(w.finish()?);
+    if !reps.no_charts {
+        set.add(charts::ensemble(&common.out, &summary, &s)?);
+    }
+    set.finish()?;
+    done(&format!("{} runs", plan.replicates), start, &common.out);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `paymarket sweep`.
+pub fn sweep(a: SweepArgs, start: Instant) -> Res<ExitCode> {
+    let SweepArgs {
+        scenario,
+        grid,
+        range,
+        lhs,
+        point,
+        reps,
+        size,
+        common,
+    } = a;
+    let root = paymarket::dist::is_root();
+    pool(common.threads)?;
+    let s = load(&scenario, Some(&size))?;
+    let plan = plan(&s, &reps, &common)?;
+    let design = Design::from_specs(&grid, &range, lhs, &point, plan.seed)?;
+    let mut extra = vec!["setting".to_string()];
+    extra.extend(design.paths.iter().cloned());
+    if !root {
+        experiment::sweep::sweep(&s, &design, &plan, |_, _, _| Ok(()))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut rerun = vec!["sweep".to_string(), RESOLVED.into()];
+    for (flag, specs) in [("--grid", &grid), ("--range", &range), ("--point", &point)] {
+        for spec in specs {
+            rerun.extend([flag.to_string(), spec.clone()]);
+        }
+    }
+    if let Some(n) = lhs {
+        rerun.extend(["--lhs".into(), n.to_string()]);
+    }
+    rerun.extend(reps_args(&plan, &reps));
+    let mut set = begin(
+        &common.out,
+        "sweep",
+        &[(RESOLVED, &s)],
+        plan.seed,
+        None,
+        rerun,
+    )?;
+    let mut w = SummaryWriter::create(&common.out, &extra)?;
+    experiment::sweep::sweep(&s, &design, &plan, |k, point, summary| {
+        let mut cols = vec![k.to_string()];
+        cols.extend(point.iter().map(|v| format!("{v}")));
+        w.write(&summary, &cols)
+    })?;
+    set.add(w.finish()?);
+    set.finish()?;
+    done(
+        &format!(
+            "{} settings × {} runs",
+            design.points.len(),
+            plan.replicates
+        ),
+        start,
+        &common.out,
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `paymarket calibrate`.
+pub fn calibrate(a: CalibrateArgs, start: Instant) -> Res<ExitCode> {
+    let CalibrateArgs {
+        scenario,
+        targets,
+        budget,
+        params,
+        seed,
+        replicates,
+        report_replicates,
+        window_end,
+        users_weight,
+        write_scenario,
+        size,
+        common,
+    } = a;
+    let root = paymarket::dist::is_root();
+    pool(common.threads)?;
+    if replicates == 0 || budget == 0 {
+        return Err("--replicates and --budget must be at least 1".into());
+    }
+    if !(users_weight.is_finite() && users_weight >= 0.0) {
+        return Err(format!("--users-weight must be 0 or more, got {users_weight}").into());
+    }
+    let defaults = paymarket::calibrate::Settings::default();
+    let job = paymarket::calibrate::Job {
+        scenario_path: scenario,
+        targets_dir: targets,
+        parameters: params,
+        settings: paymarket::calibrate::Settings {
+            window_end,
+            replicates,
+            seed,
+            users: size.users.unwrap_or(defaults.users),
+            merchants: size.merchants.unwrap_or(defaults.merchants),
+            users_weight,
+            budget: budget as usize,
+        },
+        report_replicates,
+        out: common.out.clone(),
+        write_scenario,
+        command: command_line().join(" "),
+        progress: !common.quiet,
+        provenance: Some(provenance(seed, vec![])),
+    };
+    let report = paymarket::calibrate::run(&job)?;
+    if !root {
+        return Ok(ExitCode::SUCCESS);
+    }
+    print!("{}", report.text());
+    eprintln!(
+        "calibrated scenario written to {}",
+        report.scenario_file.display()
+    );
+    done("calibration", start, &common.out);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `paymarket compare`.
+pub fn compare(a: CompareArgs, start: Instant) -> Res<ExitCode> {
+    let CompareArgs {
+        baseline,
+        alternative,
+        fork_at,
+        reps,
+        size,
+        common,
+    } = a;
+    let root = paymarket::dist::is_root();
+    pool(common.threads)?;
+    let mut b = load(&baseline, Some(&size))?;
+    let mut a = load(&alternative, Some(&size))?;
+    distinct_names(&mut b, &baseline, &mut a, &alternative)?;
+    let plan = plan(&b, &reps, &common)?;
+    if !root {
+        experiment::compare(&b, &a, &plan, fork_at, &mut [])?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let (bn, an) = ("baseline.resolved.toml", "alternative.resolved.toml");
+    let mut rerun = vec!["compare".to_string(), bn.into(), an.into()];
+    if let Some(f) = fork_at {
+        rerun.extend(["--fork-at".into(), f.to_string()]);
+    }
+    rerun.extend(reps_args(&plan, &reps));
+    let mut set = begin(
+        &common.out,
+        "compare",
+        &[(bn, &b), (an, &a)],
+        plan.seed,
+        None,
+        rerun,
+    )?;
+    let effects = if reps.summary_only {
+        experiment::compare(&b, &a, &plan, fork_at, &mut [])?
+    } else {
+        let mut runs = CsvRecorder::create(&common.out)?.without_manifest();
+        set.add(CSV_FILES);
+        experiment::compare(&b, &a, &plan, fork_at, &mut [&mut runs])?
+    };
+    set.add(write_comparison(&common.out, &effects)?);
+    if !reps.no_charts {
+        set.add(charts::compare(&common.out, &effects, &a)?);
+    }
+    set.finish()?;
+    let t = effects.baseline.months().len() - 1;
+    println!(
+        "effect on value share in {} ({} minus {}):",
+        effects.baseline.months()[t],
+        a.name,
+        b.name
+    );
+    for line in effects.describe(t, "value_share") {
+        println!("  {line}");
+    }
+    done(
+        &format!("{} pairs of runs", plan.replicates),
+        start,
+        &common.out,
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(feature = "charts")]
+mod charts {
+    use super::Res;
+    use paymarket::chart::{comparison_charts, event_months, platform_chart};
+    use paymarket::experiment::{Effects, Summary};
+    use paymarket::Scenario;
+    use std::path::Path;
+
+    pub fn ensemble(out: &Path, s: &Summary, scenario: &Scenario) -> Res<Vec<String>> {
+        let events = event_months(scenario);
+        platform_chart(&out.join("value_share.svg"), s, "value_share", &events)?;
+        Ok(vec!["value_share.svg".into()])
+    }
+
+    pub fn compare(out: &Path, e: &Effects, alternative: &Scenario) -> Res<Vec<String>> {
+        Ok(comparison_charts(out, e, &event_months(alternative))?)
+    }
+}
+
+#[cfg(not(feature = "charts"))]
+mod charts {
+    use super::Res;
+    use paymarket::experiment::{Effects, Summary};
+    use paymarket::Scenario;
+    use std::path::Path;
+
+    pub fn ensemble(_: &Path, _: &Summary, _: &Scenario) -> Res<Vec<String>> {
+        Ok(vec![])
+    }
+
+    pub fn compare(_: &Path, _: &Effects, _: &Scenario) -> Res<Vec<String>> {
+        Ok(vec![])
+    }
+}
