@@ -1,0 +1,448 @@
+//! Users' monthly update: payments (MODEL.md step 4) and decisions (step 5), fused per user.
+//!
+//! Each user reads its contacts' wallets and primaries from last month's buffer and writes its
+//! own new state into the other buffer, so users can be updated in parallel in any order. The
+//! loss record `L_i` and the balance shares `b_ij` are computed and consumed within the same
+//! update, so they are never stored.
+//!
+//! Everything that depends only on a user's membership class (which channels are open to it,
+//! with what weights) and its `(H, π)` is computed once a step in [`UserTables`]: the value
+//! shares through each wallet, the lost share, the rescuers, the non-social part of the adoption
+//! hazard and of the primary utility. The per-user work is then the contacts and the draws.
+//! The pure rules are separate functions with unit tests; [`user_pass`] wires them together and
+//! sums the month's aggregates chunk by chunk in a fixed order.
+
+use crate::market::Market;
+use crate::policy::Policy;
+use crate::rng::{Stream, StreamId};
+use crate::social::Membership;
+use crate::world::{state, Users, BATCH, CHUNK};
+use rayon::prelude::*;
+
+mod tables;
+mod update;
+
+pub use tables::*;
+use update::*;
+
+/// Probability that at least one of `n` purchases went a way that takes share `v` of value:
+/// `1 − (1 − v)^n`.
+#[inline]
+pub fn occasion_prob(v: f64, n: u32) -> f64 {
+    if v <= 0.0 {
+        0.0
+    } else if v >= 1.0 {
+        1.0
+    } else {
+        1.0 - pow_n(1.0 - v, n)
+    }
+}
+
+/// `b^n` by repeated squaring, inlined (the library's `powi` is an out-of-line call).
+#[inline(always)]
+fn pow_n(mut b: f64, mut n: u32) -> f64 {
+    let mut r = 1.0;
+    while n > 0 {
+        // The bits of n are data: select instead of branching.
+        r *= if n & 1 == 1 { b } else { 1.0 };
+        b *= b;
+        n >>= 1;
+    }
+    r
+}
+
+/// The part of the adoption hazard that does not depend on contacts (MODEL.md step 5):
+/// `p_j + γ·(COV_i(H ∪ {j}) − COV_i(H)) + δ·Σ_c ω_ic·sub_jc`.
+#[inline]
+pub fn adoption_base(
+    innovation: f64,
+    coverage_weight: f64,
+    coverage_gain: f64,
+    subsidy_weight: f64,
+    subsidy: f64,
+) -> f64 {
+    innovation + coverage_weight * coverage_gain + subsidy_weight * subsidy
+}
+
+/// The adoption hazard of MODEL.md step 5, clamped to `[0, 1]`:
+/// `base + κ_j·Σ_s q_{j,s}·f_ijs + γ·ω_i,p2p·g_ij + φ·[j ∈ L_i]`, with `base` from
+/// [`adoption_base`], `imitation = Σ_s q_{j,s}·f_ijs` and `p2p_gain = ω_i,p2p·g_ij`.
+///
+/// ```
+/// # use paymarket::users::hazard;
+/// // Bass: p = 0.01, q = 0.3, 20% of contacts adopted.
+/// assert!((hazard(0.01, 1.0, 0.3 * 0.2, 0.0, 0.0, 0.1, false) - 0.07).abs() < 1e-12);
+/// ```
+#[inline]
+pub fn hazard(
+    base: f64,
+    campaign: f64,
+    imitation: f64,
+    coverage_weight: f64,
+    p2p_gain: f64,
+    rescue_weight: f64,
+    rescued: bool,
+) -> f64 {
+    let rescue = if rescued { rescue_weight } else { 0.0 };
+    let h = base + campaign * imitation + coverage_weight * p2p_gain + rescue;
+    h.clamp(0.0, 1.0)
+}
+
+/// Everything the user update reads in one month.
+pub struct UserCtx<'a> {
+    /// Platforms.
+    pub p: usize,
+    /// Number of users.
+    pub n: u64,
+    /// Community size `B`.
+    pub b: u64,
+    /// `round(ε·65536)`.
+    pub eps16: u32,
+    /// Contacts per month `K`.
+    pub k: usize,
+    /// This month's membership thresholds.
+    pub member: &'a Membership,
+    /// Membership uniforms.
+    pub member_stream: Stream,
+    /// Contact draws of month `t`.
+    pub contact_stream: Stream,
+    /// Decision draws of month `t`.
+    pub step_stream: Stream,
+    /// Per-class tables.
+    pub tables: &'a UserTables,
+    /// P2p channels.
+    pub p2p: &'a [P2pChannel],
+    /// Union of `use_c` over p2p channels (what "sharing a usable wallet" means for `g`).
+    pub p2p_use: u8,
+    /// Platforms a user may adopt this month (launched, prerequisite met), per membership mask.
+    pub adoptable: Vec<u8>,
+    /// `κ_j(t)`.
+    pub campaign: [f64; 8],
+    /// The non-zero imitation weights of each platform: `(network, q_{j,s})`.
+    pub imitation_terms: [[(u8, f64); 9]; 8],
+    /// How many of `imitation_terms[j]` are in use.
+    pub imitation_len: [usize; 8],
+    /// Networks some platform imitates through, as a list.
+    pub imitation_list: [u8; 9],
+    /// How many of `imitation_list` are in use.
+    pub imitation_list_len: usize,
+    /// Whether contacts' memberships matter (a network other than everyone is used).
+    pub contact_masks: bool,
+    /// Whether memberships are in the state words (at most [`crate::world::STATE_NETWORKS`] networks).
+    pub masks_in_state: bool,
+    /// `1 + wf_j/0.001`, the balance multiplier of the primary choice.
+    pub balance_factor: [f64; 8],
+    /// `γ`, MODEL.md step 5.
+    pub coverage_weight: f64,
+    /// `φ`, MODEL.md step 5.
+    pub rescue_weight: f64,
+    /// `ρ_π`.
+    pub primary_review: f64,
+    /// `β_bal`, MODEL.md step 5.
+    pub balance_weight: f64,
+    /// `β_soc`, MODEL.md step 5.
+    pub social_weight: f64,
+    /// `D_churn`.
+    pub churn_months: u32,
+    /// `χ`.
+    pub churn_rate: f64,
+    /// Purchases per RMB, `1 / ticket`.
+    pub per_ticket: f64,
+}
+
+/// Where a month's user pass draws from: the month index `t` and the run's `seed`.
+#[derive(Debug, Clone, Copy)]
+pub struct Draws {
+    /// Master seed of the run.
+    pub seed: u64,
+    /// Step index.
+    pub t: usize,
+    /// The month.
+    pub month: crate::month::Month,
+}
+
+impl<'a> UserCtx<'a> {
+    /// What the user pass reads this month (MODEL.md steps 4–5): the market, the policy in
+    /// force, this month's tables and memberships, and the month's draws; `n` users.
+    pub fn for_month(
+        market: &Market,
+        policy: &Policy,
+        tables: &'a UserTables,
+        p2p: &'a [P2pChannel],
+        member: &'a Membership,
+        draws: Draws,
+        n: u64,
+    ) -> UserCtx<'a> {
+        let (p, s1) = (market.platforms, market.networks);
+        let prm = &market.params;
+        let launched = market.launched(draws.month);
+        let adoptable: Vec<u8> = (0..market.n_masks)
+            .map(|mask| {
+                launched
+                    & (0..p)
+                        .filter(|&j| mask as u16 & market.platform_requires[j] != 0)
+                        .fold(0u8, |a, j| a | 1 << j)
+            })
+            .collect();
+        let mut imitation_list = [0u8; 9];
+        let mut imitation_list_len = 0;
+        for sn in 0..s1 {
+            if (0..p).any(|j| policy.imitation[j * s1 + sn] != 0.0) {
+                imitation_list[imitation_list_len] = sn as u8;
+                imitation_list_len += 1;
+            }
+        }
+        let mut imitation_terms = [[(0u8, 0.0f64); 9]; 8];
+        let mut imitation_len = [0usize; 8];
+        for j in 0..p {
+            for sn in 0..s1 {
+                let q = policy.imitation[j * s1 + sn];
+                if q != 0.0 {
+                    imitation_terms[j][imitation_len[j]] = (sn as u8, q);
+                    imitation_len[j] += 1;
+                }
+            }
+        }
+        let uses_networks = market.requires_networks
+            || policy
+                .imitation
+                .chunks(s1)
+                .any(|q| q[1..].iter().any(|&x| x != 0.0));
+        let per_platform = |f: &dyn Fn(usize) -> f64| {
+            let mut a = [0.0; 8];
+            for (j, x) in a.iter_mut().enumerate().take(p) {
+                *x = f(j);
+            }
+            a
+        };
+        UserCtx {
+            p,
+            n,
+            b: prm.community_size as u64,
+            eps16: (prm.long_range * 65536.0).round() as u32,
+            k: prm.contacts as usize,
+            member,
+            member_stream: Stream::new(draws.seed, StreamId::Membership, 0),
+            contact_stream: Stream::new(draws.seed, StreamId::Contacts, draws.t as u64),
+            step_stream: Stream::new(draws.seed, StreamId::UserStep, draws.t as u64),
+            tables,
+            p2p,
+            p2p_use: p2p.iter().fold(0, |m, ch| m | ch.usable),
+            adoptable,
+            campaign: per_platform(&|j| policy.campaign[j]),
+            imitation_terms,
+            imitation_len,
+            imitation_list,
+            imitation_list_len,
+            contact_masks: s1 > 1 && uses_networks,
+            // Memberships of this month go into the state words, when they fit.
+            masks_in_state: s1 - 1 <= crate::world::STATE_NETWORKS,
+            balance_factor: per_platform(&|j| 1.0 + policy.withdrawal_fee[j] / 0.001),
+            coverage_weight: prm.coverage_weight,
+            rescue_weight: prm.rescue_weight,
+            primary_review: prm.primary_review,
+            balance_weight: prm.balance_weight,
+            social_weight: prm.social_weight,
+            churn_months: prm.churn_months,
+            churn_rate: prm.churn_rate,
+            per_ticket: 1.0 / prm.ticket,
+        }
+    }
+}
+
+/// The month's user-side sums (in agent units), merged in chunk order.
+#[derive(Debug, Clone)]
+pub struct UserAcc {
+    /// Spending per `class * HP + hp` (before channel weights).
+    pub spend: Vec<f64>,
+    /// P2p value per `c * (P + 2) + k` (platforms, cash, lost).
+    pub p2p: Vec<f64>,
+    /// Users by wallet set at the end of the month.
+    pub by_set: [u64; 256],
+    /// Users by primary wallet at the end of the month (index [`NO_PRIMARY`] for none).
+    pub by_primary: [u64; 16],
+    /// Users who used each platform this month.
+    pub active: [u64; 8],
+}
+
+impl UserAcc {
+    fn new(p: usize, c: usize, classes: usize) -> UserAcc {
+        let hp_n = (1usize << p) * (p + 1);
+        UserAcc {
+            spend: vec![0.0; classes * hp_n],
+            p2p: vec![0.0; c * (p + 2)],
+            by_set: [0; 256],
+            by_primary: [0; 16],
+            active: [0; 8],
+        }
+    }
+
+    fn merge(&mut self, o: &UserAcc) {
+        for (a, b) in self.spend.iter_mut().zip(&o.spend) {
+            *a += b;
+        }
+        for (a, b) in self.p2p.iter_mut().zip(&o.p2p) {
+            *a += b;
+        }
+        for (a, b) in self.by_set.iter_mut().zip(&o.by_set) {
+            *a += b;
+        }
+        for (a, b) in self.by_primary.iter_mut().zip(&o.by_primary) {
+            *a += b;
+        }
+        for (a, b) in self.active.iter_mut().zip(&o.active) {
+            *a += b;
+        }
+    }
+
+    /// Users holding platform `j` at the end of the month.
+    pub fn holders(&self, j: usize) -> u64 {
+        self.by_set
+            .iter()
+            .enumerate()
+            .filter(|(h, _)| h & (1 << j) != 0)
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    /// Users whose primary is platform `j` at the end of the month.
+    pub fn primaries(&self, j: usize) -> u64 {
+        self.by_primary[j]
+    }
+
+    /// Users holding at least one wallet.
+    pub fn adopters(&self) -> u64 {
+        self.by_set[1..].iter().sum()
+    }
+
+    /// Users holding at least two wallets.
+    pub fn multihoming(&self) -> u64 {
+        self.by_set
+            .iter()
+            .enumerate()
+            .filter(|(h, _)| h.count_ones() >= 2)
+            .map(|(_, n)| n)
+            .sum()
+    }
+}
+
+/// Writes each user's membership of month `t` into the spare bits of its state word (the
+/// buffer holding last month's state), so that the user update reads its own and its contacts'
+/// networks without hashing. Only used when the scenario has at most [`crate::world::STATE_NETWORKS`] networks.
+pub fn membership_pass(users: &mut Users, member: &Membership, stream: Stream) {
+    let cur = users.cur;
+    users.state[cur]
+        .par_chunks_mut(CHUNK)
+        .enumerate()
+        .for_each(|(ci, chunk)| {
+            for (off, st) in chunk.iter_mut().enumerate() {
+                let i = (ci * CHUNK + off) as u64;
+                *st = state::with_networks(*st, member.mask(&stream.agent(i)));
+            }
+        });
+}
+
+/// Users per block whose contacts are fetched together before any of them is updated: the
+/// contacts' state words are scattered over the whole population, and loading a block's worth
+/// in one tight loop lets the processor overlap the cache misses instead of waiting for each.
+const BLOCK: usize = 32;
+
+/// Updates every user for one month and returns the month's sums.
+pub fn user_pass(ctx: &UserCtx, channels: usize, users: &mut Users) -> UserAcc {
+    let cur = users.cur;
+    let (first, second) = users.state.split_at_mut(1);
+    let (old, new) = if cur == 0 {
+        (&first[0], &mut second[0])
+    } else {
+        (&second[0], &mut first[0])
+    };
+    let n = users.spend.len();
+    let classes = ctx.tables.classes();
+    let mut total = UserAcc::new(ctx.p, channels, classes);
+    let span = CHUNK * BATCH;
+    let mut start = 0;
+    while start < n {
+        let end = (start + span).min(n);
+        let parts: Vec<UserAcc> = new[start..end]
+            .par_chunks_mut(CHUNK)
+            .zip(users.dormancy[start..end].par_chunks_mut(CHUNK))
+            .enumerate()
+            .map(|(k, (out, dorm))| {
+                let base = start + k * CHUNK;
+                let mut acc = UserAcc::new(ctx.p, channels, classes);
+                // Two blocks in flight: while one block is updated, the next block's contacts
+                // are on their way from memory.
+                let (mut contacts, mut ahead) = (Contacts::new(), Contacts::new());
+                ahead.sample(ctx, base, BLOCK.min(out.len()), old);
+                for b0 in (0..out.len()).step_by(BLOCK) {
+                    let b1 = (b0 + BLOCK).min(out.len());
+                    std::mem::swap(&mut contacts, &mut ahead);
+                    if b1 < out.len() {
+                        ahead.sample(ctx, base + b1, (b1 + BLOCK).min(out.len()) - b1, old);
+                    }
+                    contacts.load(ctx, old);
+                    for off in b0..b1 {
+                        let i = base + off;
+                        let (st, d) = update_user(
+                            ctx,
+                            i,
+                            users.spend[i],
+                            old[i],
+                            dorm[off],
+                            contacts.of(off - b0),
+                            &mut acc,
+                        );
+                        out[off] = st;
+                        dorm[off] = d;
+                    }
+                }
+                acc
+            })
+            .collect();
+        for part in &parts {
+            total.merge(part);
+        }
+        start = end;
+    }
+    users.cur = 1 - cur;
+    total
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::world::NO_PRIMARY;
+
+    #[test]
+    fn occasion_probabilities() {
+        assert_eq!(occasion_prob(0.0, 10), 0.0);
+        assert_eq!(occasion_prob(1.0, 10), 1.0);
+        assert!((occasion_prob(0.1, 2) - 0.19).abs() < 1e-12);
+        assert!((occasion_prob(0.5, 1) - 0.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn hazard_adds_its_terms_and_clamps() {
+        // base 0.001 + 0.05·0.1 + 0.5·0.02 = 0.016; + 2·0.05 + 0.05·0.2 + 0.1 = 0.226
+        let base = adoption_base(0.001, 0.05, 0.1, 0.5, 0.02);
+        assert!((base - 0.016).abs() < 1e-15);
+        let h = hazard(base, 2.0, 0.05, 0.05, 0.2, 0.1, true);
+        assert!((h - 0.226).abs() < 1e-12);
+        assert_eq!(hazard(0.9, 1.0, 0.5, 0.0, 0.0, 0.0, false), 1.0);
+        assert_eq!(hazard(-0.5, 1.0, 0.0, 0.0, 0.0, 0.0, false), 0.0);
+    }
+
+    #[test]
+    fn state_words_pack_wallets_primary_and_networks() {
+        let s = state::pack(0b1010_0001, 3, 0b1_0101);
+        assert_eq!(state::wallets(s), 0b1010_0001);
+        assert_eq!(state::primary(s), 3);
+        assert_eq!(state::networks(s), 0b1_0101);
+        assert_eq!(state::primary(state::pack(0, NO_PRIMARY, 1)), NO_PRIMARY);
+        let t = state::with_networks(s, 0b1_1011);
+        assert_eq!(
+            (state::wallets(t), state::primary(t), state::networks(t)),
+            (0b1010_0001, 3, 0b1_1011)
+        );
+    }
+}

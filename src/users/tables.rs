@@ -1,0 +1,311 @@
+//! What every user of a membership class and `(H, π)` shares, computed once a month: the value
+//! shares through each wallet, the lost share, the rescuers, the non-social part of the adoption
+//! hazard and of the primary utility (`UserTables`), the p2p channels as the user update sees
+//! them, and the channels' spending by `(H, π)` after the pass.
+//!
+//! Owns: `UserTables`, `TableInputs`, `P2pChannel`, `channel_spending`, the open weights.
+//! Reads: the market, the policy in force, the routing tables. Never: agents, output.
+
+use super::{adoption_base, UserAcc};
+use crate::market::Market;
+use crate::payments::{hp_index, split_into, ChannelTables};
+use crate::policy::Policy;
+
+/// A p2p channel as the user update sees it.
+#[derive(Debug, Clone)]
+pub struct P2pChannel {
+    /// Channel index.
+    pub c: usize,
+    /// Bit of the network a contact must belong to.
+    pub requires: u16,
+    /// Whether the outside option works.
+    pub cash: bool,
+    /// `use_c`.
+    pub usable: u8,
+    /// `split(V, c, π)` per `V * (P + 1) + π`: each platform's share of a transfer.
+    pub split: Vec<[f64; 8]>,
+}
+
+impl P2pChannel {
+    /// Builds the channel's split table from its logit weights.
+    pub fn new(
+        p: usize,
+        c: usize,
+        requires: u16,
+        cash: bool,
+        usable: u8,
+        tables: &ChannelTables,
+        loyalty: f64,
+    ) -> P2pChannel {
+        let mut split = vec![[0.0; 8]; (1 << p) * (p + 1)];
+        for v in 1..(1usize << p) {
+            for pi in 0..=p {
+                split_into(
+                    v as u8,
+                    pi,
+                    &tables.logit,
+                    loyalty,
+                    1.0,
+                    &mut split[v * (p + 1) + pi],
+                );
+            }
+        }
+        P2pChannel {
+            c,
+            requires,
+            cash,
+            usable,
+            split,
+        }
+    }
+}
+
+/// What a user with a given membership class and `(H, π)` gets from the routed channels.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Row {
+    /// Share of the user's spending paid through each wallet in routed channels.
+    pub val: [f64; 8],
+    /// Share lost in routed channels.
+    pub lost: f64,
+    /// Platforms that would have rescued those losses.
+    pub rescue: u8,
+    /// [`adoption_base`] for each `j ∉ H`.
+    pub adopt: [f64; 8],
+}
+
+/// Per-step tables of the user update, by membership class.
+#[derive(Debug, Clone)]
+pub struct UserTables {
+    /// Membership mask → class (masks with the same channel weights share a class).
+    pub class_of_mask: Vec<u16>,
+    /// Per class: `ω_ic` for every channel.
+    pub weight: Vec<Vec<f64>>,
+    /// Per class: `ω_i,p2p`.
+    pub p2p_weight: Vec<f64>,
+    /// Per class: `θ_j + η·Σ_c ω_ic·sub_jc + β_cov·COV_i({j})`, the non-social primary utility.
+    pub primary_base: Vec<[f64; 8]>,
+    /// Per `class * HP + hp`.
+    pub rows: Vec<Row>,
+}
+
+/// Inputs to [`UserTables::new`].
+pub struct TableInputs<'a> {
+    /// Platforms.
+    pub p: usize,
+    /// Spending weight per membership mask and channel, already normalised (`mask * C + c`).
+    pub open_weight: &'a [f64],
+    /// Channels routed by table (merchant and own).
+    pub routed: &'a [usize],
+    /// Every channel's tables.
+    pub tables: &'a [ChannelTables],
+    /// Which channels are p2p.
+    pub is_p2p: &'a [bool],
+    /// Subsidy per `j * C + c`.
+    pub subsidy: &'a [f64],
+    /// `p_j`.
+    pub innovation: &'a [f64],
+    /// `θ_j`.
+    pub brand: &'a [f64],
+    /// `γ`, MODEL.md step 5.
+    pub coverage_weight: f64,
+    /// `δ`, MODEL.md step 5.
+    pub subsidy_weight: f64,
+    /// `η`, MODEL.md step 3.
+    pub subsidy_split: f64,
+    /// `β_cov`, MODEL.md step 5.
+    pub coverage_primary_weight: f64,
+}
+
+impl UserTables {
+    /// Builds the tables for one month. Size: classes × `2^P·(P+1)` rows.
+    pub fn new(inp: &TableInputs) -> UserTables {
+        let p = inp.p;
+        let c_n = inp.is_p2p.len();
+        let n_masks = inp.open_weight.len() / c_n.max(1);
+        let mut class_of_mask = vec![0u16; n_masks];
+        let mut weight: Vec<Vec<f64>> = Vec::new();
+        for mask in 0..n_masks {
+            let w = &inp.open_weight[mask * c_n..][..c_n];
+            let cls = match weight.iter().position(|x| x.as_slice() == w) {
+                Some(k) => k,
+                None => {
+                    weight.push(w.to_vec());
+                    weight.len() - 1
+                }
+            };
+            class_of_mask[mask] = cls as u16;
+        }
+        let n_sets = 1usize << p;
+        let hp_n = n_sets * (p + 1);
+        let mut rows = vec![Row::default(); weight.len() * hp_n];
+        let mut primary_base = vec![[0.0; 8]; weight.len()];
+        let mut p2p_weight = vec![0.0; weight.len()];
+        for (cls, w) in weight.iter().enumerate() {
+            p2p_weight[cls] = (0..c_n).filter(|&c| inp.is_p2p[c]).map(|c| w[c]).sum();
+            let cov = |set: usize| -> f64 {
+                inp.routed
+                    .iter()
+                    .map(|&c| w[c] * inp.tables[c].cov[set])
+                    .sum()
+            };
+            let sub: Vec<f64> = (0..p)
+                .map(|j| (0..c_n).map(|c| w[c] * inp.subsidy[j * c_n + c]).sum())
+                .collect();
+            for j in 0..p {
+                primary_base[cls][j] = inp.brand[j]
+                    + inp.subsidy_split * sub[j]
+                    + inp.coverage_primary_weight * cov(1 << j);
+            }
+            for h in 0..n_sets {
+                let cov_h = cov(h);
+                let mut adopt = [0.0; 8];
+                for j in 0..p {
+                    if h & (1 << j) == 0 {
+                        let gain = if inp.coverage_weight != 0.0 {
+                            cov(h | (1 << j)) - cov_h
+                        } else {
+                            0.0
+                        };
+                        adopt[j] = adoption_base(
+                            inp.innovation[j],
+                            inp.coverage_weight,
+                            gain,
+                            inp.subsidy_weight,
+                            sub[j],
+                        );
+                    }
+                }
+                for pi in 0..=p {
+                    let hp = hp_index(p, h as u8, pi);
+                    let row = &mut rows[cls * hp_n + hp];
+                    row.adopt = adopt;
+                    for &c in inp.routed {
+                        if w[c] == 0.0 {
+                            continue;
+                        }
+                        let r = &inp.tables[c].route[hp * (p + 2)..][..p + 2];
+                        for j in 0..p {
+                            row.val[j] += w[c] * r[j];
+                        }
+                        if r[p + 1] > 0.0 {
+                            row.lost += w[c] * r[p + 1];
+                            row.rescue |= inp.tables[c].rescue[h];
+                        }
+                    }
+                }
+            }
+        }
+        UserTables {
+            class_of_mask,
+            weight,
+            p2p_weight,
+            primary_base,
+            rows,
+        }
+    }
+
+    /// Number of membership classes.
+    pub fn classes(&self) -> usize {
+        self.weight.len()
+    }
+}
+
+/// `ω_ic` for every membership mask (`mask * C + c`): each open channel's weight, shifted by
+/// the factors in force for the networks in the mask, normalised over the open channels.
+pub(crate) fn open_weights(market: &Market, policy: &Policy) -> Vec<f64> {
+    let (c_n, s1) = (market.channels, market.networks);
+    let mut open_weight = vec![0.0; market.n_masks * c_n];
+    for mask in (1..market.n_masks).step_by(2) {
+        let w = &mut open_weight[mask * c_n..][..c_n];
+        for c in 0..c_n {
+            if mask as u16 & market.channel_requires[c] == 0 {
+                continue;
+            }
+            let mut f = market.weight[c];
+            for sn in 0..s1 {
+                if mask & (1 << sn) != 0 {
+                    f *= policy.shift_now[c * s1 + sn];
+                }
+            }
+            w[c] = f;
+        }
+        let total: f64 = w.iter().sum();
+        if total > 0.0 {
+            w.iter_mut().for_each(|x| *x /= total);
+        }
+    }
+    open_weight
+}
+
+impl UserTables {
+    /// This month's tables, from the market, the policy in force and the channels' routing
+    /// tables.
+    pub fn for_month(market: &Market, policy: &Policy, tables: &[ChannelTables]) -> UserTables {
+        let prm = &market.params;
+        UserTables::new(&TableInputs {
+            p: market.platforms,
+            open_weight: &open_weights(market, policy),
+            routed: &market.routed,
+            tables,
+            is_p2p: &market.is_p2p,
+            subsidy: &policy.subsidy,
+            innovation: &market.innovation,
+            brand: &market.brand,
+            coverage_weight: prm.coverage_weight,
+            subsidy_weight: prm.subsidy_weight,
+            subsidy_split: prm.subsidy_split,
+            coverage_primary_weight: prm.coverage_primary_weight,
+        })
+    }
+}
+
+impl P2pChannel {
+    /// This month's p2p channels, in channel order.
+    pub fn for_month(
+        market: &Market,
+        policy: &Policy,
+        tables: &[ChannelTables],
+    ) -> Vec<P2pChannel> {
+        (0..market.channels)
+            .filter(|&c| market.is_p2p[c])
+            .map(|c| {
+                P2pChannel::new(
+                    market.platforms,
+                    c,
+                    market.channel_requires[c],
+                    market.cash[c],
+                    policy.use_set[c],
+                    &tables[c],
+                    market.params.loyalty,
+                )
+            })
+            .collect()
+    }
+}
+
+/// Spending per channel and `(H, π)` in agent units (`c * HP + hp`: the users' spending by
+/// class times the class weights), and per channel.
+pub fn channel_spending(
+    market: &Market,
+    tables: &UserTables,
+    ua: &UserAcc,
+) -> (Vec<f64>, Vec<f64>) {
+    let (c_n, hp_n) = (market.channels, market.hp_n);
+    let mut w_c = vec![0.0f64; c_n * hp_n];
+    let mut spend_c = vec![0.0f64; c_n];
+    for (cls, wt) in tables.weight.iter().enumerate() {
+        let sp = &ua.spend[cls * hp_n..][..hp_n];
+        for c in 0..c_n {
+            if wt[c] == 0.0 {
+                continue;
+            }
+            for (hp, &x) in sp.iter().enumerate() {
+                w_c[c * hp_n + hp] += x * wt[c];
+            }
+        }
+    }
+    for c in 0..c_n {
+        spend_c[c] = w_c[c * hp_n..][..hp_n].iter().sum();
+    }
+    (w_c, spend_c)
+}

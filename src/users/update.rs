@@ -1,0 +1,420 @@
+//! The hot loop: one user's month (MODEL.md steps 4–5): contacts, p2p transfers and their
+//! returns, purchase occasions, adoption, churn and the primary re-choice, reading last month's
+//! buffer and writing this month's.
+//!
+//! Owns: `update_user`, `Contacts`, the prefetch and the lane tables. Reads: `UserCtx`, the
+//! state words. Never: anything allocated per user, output.
+
+use super::{hazard, occasion_prob, UserAcc, UserCtx, BLOCK};
+use crate::payments::hp_index;
+use crate::rng::{hi_u01, lo_u01, u01};
+use crate::social::{community, contact_in};
+use crate::world::{logit_pick, state, NO_PRIMARY};
+
+/// Most contacts a user samples a month.
+pub const MAX_CONTACTS: usize = 64;
+
+/// The sampled contacts of a block of users: state words and membership masks.
+pub(crate) struct Contacts {
+    idx: Vec<u32>,
+    st: Vec<u16>,
+    mask: Vec<u16>,
+    count: [usize; BLOCK],
+    len: usize,
+}
+
+/// Hints the processor to bring `v[i]` into cache. Contacts' state words are scattered over the
+/// whole population; with the hint issued a block of users ahead, the user update finds them in
+/// cache instead of waiting on memory (measured: see BENCHMARKS.md). Does nothing where the
+/// hint is not available.
+#[inline(always)]
+pub(crate) fn prefetch(v: &[u16], i: usize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let p = v.as_ptr().wrapping_add(i) as *const i8;
+        // SAFETY: `_mm_prefetch` only hints the cache: it never faults, reads or writes
+        // program-visible memory, whatever the address (here inside `v`, as `i` is a user
+        // index). SSE is part of the x86_64 baseline.
+        unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p) }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (v, i);
+}
+
+impl Contacts {
+    pub(super) fn new() -> Contacts {
+        Contacts {
+            idx: vec![0; BLOCK * MAX_CONTACTS],
+            st: vec![0; BLOCK * MAX_CONTACTS],
+            mask: vec![1; BLOCK * MAX_CONTACTS],
+            count: [0; BLOCK],
+            len: 0,
+        }
+    }
+
+    /// Samples the contacts of users `first..first + len` and asks the processor to start
+    /// fetching their state words (see [`prefetch`]); [`Contacts::load`] reads them a block
+    /// later, when they have arrived.
+    #[inline]
+    pub(super) fn sample(&mut self, ctx: &UserCtx, first: usize, len: usize, old: &[u16]) {
+        let (mut start, mut size) = community(first as u64, ctx.n, ctx.b);
+        for u in 0..len {
+            let i = (first + u) as u64;
+            if i >= start + ctx.b {
+                (start, size) = community(i, ctx.n, ctx.b);
+            }
+            let draws = ctx.contact_stream.agent(i);
+            let row = &mut self.idx[u * MAX_CONTACTS..][..MAX_CONTACTS];
+            let mut m = 0;
+            for k in 0..ctx.k {
+                if let Some(r) = contact_in(i, ctx.n, start, size, ctx.eps16, draws.draw(k as u64))
+                {
+                    row[m] = r as u32;
+                    prefetch(old, r as usize);
+                    m += 1;
+                }
+            }
+            self.count[u] = m;
+        }
+        self.len = len;
+    }
+
+    /// Loads the sampled contacts' state words and membership masks.
+    #[inline]
+    pub(super) fn load(&mut self, ctx: &UserCtx, old: &[u16]) {
+        for u in 0..self.len {
+            let m = self.count[u];
+            let idx = &self.idx[u * MAX_CONTACTS..][..m];
+            let st = &mut self.st[u * MAX_CONTACTS..][..m];
+            for (s, &r) in st.iter_mut().zip(idx) {
+                *s = old[r as usize];
+            }
+        }
+        if ctx.masks_in_state {
+            for u in 0..self.len {
+                let m = self.count[u];
+                let st = &self.st[u * MAX_CONTACTS..][..m];
+                let mask = &mut self.mask[u * MAX_CONTACTS..][..m];
+                for (x, s) in mask.iter_mut().zip(st) {
+                    *x = state::networks(*s);
+                }
+            }
+        } else if ctx.contact_masks {
+            // More networks than the state word holds: hash each contact's membership.
+            for u in 0..self.len {
+                for k in 0..self.count[u] {
+                    let r = self.idx[u * MAX_CONTACTS + k] as u64;
+                    self.mask[u * MAX_CONTACTS + k] = ctx.member.mask(&ctx.member_stream.agent(r));
+                }
+            }
+        }
+    }
+
+    #[inline]
+    pub(super) fn of(&self, u: usize) -> (&[u16], &[u16]) {
+        let m = self.count[u];
+        (
+            &self.st[u * MAX_CONTACTS..][..m],
+            &self.mask[u * MAX_CONTACTS..][..m],
+        )
+    }
+}
+
+/// A table over wallet sets: entry `h` has `fill` in lane `j` (lanes `width` bits wide) for
+/// every bit `j` set in `h`.
+pub(crate) const fn lane_table(width: u32, fill: u64) -> [u64; 256] {
+    let mut t = [0u64; 256];
+    let mut h = 0;
+    while h < 256 {
+        let mut j = 0;
+        while j < 8 {
+            if h & (1 << j) != 0 {
+                t[h] |= fill << (width * j);
+            }
+            j += 1;
+        }
+        h += 1;
+    }
+    t
+}
+
+/// `NIBBLES[h]` has nibble `j` set to `0xf` where bit `j` of `h` is set: the dormancy counters
+/// of the wallets in `h`.
+pub(crate) const NIBBLES: [u64; 256] = lane_table(4, 0xf);
+
+/// `SPREAD[h]` has byte `j` equal to bit `j` of `h`: adding it counts, in eight byte-wide lanes
+/// at once, how many contacts hold each platform (at most 64 contacts, so a lane never overflows).
+pub(crate) const SPREAD: [u64; 256] = lane_table(8, 1);
+
+#[inline(always)]
+pub(crate) fn lane(packed: u64, j: usize) -> u32 {
+    ((packed >> (8 * j)) & 0xff) as u32
+}
+
+/// The p2p value a user receives back through each wallet, and in all (cash and lost returns
+/// included): each contact paid sends the same amount back, routed by the contact's own
+/// primary (MODEL.md step 4, the balance shares `b_ij`).
+#[inline]
+pub(crate) fn returns(
+    ctx: &UserCtx,
+    x: f64,
+    h: u8,
+    w: &[f64],
+    c_st: &[u16],
+    c_mask: &[u16],
+) -> ([f64; 8], f64) {
+    let p = ctx.p;
+    let mut recv = [0.0f64; 8];
+    let mut total = 0.0;
+    for ch in ctx.p2p {
+        let wc = w[ch.c];
+        let eligible = c_mask.iter().filter(|&&cm| cm & ch.requires != 0).count();
+        if wc == 0.0 || eligible == 0 {
+            continue;
+        }
+        let per = x * wc / eligible as f64;
+        total += per * eligible as f64;
+        // Branch-free, as in the transfers themselves: the empty set's split row is all zeros.
+        let mut sum = [0.0f64; 8];
+        for (&st, &cm) in c_st.iter().zip(c_mask) {
+            let ok = (cm & ch.requires != 0) as u8;
+            let usable = h & state::wallets(st) & ch.usable & ok.wrapping_neg();
+            let rpi = (state::primary(st) as usize).min(p);
+            let sr = &ch.split[usable as usize * (p + 1) + rpi];
+            for j in 0..8 {
+                sum[j] += sr[j];
+            }
+        }
+        for j in 0..p {
+            recv[j] += per * sum[j];
+        }
+    }
+    (recv, total)
+}
+
+/// One user's month: payments, then decisions. Returns the new state word and dormancy.
+#[inline]
+pub(crate) fn update_user(
+    ctx: &UserCtx,
+    i: usize,
+    spend: f32,
+    st: u16,
+    dormancy: u32,
+    (c_st, c_mask): (&[u16], &[u16]),
+    acc: &mut UserAcc,
+) -> (u16, u32) {
+    let p = ctx.p;
+    let hp_n = (1usize << p) * (p + 1);
+    let x = spend as f64;
+    let h = state::wallets(st);
+    let pi_raw = state::primary(st);
+    let pi = if pi_raw == NO_PRIMARY {
+        p
+    } else {
+        pi_raw as usize
+    };
+    let mask = if ctx.masks_in_state {
+        state::networks(st)
+    } else {
+        ctx.member.mask(&ctx.member_stream.agent(i as u64))
+    };
+    let cls = ctx.tables.class_of_mask[mask as usize] as usize;
+    let w = &ctx.tables.weight[cls];
+    let hp = hp_index(p, h, pi);
+    let row = &ctx.tables.rows[cls * hp_n + hp];
+    acc.spend[cls * hp_n + hp] += x;
+    let m = c_st.len();
+
+    // Step 4, routed channels, from the table.
+    let mut val = row.val;
+    let mut lost = row.lost;
+    let mut rescue = row.rescue;
+
+    // Step 4, p2p channels: transfers to contacts (the returns are computed only if the primary
+    // is re-chosen, the one place they are used).
+    for ch in ctx.p2p {
+        let wc = w[ch.c];
+        if wc == 0.0 {
+            continue;
+        }
+        // Sum the split of one transfer over the eligible contacts, then scale once.
+        let mut sum = [0.0f64; 8];
+        let mut eligible = 0u32;
+        let mut unpaid = 0u32;
+        let mut unpaid_wallets = 0u8;
+        // Branch-free: eligibility and a shared wallet are coin flips per contact. The split
+        // table's row for the empty set is all zeros, so ineligible or unpaid contacts add 0.
+        for (&cs, &cm) in c_st.iter().zip(c_mask) {
+            let ok = (cm & ch.requires != 0) as u8;
+            let their = state::wallets(cs) & ch.usable & ok.wrapping_neg();
+            let usable = h & their;
+            let s = &ch.split[usable as usize * (p + 1) + pi];
+            for j in 0..8 {
+                sum[j] += s[j];
+            }
+            let none = ok & (usable == 0) as u8;
+            eligible += ok as u32;
+            unpaid += none as u32;
+            unpaid_wallets |= their & none.wrapping_neg();
+        }
+        let amount = x * wc;
+        let out = &mut acc.p2p[ch.c * (p + 2)..][..p + 2];
+        if eligible == 0 {
+            if ch.cash {
+                out[p] += amount;
+            } else {
+                out[p + 1] += amount;
+                lost += wc;
+            }
+            continue;
+        }
+        let per = amount / eligible as f64;
+        let share = wc / eligible as f64;
+        for j in 0..p {
+            out[j] += per * sum[j];
+            val[j] += share * sum[j];
+        }
+        // Whether any contact went unpaid is a coin flip: no branch on it.
+        if ch.cash {
+            out[p] += per * unpaid as f64;
+        } else {
+            out[p + 1] += per * unpaid as f64;
+            lost += share * unpaid as f64;
+            rescue |= unpaid_wallets;
+        }
+    }
+
+    // Purchase occasions: which held wallets were used, and whether a payment was lost.
+    let sd = ctx.step_stream.agent(i as u64);
+    // round(x / ticket), at least one purchase (x > 0, so adding one half and truncating rounds).
+    let n_occ = ((x * ctx.per_ticket + 0.5) as u32).max(1);
+    let head = sd.draw(0);
+    let lost_now = lost > 0.0 && lo_u01(head) < occasion_prob(lost, n_occ);
+    let rescued = if lost_now { rescue } else { 0 };
+    let mut d = dormancy;
+    let mut words = [0u64; 8];
+    let candidates = ctx.adoptable[mask as usize] & !h;
+    let mut drawn = h | candidates;
+    while drawn != 0 {
+        let j = drawn.trailing_zeros() as usize;
+        drawn &= drawn - 1;
+        words[j] = sd.draw(2 + j as u64);
+        if h & (1 << j) == 0 {
+            continue;
+        }
+        let shift = 4 * j;
+        if lo_u01(words[j]) < occasion_prob(val[j], n_occ) {
+            d &= !(0xf << shift);
+            acc.active[j] += 1;
+        } else {
+            let dj = ((d >> shift) & 0xf).min(14) + 1;
+            d = (d & !(0xf << shift)) | (dj << shift);
+        }
+    }
+
+    // Step 5: adoption from contacts' wallets (last month's state). The counts are needed only
+    // when some wallet is a candidate for adoption.
+    let mut cnt = [0u32; 9];
+    let mut hold = [0u64; 9];
+    let mut unshared = 0u64;
+    if candidates != 0 {
+        let nets = &ctx.imitation_list[..ctx.imitation_list_len];
+        for (&cs, &cm) in c_st.iter().zip(c_mask) {
+            let their = SPREAD[state::wallets(cs) as usize];
+            let shared = mask & cm;
+            // Branch-free: whether a contact shares a network is a coin flip per contact.
+            for &s in nets {
+                let s = s as usize;
+                let member = ((shared >> s) & 1) as u64;
+                cnt[s] += member as u32;
+                hold[s] += their & member.wrapping_neg();
+            }
+            let apart = (h & state::wallets(cs) & ctx.p2p_use == 0) as u64;
+            unshared += their & apart.wrapping_neg();
+        }
+    }
+    let p2p_w = ctx.tables.p2p_weight[cls];
+    let mut added = 0u8;
+    let mut dropped = 0u8;
+    let mut todo = candidates;
+    while todo != 0 {
+        let j = todo.trailing_zeros() as usize;
+        todo &= todo - 1;
+        let mut imit = 0.0;
+        for &(s, q) in &ctx.imitation_terms[j][..ctx.imitation_len[j]] {
+            let s = s as usize;
+            if cnt[s] > 0 {
+                imit += q * lane(hold[s], j) as f64 / cnt[s] as f64;
+            }
+        }
+        let g = if m > 0 {
+            lane(unshared, j) as f64 / m as f64
+        } else {
+            0.0
+        };
+        let hz = hazard(
+            row.adopt[j],
+            ctx.campaign[j],
+            imit,
+            ctx.coverage_weight,
+            p2p_w * g,
+            ctx.rescue_weight,
+            rescued & (1 << j) != 0,
+        );
+        if hi_u01(words[j]) < hz {
+            added |= 1 << j;
+        }
+    }
+    let mut held = h;
+    while held != 0 {
+        let j = held.trailing_zeros() as usize;
+        held &= held - 1;
+        if ((d >> (4 * j)) & 0xf) >= ctx.churn_months && hi_u01(words[j]) < ctx.churn_rate {
+            dropped |= 1 << j;
+        }
+    }
+    let new_h = (h | added) & !dropped;
+    // A new wallet starts unused for 0 months; a dropped one leaves its counter at 0.
+    d &= !(NIBBLES[(added | dropped) as usize] as u32);
+
+    // Primary wallet: re-chosen with probability ρ_π, always when it has none or lost it.
+    let new_pi = if new_h == 0 {
+        NO_PRIMARY
+    } else {
+        let forced = pi >= p || new_h & (1 << pi) == 0;
+        if forced || hi_u01(head) < ctx.primary_review {
+            let (recv, recv_total) = returns(ctx, x, h, w, c_st, c_mask);
+            let mut prim = [0u32; 16];
+            for &cs in c_st {
+                prim[state::primary(cs) as usize] += 1;
+            }
+            let base = &ctx.tables.primary_base[cls];
+            let mut util = [f64::NEG_INFINITY; 8];
+            for j in 0..p {
+                if new_h & (1 << j) == 0 {
+                    continue;
+                }
+                let b = if recv_total > 0.0 {
+                    recv[j] / recv_total
+                } else {
+                    0.0
+                };
+                let e = if m > 0 {
+                    prim[j] as f64 / m as f64
+                } else {
+                    0.0
+                };
+                util[j] = base[j]
+                    + ctx.balance_weight * b * ctx.balance_factor[j]
+                    + ctx.social_weight * e;
+            }
+            logit_pick(new_h, |j| util[j], u01(sd.draw(1)))
+        } else {
+            pi as u8
+        }
+    };
+
+    acc.by_set[new_h as usize] += 1;
+    acc.by_primary[new_pi as usize] += 1;
+    (state::pack(new_h, new_pi, mask), d)
+}
