@@ -135,6 +135,39 @@ pub(crate) fn problems(s: &Scenario) -> Vec<Problem> {
     if let Ok(v) = serde_json::to_value(s) {
         magnitudes(&mut c, &v, "");
     }
+    run_settings(&mut c, s);
+    params(&mut c, &s.params);
+    network_section(&mut c, s);
+    platform_section(&mut c, s);
+    channel_section(&mut c, s);
+    let (networks, platforms, channels) = (s.network_ids(), s.platform_ids(), s.channel_ids());
+    let merchant_channels = merchant_channels(s);
+    for (k, e) in s.events.iter().enumerate() {
+        event(
+            &mut c,
+            s,
+            k,
+            e,
+            &platforms,
+            &channels,
+            &merchant_channels,
+            &networks,
+        );
+    }
+    c.problems
+}
+
+/// The merchant channels' ids.
+fn merchant_channels(s: &Scenario) -> Vec<&str> {
+    s.channels
+        .iter()
+        .filter(|ch| ch.kind == ChannelKind::Merchant)
+        .map(|ch| ch.id.as_str())
+        .collect()
+}
+
+/// The run itself: name, dates, population and agent counts.
+fn run_settings(c: &mut Checker, s: &Scenario) {
     if s.name.trim().is_empty() {
         c.push("name", "give the scenario a name");
     }
@@ -196,9 +229,10 @@ pub(crate) fn problems(s: &Scenario) -> Vec<Problem> {
             ),
         );
     }
-    params(&mut c, &s.params);
+}
 
-    // Networks.
+/// `[[network]]`: ids, nesting and membership paths.
+fn network_section(c: &mut Checker, s: &Scenario) {
     if s.networks.len() > MAX_NETWORKS {
         c.push(
             "network",
@@ -236,9 +270,11 @@ pub(crate) fn problems(s: &Scenario) -> Vec<Problem> {
         }
         c.path_points(&format!("{p}.path"), &n.path);
     }
-    let networks = s.network_ids();
+}
 
-    // Platforms.
+/// `[[platform]]`: ids, prices, adoption, launch, strategies.
+fn platform_section(c: &mut Checker, s: &Scenario) {
+    let networks = s.network_ids();
     if s.platforms.is_empty() {
         c.push("platform", "declare at least one [[platform]]");
     }
@@ -254,14 +290,8 @@ pub(crate) fn problems(s: &Scenario) -> Vec<Problem> {
     for d in duplicates(s.platforms.iter().map(|p| p.id.as_str())) {
         c.push("platform", format!("platform id {d:?} is declared twice"));
     }
-    let platforms = s.platform_ids();
     let channels = s.channel_ids();
-    let merchant_channels: Vec<&str> = s
-        .channels
-        .iter()
-        .filter(|ch| ch.kind == ChannelKind::Merchant)
-        .map(|ch| ch.id.as_str())
-        .collect();
+    let merchant_channels = merchant_channels(s);
     for (k, pl) in s.platforms.iter().enumerate() {
         let p = format!("platform.{}", pl.id);
         if pl.id.trim().is_empty() {
@@ -357,8 +387,11 @@ pub(crate) fn problems(s: &Scenario) -> Vec<Problem> {
             }
         }
     }
+}
 
-    // Channels.
+/// `[[channel]]`: ids, kinds, weights, shops, platforms and acceptance.
+fn channel_section(c: &mut Checker, s: &Scenario) {
+    let (networks, platforms) = (s.network_ids(), s.platform_ids());
     if s.channels.is_empty() {
         c.push("channel", "declare at least one [[channel]]");
     }
@@ -446,20 +479,6 @@ pub(crate) fn problems(s: &Scenario) -> Vec<Problem> {
             }
         }
     }
-
-    for (k, e) in s.events.iter().enumerate() {
-        event(
-            &mut c,
-            s,
-            k,
-            e,
-            &platforms,
-            &channels,
-            &merchant_channels,
-            &networks,
-        );
-    }
-    c.problems
 }
 
 fn params(c: &mut Checker, p: &Params) {
