@@ -28,8 +28,7 @@ use crate::record::{MonthReport, Recorder};
 use crate::rng::replicate_seed;
 use crate::scenario::Scenario;
 use crate::sim::Simulation;
-use std::io::{IsTerminal, Write};
-use std::time::Instant;
+use std::io::IsTerminal;
 
 mod compare;
 pub mod dist;
@@ -95,43 +94,37 @@ impl Plan {
     }
 }
 
-/// A progress line on stderr: runs done, rate and time left. Silent unless enabled and stderr
+/// A progress bar on stderr (indicatif): runs done, rate and time left. Silent unless enabled and stderr
 /// is a terminal, so logs and pipes stay clean.
 pub struct Progress {
-    total: u64,
-    done: u64,
-    start: Instant,
-    on: bool,
+    bar: Option<indicatif::ProgressBar>,
 }
 
 impl Progress {
-    /// A progress line for `total` runs, shown if `enabled` and stderr is a terminal.
+    /// A progress bar for `total` runs (with the rate and the time left), shown if `enabled`,
+    /// stderr is a terminal and this is the coordinating rank; silent otherwise, so logs and
+    /// pipes stay clean.
     pub fn new(total: u64, enabled: bool) -> Progress {
-        Progress {
-            total,
-            done: 0,
-            start: Instant::now(),
-            on: enabled && std::io::stderr().is_terminal() && crate::experiment::dist::is_root(),
-        }
+        let on = enabled && std::io::stderr().is_terminal() && crate::experiment::dist::is_root();
+        let bar = on.then(|| {
+            let bar = indicatif::ProgressBar::new(total);
+            if let Ok(style) = indicatif::ProgressStyle::with_template(
+                "  {bar:30} {pos}/{len} runs · {per_sec} · {eta} left",
+            ) {
+                bar.set_style(style);
+            }
+            bar
+        });
+        Progress { bar }
     }
 
-    /// Counts `n` more runs done and redraws the line.
+    /// Counts `n` more runs done.
     pub fn advance(&mut self, n: u64) {
-        self.done += n;
-        if !self.on {
-            return;
-        }
-        let secs = self.start.elapsed().as_secs_f64();
-        let rate = self.done as f64 / secs.max(1e-9);
-        let left = (self.total - self.done.min(self.total)) as f64 / rate.max(1e-12);
-        let mut err = std::io::stderr().lock();
-        let _ = write!(
-            err,
-            "\r  runs {}/{} · {:.2} runs/s · {:.0} s left   ",
-            self.done, self.total, rate, left
-        );
-        if self.done >= self.total {
-            let _ = writeln!(err);
+        if let Some(bar) = &self.bar {
+            bar.inc(n);
+            if bar.position() >= bar.length().unwrap_or(0) {
+                bar.finish_and_clear();
+            }
         }
     }
 }
