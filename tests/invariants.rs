@@ -111,7 +111,7 @@ fn every_invariant_fails_on_a_month_broken_in_its_way_and_says_which() {
                 let j = pj(r, "a");
                 r.platforms[j].value_share = Some(1.5);
             },
-            "value share of a is 1.5",
+            "value_share of a is 1.5, outside [0, 1]",
         ),
         (
             "holders before the launch",
@@ -123,12 +123,12 @@ fn every_invariant_fails_on_a_month_broken_in_its_way_and_says_which() {
         (
             "a multi-homing share above one",
             |r, _| r.market.multihoming_users = 1.5,
-            "multihoming_users is 1.5, outside [0, 1]",
+            "market multihoming_users is 1.5, outside [0, 1]",
         ),
         (
             "more adopters than people",
             |r, _| r.market.adopters = 2e6,
-            "adopters is 2000000, outside [0, population]",
+            "market adopters is 2000000, outside [0, population 1000000]",
         ),
         (
             "a market total that is not a number",

@@ -8,6 +8,7 @@ use super::{feed, for_each_replicate, run_reports, Plan, Progress};
 use crate::error::{Error, Result};
 use crate::month::Month;
 use crate::output::{number as num, StagedCsv};
+use crate::record::columns::{MARKET, PLATFORM};
 use crate::record::{MonthReport, Recorder};
 use crate::scenario::Scenario;
 use crate::stats::Moments;
@@ -25,35 +26,19 @@ pub fn visit_metrics(
     mut f: impl FnMut(&'static str, &str, &str, &'static str, f64),
 ) {
     for p in &r.platforms {
-        let k = p.platform.as_str();
-        for (name, v) in [
-            ("users", p.users),
-            ("active_users", p.active_users),
-            ("primary_users", p.primary_users),
-            ("merchants", p.merchants),
-            ("value", p.value()),
-            ("merchant_value", p.merchant_value),
-            ("p2p_value", p.p2p_value),
-            ("own_value", p.own_value),
-            ("value_share", p.value_share.unwrap_or(f64::NAN)),
-            ("fee_revenue", p.fee_revenue),
-            ("subsidy_cost", p.subsidy_cost),
-        ] {
-            f("platforms", k, "", name, v);
+        for c in PLATFORM {
+            let v = (c.get)(p).unwrap_or(f64::NAN);
+            f("platforms", &p.platform, "", c.name, v);
         }
     }
-    let m = &r.market;
-    for (name, v) in [
-        ("spend", m.spend),
-        ("platform_value", m.platform_value),
-        ("cash_value", m.cash_value),
-        ("lost_value", m.lost_value),
-        ("hhi", m.hhi),
-        ("multihoming_users", m.multihoming_users),
-        ("multihoming_merchants", m.multihoming_merchants),
-        ("adopters", m.adopters),
-    ] {
-        f("market", "", "", name, v);
+    for c in MARKET {
+        f(
+            "market",
+            "",
+            "",
+            c.name,
+            (c.get)(&r.market).unwrap_or(f64::NAN),
+        );
     }
     for ch in &r.channels {
         for (j, p) in r.platforms.iter().enumerate() {

@@ -6,6 +6,7 @@
 
 use crate::error::{Error, Result};
 use crate::policy::Policy;
+use crate::record::columns::{MARKET, PLATFORM};
 use crate::record::MonthReport;
 use crate::scenario::Scenario;
 
@@ -22,8 +23,8 @@ pub fn check(r: &MonthReport, policy: &Policy, s: &Scenario) -> Result<()> {
             message,
         })
     };
-    let pop = s.population * (1.0 + 1e-12);
-    let shops: f64 = s.channels.iter().map(|c| c.shops).sum::<f64>() * (1.0 + 1e-12);
+    let all_shops: f64 = s.channels.iter().map(|c| c.shops).sum();
+    let shops = all_shops * (1.0 + 1e-12);
     for (c, ch) in r.channels.iter().enumerate() {
         let paid: f64 = ch.value.iter().sum::<f64>() + ch.cash + ch.lost;
         let scale = ch.spend.abs().max(1e-300);
@@ -67,39 +68,18 @@ pub fn check(r: &MonthReport, policy: &Policy, s: &Scenario) -> Result<()> {
             }
         }
     }
+    let population = s.population;
     for (j, p) in r.platforms.iter().enumerate() {
-        for (name, v) in [
-            ("users", p.users),
-            ("active_users", p.active_users),
-            ("primary_users", p.primary_users),
-        ] {
-            if !v.is_finite() || v < 0.0 || v > pop {
-                return fail(format!(
-                    "{name} of {} is {v}, outside [0, population {}]",
-                    p.platform, s.population
-                ));
-            }
-        }
-        if !p.merchants.is_finite() || p.merchants < 0.0 || p.merchants > shops {
-            return fail(format!(
-                "merchants of {} is {}, outside [0, {}]",
-                p.platform, p.merchants, shops
-            ));
-        }
-        for (name, v) in [
-            ("merchant_value", p.merchant_value),
-            ("p2p_value", p.p2p_value),
-            ("own_value", p.own_value),
-            ("fee_revenue", p.fee_revenue),
-            ("subsidy_cost", p.subsidy_cost),
-        ] {
-            if !v.is_finite() || v < 0.0 {
-                return fail(format!("{name} of {} is {v}", p.platform));
-            }
-        }
-        if let Some(sh) = p.value_share {
-            if !(0.0..=1.0 + 1e-12).contains(&sh) {
-                return fail(format!("value share of {} is {sh}", p.platform));
+        for c in PLATFORM {
+            if let Some(v) = (c.get)(p) {
+                if !c.bound.holds(v, population, all_shops) {
+                    return fail(format!(
+                        "{} of {} is {v}{}",
+                        c.name,
+                        p.platform,
+                        c.bound.describe(population, all_shops)
+                    ));
+                }
             }
         }
         if let Some(l) = s.platforms[j].launch {
@@ -111,30 +91,15 @@ pub fn check(r: &MonthReport, policy: &Policy, s: &Scenario) -> Result<()> {
             }
         }
     }
-    let m = &r.market;
-    for (name, v) in [
-        ("multihoming_users", m.multihoming_users),
-        ("multihoming_merchants", m.multihoming_merchants),
-    ] {
-        if !(0.0..=1.0).contains(&v) {
-            return fail(format!("{name} is {v}, outside [0, 1]"));
-        }
-    }
-    if !(m.adopters.is_finite() && m.adopters >= 0.0 && m.adopters <= pop) {
-        return fail(format!(
-            "adopters is {}, outside [0, population]",
-            m.adopters
-        ));
-    }
-    for (name, v) in [
-        ("spend", m.spend),
-        ("platform_value", m.platform_value),
-        ("cash_value", m.cash_value),
-        ("lost_value", m.lost_value),
-        ("hhi", m.hhi),
-    ] {
-        if !v.is_finite() || v < 0.0 {
-            return fail(format!("market {name} is {v}"));
+    for c in MARKET {
+        if let Some(v) = (c.get)(&r.market) {
+            if !c.bound.holds(v, population, all_shops) {
+                return fail(format!(
+                    "market {} is {v}{}",
+                    c.name,
+                    c.bound.describe(population, all_shops)
+                ));
+            }
         }
     }
     Ok(())

@@ -1,182 +1,15 @@
-//! Recording: the month's metrics (MODEL.md section 6) and the recorders that turn them into
-//! output.
+//! The CSV recorders: the four tidy files of a run (`CsvRecorder`) and the agent panel
+//! (`AgentPanel`), staged and renamed into place when complete; a resumed run continues them.
 //!
-//! A [`MonthReport`] holds one month's rows in people, shops and RMB. A [`Recorder`] receives
-//! every report in order; [`CsvRecorder`] writes the four tidy CSV files, [`Collect`] keeps the
-//! reports in memory. The rules never see this module's output formats.
+//! Owns: `CsvRecorder`, `AgentPanel`, `CSV_FILES`, `PANEL_FILES`. Reads: month reports, the
+//! agents' view, the columns of [`super::columns`]. Never: the rules.
 
+use super::columns::{Column, MARKET, PLATFORM};
+use super::{AgentsView, MonthReport, Recorder};
 use crate::error::{Error, Result};
 use crate::month::Month;
 use crate::output::{number as num, StagedCsv};
-use crate::scenario::Scenario;
-use crate::world::{Merchants, Users};
-use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
-
-/// One platform in one month.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PlatformRow {
-    /// Platform id.
-    pub platform: String,
-    /// People holding it at the end of the month.
-    pub users: f64,
-    /// People who used it this month.
-    pub active_users: f64,
-    /// People whose primary wallet it is at the end of the month.
-    pub primary_users: f64,
-    /// Shops accepting it at the end of the month.
-    pub merchants: f64,
-    /// Value in merchant channels, RMB.
-    pub merchant_value: f64,
-    /// Value in p2p channels, RMB.
-    pub p2p_value: f64,
-    /// Value in own-account channels, RMB.
-    pub own_value: f64,
-    /// Share of the value of all third-party platforms (`None` for others, or when there is none).
-    pub value_share: Option<f64>,
-    /// Merchant fees earned, RMB.
-    pub fee_revenue: f64,
-    /// User subsidies paid, RMB.
-    pub subsidy_cost: f64,
-}
-
-impl PlatformRow {
-    /// `merchant_value + p2p_value + own_value`.
-    pub fn value(&self) -> f64 {
-        self.merchant_value + self.p2p_value + self.own_value
-    }
-}
-
-/// The market as a whole in one month.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct MarketRow {
-    /// All spending, RMB.
-    pub spend: f64,
-    /// Value paid through platforms.
-    pub platform_value: f64,
-    /// Value paid by the outside option.
-    pub cash_value: f64,
-    /// Value lost (no usable wallet where cash does not work).
-    pub lost_value: f64,
-    /// `Σ (100·value_share)²` over third-party platforms.
-    pub hhi: f64,
-    /// Share of wallet holders holding two or more.
-    pub multihoming_users: f64,
-    /// Share of accepting shops accepting two or more.
-    pub multihoming_merchants: f64,
-    /// People holding at least one wallet.
-    pub adopters: f64,
-}
-
-/// One channel in one month.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ChannelRow {
-    /// Channel id.
-    pub channel: String,
-    /// Spending in the channel, RMB.
-    pub spend: f64,
-    /// Value per platform, RMB.
-    pub value: Vec<f64>,
-    /// Shops accepting each platform (`None` for channels without merchants).
-    pub merchants_accepting: Option<Vec<f64>>,
-    /// Value paid by the outside option.
-    pub cash: f64,
-    /// Value lost.
-    pub lost: f64,
-}
-
-/// An event applied this month.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EventRow {
-    /// Event kind.
-    pub kind: String,
-    /// Platform (or `from` of an interop), empty if none.
-    pub platform: String,
-    /// Channel, empty if none.
-    pub channel: String,
-    /// The event's other fields, `key=value` separated by `;`.
-    pub detail: String,
-    /// Where the episode is documented.
-    pub source: String,
-}
-
-/// One month's metrics.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct MonthReport {
-    /// Run number (replicate).
-    pub run: u64,
-    /// Scenario name.
-    pub scenario: String,
-    /// The month.
-    pub month: Month,
-    /// Per platform, in scenario order.
-    pub platforms: Vec<PlatformRow>,
-    /// The market.
-    pub market: MarketRow,
-    /// Per channel, in scenario order.
-    pub channels: Vec<ChannelRow>,
-    /// Events applied this month, in file order.
-    pub events: Vec<EventRow>,
-}
-
-/// A read-only view of the agents at the end of a month, for recorders that sample them.
-pub struct AgentsView<'a> {
-    /// Run number.
-    pub run: u64,
-    /// Master seed of the run.
-    pub seed: u64,
-    /// The scenario.
-    pub scenario: &'a Scenario,
-    /// The month just simulated.
-    pub month: Month,
-    /// User agents (state at the end of `month`).
-    pub users: &'a Users,
-    /// Merchant agents (state at the end of `month`).
-    pub merchants: &'a Merchants,
-}
-
-/// Something that watches a run month by month.
-///
-/// ```
-/// use paymarket::{MonthReport, Recorder, Result};
-/// /// Prints Alipay's share each December.
-/// struct Decembers;
-/// impl Recorder for Decembers {
-///     fn record(&mut self, r: &MonthReport) -> Result<()> {
-///         if r.month.month_of_year() == 12 {
-///             println!("{} {:?}", r.month, r.platforms[0].value_share);
-///         }
-///         Ok(())
-///     }
-/// }
-/// ```
-pub trait Recorder {
-    /// Called once per simulated month, in order.
-    fn record(&mut self, report: &MonthReport) -> Result<()>;
-    /// Called once per simulated month, after [`Recorder::record`], with the agents themselves
-    /// (for micro-level samples); does nothing unless implemented.
-    fn observe(&mut self, _agents: &AgentsView) -> Result<()> {
-        Ok(())
-    }
-    /// Called once after the last month.
-    fn finish(&mut self) -> Result<()> {
-        Ok(())
-    }
-}
-
-/// Keeps every report in memory.
-#[derive(Debug, Clone, Default)]
-pub struct Collect {
-    /// The reports, in month order.
-    pub reports: Vec<MonthReport>,
-}
-
-impl Recorder for Collect {
-    fn record(&mut self, report: &MonthReport) -> Result<()> {
-        self.reports.push(report.clone());
-        Ok(())
-    }
-}
 
 /// Writes `platforms.csv`, `market.csv`, `channels.csv` and `events.csv` into a directory.
 ///
@@ -197,8 +30,22 @@ pub struct CsvRecorder {
 /// The names of the files a [`CsvRecorder`] writes.
 pub const CSV_FILES: [&str; 4] = ["platforms.csv", "market.csv", "channels.csv", "events.csv"];
 
+/// A file's header: its key columns, then the names of `columns`.
+fn header<R>(keys: &[&'static str], columns: &[Column<R>]) -> Vec<&'static str> {
+    let mut h = keys.to_vec();
+    h.extend(columns.iter().map(|c| c.name));
+    h
+}
+
+/// A row's cells, one per column: the number, or empty where the value does not exist.
+fn cells<'a, R>(columns: &'a [Column<R>], row: &'a R) -> impl Iterator<Item = String> + 'a {
+    columns
+        .iter()
+        .map(move |c| (c.get)(row).map(num).unwrap_or_default())
+}
+
 /// Creates `dir` if needed.
-fn make_dir(dir: &Path) -> Result<PathBuf> {
+pub(crate) fn make_dir(dir: &Path) -> Result<PathBuf> {
     crate::output::create_dir(dir)?;
     Ok(dir.to_path_buf())
 }
@@ -234,40 +81,9 @@ impl CsvRecorder {
         Ok(CsvRecorder {
             platforms: open(
                 CSV_FILES[0],
-                &[
-                    "run",
-                    "scenario",
-                    "month",
-                    "platform",
-                    "users",
-                    "active_users",
-                    "primary_users",
-                    "merchants",
-                    "value",
-                    "merchant_value",
-                    "p2p_value",
-                    "own_value",
-                    "value_share",
-                    "fee_revenue",
-                    "subsidy_cost",
-                ],
+                &header(&["run", "scenario", "month", "platform"], PLATFORM),
             )?,
-            market: open(
-                CSV_FILES[1],
-                &[
-                    "run",
-                    "scenario",
-                    "month",
-                    "spend",
-                    "platform_value",
-                    "cash_value",
-                    "lost_value",
-                    "hhi",
-                    "multihoming_users",
-                    "multihoming_merchants",
-                    "adopters",
-                ],
-            )?,
+            market: open(CSV_FILES[1], &header(&["run", "scenario", "month"], MARKET))?,
             channels: open(
                 CSV_FILES[2],
                 &[
@@ -298,38 +114,18 @@ impl Recorder for CsvRecorder {
         let month = r.month.to_string();
         crate::output::pause_point(format_args!("record {month}"));
         for p in &r.platforms {
-            self.platforms.write([
-                run.as_str(),
-                &r.scenario,
-                &month,
-                &p.platform,
-                &num(p.users),
-                &num(p.active_users),
-                &num(p.primary_users),
-                &num(p.merchants),
-                &num(p.value()),
-                &num(p.merchant_value),
-                &num(p.p2p_value),
-                &num(p.own_value),
-                &p.value_share.map(num).unwrap_or_default(),
-                &num(p.fee_revenue),
-                &num(p.subsidy_cost),
-            ])?;
+            let keys = [
+                run.clone(),
+                r.scenario.clone(),
+                month.clone(),
+                p.platform.clone(),
+            ];
+            self.platforms
+                .write(keys.into_iter().chain(cells(PLATFORM, p)))?;
         }
-        let m = &r.market;
-        self.market.write([
-            run.as_str(),
-            &r.scenario,
-            &month,
-            &num(m.spend),
-            &num(m.platform_value),
-            &num(m.cash_value),
-            &num(m.lost_value),
-            &num(m.hhi),
-            &num(m.multihoming_users),
-            &num(m.multihoming_merchants),
-            &num(m.adopters),
-        ])?;
+        let keys = [run.clone(), r.scenario.clone(), month.clone()];
+        self.market
+            .write(keys.into_iter().chain(cells(MARKET, &r.market)))?;
         for ch in &r.channels {
             for (j, p) in r.platforms.iter().enumerate() {
                 let acc = ch
@@ -420,7 +216,7 @@ pub struct AgentPanel {
     sample: Option<(Vec<u64>, Vec<u64>)>,
 }
 
-fn set_names(set: u8, ids: &[String]) -> String {
+pub(crate) fn set_names(set: u8, ids: &[String]) -> String {
     let mut out = Vec::new();
     for (j, id) in ids.iter().enumerate() {
         if set & (1 << j) != 0 {
