@@ -2,6 +2,9 @@
 //! band and the scenario's events marked, and a treatment effect over time with its band.
 //!
 //! The charts are for looking; the numbers are in the CSV files written next to them.
+//!
+//! Owns: the SVG charts. Reads: summaries, effects, plain observed points. Never: calibration, the
+//! rules.
 
 use crate::error::{Error, Result};
 use crate::experiment::{Effects, Summary};

@@ -1,6 +1,8 @@
 //! The one error type of paymarket.
 //!
 //! Every error a user can hit says what is wrong, where (file, field path, value) and what to do.
+//!
+//! Owns: `Error`, `Problem`, `Result`. Reads: nothing in the crate. Never: anything above it.
 
 use std::fmt;
 use std::path::PathBuf;

@@ -4,6 +4,10 @@
 //! A merchant reads only its own state, the policy and the month's profit tables, so the update
 //! is in place and parallel. The rule for one candidate is a pure function ([`add_probability`],
 //! [`renew_probability`]); [`merchant_pass`] applies them and sums acceptance in chunk order.
+//!
+//! Owns: `MerchantCtx`, `merchant_pass`, `month_channels`, the pure acceptance rules. Reads: the
+//! market, the policy, the payment tables, `world::Merchants`. Never: scenario strings, record,
+//! output, sim.
 
 use crate::market::Market;
 use crate::payments::{channel_input, profit_terms, sigmoid, ChannelTables};

@@ -2,6 +2,8 @@
 //!
 //! A [`Month`] is a count of months since year 0, so month arithmetic is integer arithmetic.
 //! This module knows nothing about scenarios or agents.
+//!
+//! Owns: `Month`. Reads: nothing in the crate. Never: anything above it.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;

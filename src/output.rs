@@ -18,6 +18,9 @@
 //! assert!(check_manifest(&dir).is_err());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! Owns: staged files, manifests, provenance, identity, output sets, the CSV number format. Reads:
+//! errors, months. Never: scenarios, the model.
 
 use crate::error::{Error, Result};
 use crate::month::Month;

@@ -5,6 +5,9 @@
 //! Tables are indexed by wallet set `H` (a `u8` bitmask), primary `π` (`0..P`, or `P` for none)
 //! and accepted set `A`; their size is `O(C·P·4^P)`, independent of the population. This module
 //! reads the policy and aggregate masses; it never touches agents.
+//!
+//! Owns: the routing tables and the pure routing functions. Reads: the market and the policy.
+//! Never: agents, record, output.
 
 use crate::market::Market;
 use crate::policy::Policy;

@@ -6,6 +6,9 @@
 //! raises the subsidy when the platform's value share fell over the last quarter.
 //! Bookkeeping (value, fees, subsidy cost) is done by the step and reported in
 //! [`crate::record::PlatformRow`].
+//!
+//! Owns: `PlatformStrategy`, `Scripted`, `DefendShare`. Reads: months, a strategy's view. Never:
+//! agents, output.
 
 use crate::month::Month;
 

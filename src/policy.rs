@@ -5,6 +5,9 @@
 //! paths in force in one month. Applying month `t` ([`Policy::advance`]) applies the events dated
 //! `t` in file order and re-evaluates the windows (subsidies, campaigns, windowed shifts and
 //! interop links). This module knows the scenario's format and nothing about agents.
+//!
+//! Owns: `Timeline`, `Policy` and how events change it. Reads: the scenario, months, draws. Never:
+//! agents, output.
 
 use crate::month::Month;
 use crate::rng::{label, u01, Stream, StreamId};

@@ -9,6 +9,9 @@
 //! one mix per 64-bit output. One output may feed several decisions ([`lo_u01`], [`hi_u01`]).
 //!
 //! This module owns only the hashing; which draw feeds which decision is decided by the rules.
+//!
+//! Owns: the counter-based draws and their streams. Reads: nothing in the crate. Never: anything
+//! above it.
 
 use rand::SeedableRng;
 

@@ -6,6 +6,9 @@
 //! month from the user's community (`⌊i/B⌋`) or, with probability `ε`, from everyone; nothing is
 //! stored, so the graph costs no memory and does not depend on the thread count.
 //! This module owns those two rules and nothing else.
+//!
+//! Owns: `Membership`, communities and contact draws. Reads: draws. Never: agents' wallets,
+//! output.
 
 use crate::rng::{below, AgentDraws};
 

@@ -3,6 +3,9 @@
 //!
 //! Values are added in replicate order (the experiment runners guarantee it), so the sums, and
 //! every digit of the output, do not depend on which run finished first.
+//!
+//! Owns: `Moments`, t quantiles, Welch intervals. Reads: nothing in the crate. Never: anything
+//! above it.
 
 use statrs::distribution::{ContinuousCDF, StudentsT};
 

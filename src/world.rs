@@ -7,6 +7,9 @@
 //! only by the owner). That is 12 bytes a user; community, membership uniforms and every other
 //! attribute are derived from `(seed, i)`. The loss record `L_i` of MODEL.md is written and read inside the same user
 //! update, so it is never stored. This module owns storage and initialisation, not the rules.
+//!
+//! Owns: `Users`, `Merchants`, the state word, `init`, the memory check. Reads: the scenario, the
+//! policy, memberships, draws. Never: the rules, output.
 
 use crate::error::{Error, Result};
 use crate::policy::Policy;

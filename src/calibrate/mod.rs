@@ -28,6 +28,9 @@
 //! assert!(fit.share_rmse.is_finite() && fit.share_rmse > 0.0);
 //! # Ok::<(), paymarket::Error>(())
 //! ```
+//!
+//! Owns: `Settings`, `Parameter`, `apply`, `calibrate` (the executor loop). Reads: the experiment
+//! runner, scenario paths, the other calibration modules. Never: the rules.
 
 use crate::error::{Error, Result};
 use crate::experiment::sweep::Design;

@@ -2,7 +2,7 @@
 //!
 //! Experiments hand their runs (replicates, sweep points, calibration candidates, counterfactual
 //! pairs) to [`for_each_ordered`] or [`map_all`]. Without MPI they run a bounded number at a
-//! time on rayon's threads. Under MPI (after [`start`]) rank 0 coordinates: every other rank
+//! time on rayon's threads. Under MPI (after `dist::start`) rank 0 coordinates: every other rank
 //! asks for the next run when it is free (dynamic balancing, since runs differ in length),
 //! computes it with its own threads and sends back the result; rank 0 computes runs as well, on
 //! a thread of its own, and hands results on in run order, so the output is byte-identical to
@@ -11,6 +11,9 @@
 //! A failed run stops the job: rank 0 tells every worker to stop and every rank returns the
 //! error, naming the run and the rank. A rank that dies takes the MPI job down (the MPI
 //! launcher ends every rank and reports it).
+//!
+//! Owns: ordered parallel and MPI maps (`for_each_ordered`, `map_all`, `is_root`). Reads: nothing
+//! of the model. Never: files.
 
 #[cfg(feature = "mpi")]
 use crate::error::Error;

@@ -3,7 +3,7 @@
 //!
 //! Replicate `r` of master seed `S` runs with seed [`replicate_seed`]`(S, r)` and writes `run = r`.
 //! Runs are executed in parallel, a bounded number at a time (`in_flight`), and handed on in
-//! replicate order: summaries are accumulated run after run with [`Moments`], so memory does not
+//! replicate order: summaries are accumulated run after run with [`Moments`](crate::stats::Moments), so memory does not
 //! grow with the number of replicates and every digit of the output is the same whatever order
 //! the runs finish in and whatever the number of threads.
 //!
@@ -22,6 +22,9 @@
 //! assert!(lo <= share.mean() && share.mean() <= hi);
 //! # Ok::<(), paymarket::Error>(())
 //! ```
+//!
+//! Owns: `Plan`, `Progress`, `run_reports`, `for_each_replicate`. Reads: the simulation, records.
+//! Never: the rules' internals.
 
 use crate::error::{Error, Result};
 use crate::record::{MonthReport, Recorder};

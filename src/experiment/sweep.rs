@@ -15,6 +15,9 @@
 //! assert!(set_path(&s, "platform.nosuch.fee", 0.01).is_err());
 //! # Ok::<(), paymarket::Error>(())
 //! ```
+//!
+//! Owns: `Design` (grid, list, Latin hypercube, from the tool's flags) and `sweep`. Reads:
+//! scenario paths, the runner. Never: the rules.
 
 use super::{for_each_replicate, run_reports, Plan, Progress, Summary};
 use crate::error::{Error, Result};

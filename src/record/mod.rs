@@ -4,6 +4,9 @@
 //! A [`MonthReport`] holds one month's rows in people, shops and RMB. A [`Recorder`] receives
 //! every report in order; [`CsvRecorder`] writes the four tidy CSV files, [`Collect`] keeps the
 //! reports in memory. The rules never see this module's output formats.
+//!
+//! Owns: the report rows, `Recorder`, `Collect`, `AgentsView`. Reads: the agents' state for views.
+//! Never: the rules.
 
 use crate::error::Result;
 use crate::month::Month;

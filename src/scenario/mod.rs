@@ -4,6 +4,9 @@
 //! behavioural parameters and dated events. It can be built in code or read from TOML
 //! ([`Scenario::from_toml_str`], [`Scenario::load`]); [`Scenario::validate`] checks it and reports
 //! every problem with its field path. This module knows nothing about agents or their storage.
+//!
+//! Owns: `Scenario` and its serde structs, reading, ids, fingerprints. Reads: errors, months.
+//! Never: agents, policy, output.
 
 use crate::error::{Error, Problem, Result};
 use crate::month::Month;

@@ -1,5 +1,7 @@
 //! Scenario validation: every check a scenario must pass before it runs, each problem reported
 //! with its field path, the bad value and what to do. Pure functions of a [`Scenario`].
+//!
+//! Owns: `problems`. Reads: the scenario. Never: anything outside the scenario.
 
 use super::*;
 use crate::error::Problem;

@@ -12,6 +12,9 @@
 //! refused with the reason, never loaded. Floats are stored as their bits, so
 //! a resumed run continues exactly where the saved one stopped. Custom strategies set with
 //! [`Simulation::with_strategy`] are not saved: set them again after [`Simulation::load`].
+//!
+//! Owns: `Simulation::save` and `Simulation::load`. Reads: the simulation's state. Never:
+//! recorders.
 
 use super::Simulation;
 use crate::error::{Error, Result};

@@ -3,6 +3,9 @@
 //!
 //! It reads a [`MonthReport`] and the policy in force and says which invariant failed, where,
 //! and by how much. It changes nothing.
+//!
+//! Owns: `check`. Reads: a report, the policy, the scenario, the columns' bounds. Never: changes
+//! anything.
 
 use crate::error::{Error, Result};
 use crate::policy::Policy;

@@ -5,6 +5,9 @@
 //! (payments and decisions, in parallel) → merchants (decisions, in parallel) → platforms'
 //! bookkeeping and strategies → record. Every sum over agents is taken in fixed-size chunks
 //! combined in chunk order, so results do not depend on the number of threads.
+//!
+//! Owns: `Simulation` and the month's order of steps. Reads: every rule module, the market, the
+//! policy. Never: output formats.
 
 use crate::error::{Error, Result};
 use crate::market::Market;

@@ -11,6 +11,9 @@
 //! hazard and of the primary utility. The per-user work is then the contacts and the draws.
 //! The pure rules are separate functions with unit tests; [`user_pass`] wires them together and
 //! sums the month's aggregates chunk by chunk in a fixed order.
+//!
+//! Owns: the pure user rules, `UserCtx`, `UserAcc`, `user_pass`, `membership_pass`. Reads: the
+//! market, the policy, the payment tables, `world::Users`. Never: record, output, sim.
 
 use crate::market::Market;
 use crate::policy::Policy;
@@ -259,7 +262,7 @@ pub struct UserAcc {
     pub p2p: Vec<f64>,
     /// Users by wallet set at the end of the month.
     pub by_set: [u64; 256],
-    /// Users by primary wallet at the end of the month (index [`NO_PRIMARY`] for none).
+    /// Users by primary wallet at the end of the month (index [`NO_PRIMARY`](crate::world::NO_PRIMARY) for none).
     pub by_primary: [u64; 16],
     /// Users who used each platform this month.
     pub active: [u64; 8],

@@ -1,6 +1,9 @@
 //! The commands of the `paymarket` tool, one function each, on the library's public API, and
 //! the helpers they share (loading with overrides, the thread pool, output sets with their
 //! provenance).
+//!
+//! Owns: one function per command, loading with overrides, output sets with their provenance,
+//! rerun and resume checks. Reads: the library's public API. Never: the model's internals.
 
 use super::*;
 use paymarket::experiment::{self, write_comparison, Plan, SummaryWriter};

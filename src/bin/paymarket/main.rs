@@ -1,6 +1,9 @@
 //! `paymarket`: run scenarios, ensembles, sweeps and counterfactuals from the command line and
 //! get tidy CSV (and SVG charts) without writing Rust. `paymarket --help` lists the commands;
 //! `paymarket COMMAND --help` explains each.
+//!
+//! Owns: the clap types and `main`. Reads: `commands`. Never: any work of its own beyond parsing
+//! and dispatch.
 
 use clap::{Args, Parser, Subcommand};
 use paymarket::Month;
