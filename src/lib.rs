@@ -22,15 +22,20 @@
 //! # Ok::<(), paymarket::Error>(())
 //! ```
 //!
-//! Architecture, one way: [`scenario`] (data) → [`policy`] (timeline) → [`world`] (agents'
-//! state) → [`users`], [`merchants`], [`platforms`] (rules, with [`payments`] and [`social`]) →
-//! [`record`] (observers). [`sim`] wires them together.
+//! Architecture, one way (layers, lowest first; `tests/architecture.rs` checks every import):
+//! [`error`], [`month`], [`rng`], [`stats`] → [`scenario`] (data, validation, field paths) and
+//! [`output`] → [`policy`] (timeline), [`market`] (the scenario resolved once), [`social`] →
+//! [`world`] (agents' state) → the rules: [`payments`], [`users`], [`merchants`],
+//! [`platforms`] → [`record`] (reports, columns, recorders) → [`sim`] (the month as MODEL.md
+//! section 3, checkpoints, forks, invariants) → [`experiment`] (replicates, ensembles, paired
+//! counterfactuals, [`sweep`]s, [`dist`]ributed runs) → [`calibrate`] and, with the `charts`
+//! feature, `chart`. The `paymarket` binary (feature `cli`) puts all of it on the command
+//! line, on the public API only.
 //!
-//! On top of the engine: [`experiment`] (replicates, ensembles and paired counterfactuals with
-//! 95% intervals from [`stats`]), [`sweep`] (parameter grids and Latin hypercubes over scenario
-//! paths), checkpoints and forks ([`Simulation::save`], [`Simulation::load`],
-//! [`Simulation::fork`]) and, with the `charts` feature, SVG charts (`chart`). The `paymarket`
-//! binary (feature `cli`) puts all of it on the command line.
+//! The verbs: [`Scenario::load`], [`Simulation::new`], [`Simulation::step`],
+//! [`Simulation::run`], [`Simulation::run_until`], [`Simulation::save`], [`Simulation::load`],
+//! [`Simulation::fork`], [`experiment::ensemble`], [`experiment::compare`], [`sweep::sweep`],
+//! [`calibrate::calibrate`].
 
 #![warn(missing_docs)]
 // Loops over platform, channel and set indices mirror the model's subscripts (j, c, H, A);
