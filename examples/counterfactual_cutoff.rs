@@ -15,6 +15,7 @@
 #[path = "support/mod.rs"]
 mod support;
 
+use paymarket::scenario::EventKind;
 use paymarket::Scenario;
 use std::process::ExitCode;
 
@@ -38,10 +39,10 @@ fn main() -> ExitCode {
 /// in an open world there is nothing to reopen) and every `block` dated 2014.
 fn is_wall(e: &paymarket::scenario::Event) -> bool {
     let year = e.at.year();
-    let taobao_vs_wechat = e.kind == "shift"
+    let taobao_vs_wechat = e.kind == EventKind::Shift
         && e.channel.as_deref() == Some("taobao")
         && e.network.as_deref() == Some("wechat");
-    taobao_vs_wechat || (e.kind == "block" && year == 2014)
+    taobao_vs_wechat || (e.kind == EventKind::Block && year == 2014)
 }
 
 fn run(flags: &support::Flags) -> Result<(), Box<dyn std::error::Error>> {

@@ -14,6 +14,7 @@
 #[path = "support/mod.rs"]
 mod support;
 
+use paymarket::scenario::EventKind;
 use paymarket::{Month, Scenario};
 use std::process::ExitCode;
 
@@ -44,7 +45,11 @@ fn run(flags: &support::Flags) -> Result<(), Box<dyn std::error::Error>> {
     let mut no_order = order.clone();
     no_order.name = "no_order".into();
     no_order.events.retain(|e| {
-        !(e.at >= order_month && matches!(e.kind.as_str(), "shift" | "interop" | "allow"))
+        !(e.at >= order_month
+            && matches!(
+                e.kind,
+                EventKind::Shift | EventKind::Interop | EventKind::Allow
+            ))
     });
     println!("The order's events (absent from the no-order branch):");
     for e in order.events.iter().filter(|e| !no_order.events.contains(e)) {

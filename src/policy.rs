@@ -9,9 +9,10 @@
 //! Owns: `Timeline`, `Policy` and how events change it. Reads: the scenario, months, draws. Never:
 //! agents, output.
 
+use crate::error::{Error, Result};
 use crate::month::Month;
 use crate::rng::{label, u01, Stream, StreamId};
-use crate::scenario::{ChannelKind, Scenario, SizeClass};
+use crate::scenario::{ChannelKind, EventKind, Scenario, SizeClass};
 use serde::{Deserialize, Serialize};
 
 /// A scenario event with its ids resolved to indices.
@@ -157,82 +158,91 @@ fn find(ids: &[&str], id: &Option<String>) -> Option<usize> {
 }
 
 impl Timeline {
-    /// Resolves a validated scenario's events.
-    pub fn new(s: &Scenario) -> Timeline {
+    /// Resolves a validated scenario's events: ids become indices. An id that does not
+    /// resolve (possible only for a scenario that skipped validation) is an error naming the
+    /// event, never a panic.
+    pub fn new(s: &Scenario) -> Result<Timeline> {
         let platforms = s.platform_ids();
         let channels = s.channel_ids();
         let networks = s.network_ids();
         let mut events = Vec::new();
         for (index, e) in s.events.iter().enumerate() {
+            let missing = |what: &str| {
+                Error::Config(format!(
+                    "event[{index}] ({} at {}): no known {what}; validate the scenario first",
+                    e.kind, e.at
+                ))
+            };
+            let need = |v: Option<usize>, what: &str| v.ok_or_else(|| missing(what));
+            let number = |v: Option<f64>, what: &str| v.ok_or_else(|| missing(what));
             let j = find(&platforms, &e.platform);
             let c = find(&channels, &e.channel);
             let net = find(&networks, &e.network);
-            let action = match e.kind.as_str() {
-                "block" => Action::Block {
-                    j: j.expect("validated"),
-                    c: c.expect("validated"),
+            let action = match e.kind {
+                EventKind::Block => Action::Block {
+                    j: need(j, "platform")?,
+                    c: need(c, "channel")?,
                     use_scope: e.scope.as_deref() == Some("use"),
                 },
-                "allow" => Action::Allow {
-                    j: j.expect("validated"),
-                    c: c.expect("validated"),
+                EventKind::Allow => Action::Allow {
+                    j: need(j, "platform")?,
+                    c: need(c, "channel")?,
                     months: e.months.unwrap_or(1),
                 },
-                "shift" => Action::Shift {
-                    c: c.expect("validated"),
-                    factor: e.factor.expect("validated"),
+                EventKind::Shift => Action::Shift {
+                    c: need(c, "channel")?,
+                    factor: number(e.factor, "factor")?,
                     network: net.unwrap_or(0),
                     months: e.months,
                 },
-                "deposit" => Action::Deposit {
-                    j: j.expect("validated"),
-                    c: c.expect("validated"),
-                    amount: e.amount.expect("validated"),
+                EventKind::Deposit => Action::Deposit {
+                    j: need(j, "platform")?,
+                    c: need(c, "channel")?,
+                    amount: number(e.amount, "amount")?,
                 },
-                "fee" => Action::Fee {
+                EventKind::Fee => Action::Fee {
                     j,
                     c,
                     class: e.class,
                     rate: e.rate,
                     factor: e.factor.unwrap_or(1.0),
                 },
-                "withdrawal_fee" => Action::WithdrawalFee {
-                    j: j.expect("validated"),
-                    rate: e.rate.expect("validated"),
+                EventKind::WithdrawalFee => Action::WithdrawalFee {
+                    j: need(j, "platform")?,
+                    rate: number(e.rate, "rate")?,
                 },
-                "subsidy" => Action::Subsidy {
-                    j: j.expect("validated"),
+                EventKind::Subsidy => Action::Subsidy {
+                    j: need(j, "platform")?,
                     c,
-                    rate: e.rate.expect("validated"),
+                    rate: number(e.rate, "rate")?,
                     months: e.months.unwrap_or(1),
                 },
-                "campaign" => Action::Campaign {
-                    j: j.expect("validated"),
-                    multiplier: e.multiplier.expect("validated"),
+                EventKind::Campaign => Action::Campaign {
+                    j: need(j, "platform")?,
+                    multiplier: number(e.multiplier, "multiplier")?,
                     months: e.months.unwrap_or(1),
                 },
-                "interop" => Action::Interop {
-                    from: find(&platforms, &e.from).expect("validated"),
-                    to: find(&platforms, &e.to).expect("validated"),
+                EventKind::Interop => Action::Interop {
+                    from: need(find(&platforms, &e.from), "platform in from")?,
+                    to: need(find(&platforms, &e.to), "platform in to")?,
                     mutual: e.mutual.unwrap_or(false),
                     c,
                     months: e.months,
                 },
-                "tie" => Action::Tie {
-                    j: j.expect("validated"),
-                    s: net.expect("validated"),
-                    weight: e.weight.expect("validated"),
+                EventKind::Tie => Action::Tie {
+                    j: need(j, "platform")?,
+                    s: need(net, "network")?,
+                    weight: number(e.weight, "weight")?,
                 },
-                "network" => Action::Network {
-                    s: net.expect("validated"),
-                    path: e.path.clone().expect("validated"),
+                EventKind::Network => Action::Network {
+                    s: need(net, "network")?,
+                    path: e.path.clone().ok_or_else(|| missing("path"))?,
                     extend: e.mode.as_deref() == Some("extend"),
                 },
-                other => unreachable!("validated kind {other}"),
             };
             let at = e.at.to_string();
             let key = label(&[
-                &e.kind,
+                e.kind.name(),
                 e.platform.as_deref().or(e.from.as_deref()).unwrap_or(""),
                 e.channel.as_deref().unwrap_or(""),
                 &at,
@@ -247,7 +257,7 @@ impl Timeline {
         events.sort_by_key(|e| (e.t, e.index));
         let mut by_file: Vec<usize> = (0..events.len()).collect();
         by_file.sort_by_key(|&k| events[k].index);
-        Timeline { events, by_file }
+        Ok(Timeline { events, by_file })
     }
 }
 

@@ -184,7 +184,7 @@ fn interoperability_is_neutral() {
 
     // paid(A ∪ {j}) = paid(A) for every non-empty A, in the garden (no cash) and the street.
     let mut policy = Policy::new(&s);
-    policy.advance(&s, &paymarket::policy::Timeline::new(&s), 0);
+    policy.advance(&s, &paymarket::policy::Timeline::new(&s).unwrap(), 0);
     let p = 3;
     let n_sets = 1 << p;
     for (c, ch) in s.channels.iter().enumerate().take(2) {

@@ -201,3 +201,21 @@ fn huge_numbers_are_refused_where_they_are() {
     s.channels[0].weight = 1e300;
     assert_problem(&s, "channel.shops.weight", "too large");
 }
+
+/// An unknown event kind is refused where it stands, with the known kinds and the closest one.
+#[test]
+fn an_unknown_event_kind_names_its_place_and_the_closest_kind() {
+    let text = format!(
+        "{}\n[[event]]\nat = \"2020-03\"\nkind = \"campain\"\nplatform = \"a\"\nmultiplier = 2.0\n",
+        common::BASE
+    );
+    let msg = paymarket::Scenario::from_toml_str(&text, "typo.toml")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("typo.toml")
+            && msg.contains("event[0].kind")
+            && msg.contains("did you mean `campaign`"),
+        "{msg}"
+    );
+}

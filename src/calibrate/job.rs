@@ -75,7 +75,9 @@ pub fn default_parameters(s: &Scenario, targets: &[Target]) -> Vec<Parameter> {
         .filter_map(|p| p.path.split('.').nth(1).map(String::from))
         .collect();
     for (k, e) in s.events.iter().enumerate() {
-        if e.kind == "campaign" && e.platform.as_ref().is_some_and(|id| fitted.contains(id)) {
+        if e.kind == crate::scenario::EventKind::Campaign
+            && e.platform.as_ref().is_some_and(|id| fitted.contains(id))
+        {
             out.push(p(format!("event[{k}].multiplier"), 1.0, 10.0, "campaign κ"));
         }
     }

@@ -14,8 +14,11 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
+mod event;
 pub mod path;
 mod validate;
+
+pub use event::EventKind;
 
 /// Most platforms a scenario may have (wallet sets are stored as `u8` bitmasks).
 pub const MAX_PLATFORMS: usize = 8;
@@ -427,8 +430,8 @@ fn d_small_quantile() -> f64 {
 pub struct Event {
     /// Month it takes effect.
     pub at: Month,
-    /// One of `block, allow, shift, deposit, fee, withdrawal_fee, subsidy, campaign, interop, tie, network`.
-    pub kind: String,
+    /// What it does (`kind = "block"` in the file).
+    pub kind: EventKind,
     /// Where the episode is documented.
     #[serde(default)]
     pub source: String,
@@ -489,7 +492,7 @@ impl Default for Month {
     }
 }
 
-/// The event kinds of MODEL.md section 4.
+/// The event kinds of MODEL.md section 4, as the scenario file writes them.
 pub const EVENT_KINDS: [&str; 11] = [
     "block",
     "allow",
@@ -636,7 +639,10 @@ fn explain_toml_error(raw: &str) -> String {
         .map(|p| format!("{p}: "))
         .unwrap_or_default();
     let mut msg = format!("{place}{what}");
-    if let Some(rest) = what.strip_prefix("unknown field `") {
+    let unknown = what
+        .strip_prefix("unknown field `")
+        .or_else(|| what.strip_prefix("unknown variant `"));
+    if let Some(rest) = unknown {
         let bad = rest.split('`').next().unwrap_or("");
         let known: Vec<&str> = rest.split('`').skip(2).step_by(2).collect();
         if let Some(best) = closest(bad, &known) {

@@ -553,24 +553,6 @@ fn params(c: &mut Checker, p: &Params) {
     );
 }
 
-/// The fields each event kind uses (besides `at`, `kind`, `source`).
-fn fields_of(kind: &str) -> &'static [&'static str] {
-    match kind {
-        "block" => &["platform", "channel", "scope"],
-        "allow" => &["platform", "channel", "months"],
-        "shift" => &["channel", "factor", "network", "months"],
-        "deposit" => &["platform", "channel", "amount"],
-        "fee" => &["platform", "channel", "class", "rate", "factor"],
-        "withdrawal_fee" => &["platform", "rate"],
-        "subsidy" => &["platform", "channel", "rate", "months"],
-        "campaign" => &["platform", "multiplier", "months"],
-        "interop" => &["from", "to", "mutual", "channel", "months"],
-        "tie" => &["platform", "network", "weight"],
-        "network" => &["network", "path", "mode"],
-        _ => &[],
-    }
-}
-
 #[allow(clippy::too_many_arguments)]
 fn event(
     c: &mut Checker,
@@ -592,18 +574,7 @@ fn event(
             ),
         );
     }
-    if !EVENT_KINDS.contains(&e.kind.as_str()) {
-        c.push(
-            format!("{p}.kind"),
-            format!(
-                "unknown event kind {:?}; known: {}",
-                e.kind,
-                EVENT_KINDS.join(", ")
-            ),
-        );
-        return;
-    }
-    let uses = fields_of(&e.kind);
+    let uses = e.kind.fields();
     let present: [(&str, bool); 14] = [
         ("platform", e.platform.is_some()),
         ("channel", e.channel.is_some()),
@@ -629,7 +600,7 @@ fn event(
                 format!("{p}.{name}"),
                 format!(
                     "field {name:?} does not apply to a {:?} event (it uses: {})",
-                    e.kind,
+                    e.kind.name(),
                     uses.join(", ")
                 ),
             );
@@ -639,10 +610,17 @@ fn event(
         if !v {
             c.push(
                 format!("{p}.{name}"),
-                format!("a {:?} event needs {name:?}", e.kind),
+                format!("a {:?} event needs {name:?}", e.kind.name()),
             );
         }
     };
+    for name in e.kind.required() {
+        let given = present
+            .iter()
+            .chain([("path", e.path.is_some()), ("mode", e.mode.is_some())].iter())
+            .any(|(n, is)| n == name && *is);
+        need(c, name, given);
+    }
     let check_platform = |c: &mut Checker, v: &Option<String>, name: &str, extra: &[&str]| {
         if let Some(id) = v {
             let mut known = platforms.to_vec();
@@ -669,11 +647,8 @@ fn event(
             c.push(format!("{p}.months"), "months must be at least 1, got 0");
         }
     }
-    match e.kind.as_str() {
-        "block" => {
-            need(c, "platform", e.platform.is_some());
-            need(c, "channel", e.channel.is_some());
-            need(c, "scope", e.scope.is_some());
+    match e.kind {
+        EventKind::Block => {
             check_platform(c, &e.platform, "platform", &[]);
             check_channel(c, &e.channel, false);
             if let Some(scope) = &e.scope {
@@ -685,15 +660,11 @@ fn event(
                 }
             }
         }
-        "allow" => {
-            need(c, "platform", e.platform.is_some());
-            need(c, "channel", e.channel.is_some());
+        EventKind::Allow => {
             check_platform(c, &e.platform, "platform", &[]);
             check_channel(c, &e.channel, false);
         }
-        "shift" => {
-            need(c, "channel", e.channel.is_some());
-            need(c, "factor", e.factor.is_some());
+        EventKind::Shift => {
             check_channel(c, &e.channel, false);
             if let Some(f) = e.factor {
                 c.nonneg(&format!("{p}.factor"), f, "factor");
@@ -702,18 +673,14 @@ fn event(
                 c.one_of(&format!("{p}.network"), n, networks, "network");
             }
         }
-        "deposit" => {
-            need(c, "platform", e.platform.is_some());
-            need(c, "channel", e.channel.is_some());
-            need(c, "amount", e.amount.is_some());
+        EventKind::Deposit => {
             check_platform(c, &e.platform, "platform", &[]);
             check_channel(c, &e.channel, true);
             if let Some(a) = e.amount {
                 c.nonneg(&format!("{p}.amount"), a, "deposit (RMB per shop)");
             }
         }
-        "fee" => {
-            need(c, "platform", e.platform.is_some());
+        EventKind::Fee => {
             check_platform(c, &e.platform, "platform", &["cash"]);
             check_channel(c, &e.channel, true);
             match (e.rate, e.factor) {
@@ -725,34 +692,26 @@ fn event(
                 ),
             }
         }
-        "withdrawal_fee" => {
-            need(c, "platform", e.platform.is_some());
-            need(c, "rate", e.rate.is_some());
+        EventKind::WithdrawalFee => {
             check_platform(c, &e.platform, "platform", &[]);
             if let Some(r) = e.rate {
                 c.share(&format!("{p}.rate"), r, "withdrawal fee");
             }
         }
-        "subsidy" => {
-            need(c, "platform", e.platform.is_some());
-            need(c, "rate", e.rate.is_some());
+        EventKind::Subsidy => {
             check_platform(c, &e.platform, "platform", &[]);
             check_channel(c, &e.channel, false);
             if let Some(r) = e.rate {
                 c.share(&format!("{p}.rate"), r, "subsidy rate");
             }
         }
-        "campaign" => {
-            need(c, "platform", e.platform.is_some());
-            need(c, "multiplier", e.multiplier.is_some());
+        EventKind::Campaign => {
             check_platform(c, &e.platform, "platform", &[]);
             if let Some(m) = e.multiplier {
                 c.nonneg(&format!("{p}.multiplier"), m, "multiplier");
             }
         }
-        "interop" => {
-            need(c, "from", e.from.is_some());
-            need(c, "to", e.to.is_some());
+        EventKind::Interop => {
             check_platform(c, &e.from, "from", &[]);
             check_platform(c, &e.to, "to", &[]);
             check_channel(c, &e.channel, false);
@@ -760,10 +719,7 @@ fn event(
                 c.push(format!("{p}.to"), "interop links two different platforms");
             }
         }
-        "tie" => {
-            need(c, "platform", e.platform.is_some());
-            need(c, "network", e.network.is_some());
-            need(c, "weight", e.weight.is_some());
+        EventKind::Tie => {
             check_platform(c, &e.platform, "platform", &[]);
             if let Some(n) = &e.network {
                 c.one_of(&format!("{p}.network"), n, networks, "network");
@@ -772,9 +728,7 @@ fn event(
                 c.nonneg(&format!("{p}.weight"), w, "imitation weight");
             }
         }
-        "network" => {
-            need(c, "network", e.network.is_some());
-            need(c, "path", e.path.is_some());
+        EventKind::Network => {
             if let Some(n) = &e.network {
                 if n == EVERYONE {
                     c.push(
@@ -797,6 +751,5 @@ fn event(
                 }
             }
         }
-        _ => unreachable!("kind checked above"),
     }
 }

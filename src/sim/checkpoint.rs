@@ -285,7 +285,7 @@ impl Simulation {
             return Err(bad("bytes after the checksum: the file is damaged".into()));
         }
         let scenario = h.scenario;
-        let mut sim = Simulation::from_parts(scenario, users, merchants, h.seed);
+        let mut sim = Simulation::from_parts(scenario, users, merchants, h.seed)?;
         sim.t = h.t;
         sim.run = h.run;
         sim.policy = h.policy;

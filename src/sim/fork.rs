@@ -89,7 +89,7 @@ impl Simulation {
             self.users.clone(),
             self.merchants.clone(),
             self.seed,
-        );
+        )?;
         sim.t = self.t;
         sim.run = self.run;
         sim.policy = self.policy.clone();

@@ -115,18 +115,23 @@ impl Simulation {
         let seed = scenario.seed;
         let policy = Policy::new(&scenario);
         let (users, merchants) = init(&scenario, &policy, seed);
-        Ok(Simulation::from_parts(scenario, users, merchants, seed))
+        Simulation::from_parts(scenario, users, merchants, seed)
     }
 
     /// A simulation at its first month with the given agents (from [`init`], a fork or a
     /// checkpoint): the derived weights, timeline, policy and strategies are built here.
-    fn from_parts(scenario: Scenario, users: Users, merchants: Merchants, seed: u64) -> Simulation {
-        let timeline = Timeline::new(&scenario);
+    fn from_parts(
+        scenario: Scenario,
+        users: Users,
+        merchants: Merchants,
+        seed: u64,
+    ) -> Result<Simulation> {
+        let timeline = Timeline::new(&scenario)?;
         let policy = Policy::new(&scenario);
         let market = Market::new(&scenario, users.len(), &merchants.ranges);
         let strategies = build_strategies(&scenario);
         let p = scenario.platforms.len();
-        Simulation {
+        Ok(Simulation {
             scenario,
             timeline,
             policy,
@@ -139,7 +144,7 @@ impl Simulation {
             market,
             share_history: vec![Vec::new(); p],
             last: None,
-        }
+        })
     }
 
     /// Sets the run number written in the `run` column (default 0).
@@ -486,7 +491,7 @@ fn event_row(e: &crate::scenario::Event) -> EventRow {
     put("mode", e.mode.clone());
     put("points", e.path.as_ref().map(|p| p.len().to_string()));
     EventRow {
-        kind: e.kind.clone(),
+        kind: e.kind.name().to_string(),
         platform: e
             .platform
             .clone()

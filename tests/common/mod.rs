@@ -82,7 +82,7 @@ pub fn run(s: Scenario) -> Vec<MonthReport> {
 pub fn event(at: &str, kind: &str) -> Event {
     Event {
         at: at.parse().unwrap(),
-        kind: kind.to_string(),
+        kind: kind.parse().expect("a known event kind"),
         source: "test".to_string(),
         ..Event::default()
     }
