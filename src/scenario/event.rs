@@ -3,8 +3,11 @@
 //! compiler and a new kind is one variant here. The scenario file stays flat: `kind = "block"`
 //! with the kind's fields next to it.
 //!
-//! Owns: [`EventKind`]. Reads: nothing. Never: agents, the policy.
+//! Owns: [`EventKind`] and the per-kind checks of validation. Reads: the scenario's ids. Never:
+//! agents, the policy.
 
+use super::validate::Checker;
+use super::{Event, Scenario, EVERYONE};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -130,6 +133,209 @@ impl std::str::FromStr for EventKind {
                 let known: Vec<&str> = EventKind::ALL.iter().map(|k| k.name()).collect();
                 format!("unknown event kind {s:?}; known: {}", known.join(", "))
             })
+    }
+}
+
+/// Every problem of event `k` (`e`): its month, the fields its kind takes and requires, the
+/// ids it names and its numbers.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn check(
+    c: &mut Checker,
+    s: &Scenario,
+    k: usize,
+    e: &Event,
+    platforms: &[&str],
+    channels: &[&str],
+    merchant_channels: &[&str],
+    networks: &[&str],
+) {
+    let p = format!("event[{k}]");
+    if e.at < s.start || e.at > s.end {
+        c.push(
+            format!("{p}.at"),
+            format!(
+                "{} is outside the scenario ({} to {}); move the event or widen start/end",
+                e.at, s.start, s.end
+            ),
+        );
+    }
+    let uses = e.kind.fields();
+    let present: [(&str, bool); 14] = [
+        ("platform", e.platform.is_some()),
+        ("channel", e.channel.is_some()),
+        ("network", e.network.is_some()),
+        ("scope", e.scope.is_some()),
+        ("months", e.months.is_some()),
+        ("factor", e.factor.is_some()),
+        ("rate", e.rate.is_some()),
+        ("amount", e.amount.is_some()),
+        ("multiplier", e.multiplier.is_some()),
+        ("weight", e.weight.is_some()),
+        ("from", e.from.is_some()),
+        ("to", e.to.is_some()),
+        ("mutual", e.mutual.is_some()),
+        ("class", e.class.is_some()),
+    ];
+    for (name, is) in present
+        .iter()
+        .chain([("path", e.path.is_some()), ("mode", e.mode.is_some())].iter())
+    {
+        if *is && !uses.contains(name) {
+            c.push(
+                format!("{p}.{name}"),
+                format!(
+                    "field {name:?} does not apply to a {:?} event (it uses: {})",
+                    e.kind.name(),
+                    uses.join(", ")
+                ),
+            );
+        }
+    }
+    let need = |c: &mut Checker, name: &str, v: bool| {
+        if !v {
+            c.push(
+                format!("{p}.{name}"),
+                format!("a {:?} event needs {name:?}", e.kind.name()),
+            );
+        }
+    };
+    for name in e.kind.required() {
+        let given = present
+            .iter()
+            .chain([("path", e.path.is_some()), ("mode", e.mode.is_some())].iter())
+            .any(|(n, is)| n == name && *is);
+        need(c, name, given);
+    }
+    let check_platform = |c: &mut Checker, v: &Option<String>, name: &str, extra: &[&str]| {
+        if let Some(id) = v {
+            let mut known = platforms.to_vec();
+            known.extend_from_slice(extra);
+            c.one_of(&format!("{p}.{name}"), id, &known, "platform");
+        }
+    };
+    let check_channel = |c: &mut Checker, v: &Option<String>, merchant_only: bool| {
+        if let Some(id) = v {
+            if merchant_only {
+                c.one_of(
+                    &format!("{p}.channel"),
+                    id,
+                    merchant_channels,
+                    "merchant channel",
+                );
+            } else {
+                c.one_of(&format!("{p}.channel"), id, channels, "channel");
+            }
+        }
+    };
+    if let Some(m) = e.months {
+        if m == 0 {
+            c.push(format!("{p}.months"), "months must be at least 1, got 0");
+        }
+    }
+    match e.kind {
+        EventKind::Block => {
+            check_platform(c, &e.platform, "platform", &[]);
+            check_channel(c, &e.channel, false);
+            if let Some(scope) = &e.scope {
+                if scope != "new" && scope != "use" {
+                    c.push(
+                        format!("{p}.scope"),
+                        format!("scope must be \"new\" or \"use\", got {scope:?}"),
+                    );
+                }
+            }
+        }
+        EventKind::Allow => {
+            check_platform(c, &e.platform, "platform", &[]);
+            check_channel(c, &e.channel, false);
+        }
+        EventKind::Shift => {
+            check_channel(c, &e.channel, false);
+            if let Some(f) = e.factor {
+                c.nonneg(&format!("{p}.factor"), f, "factor");
+            }
+            if let Some(n) = &e.network {
+                c.one_of(&format!("{p}.network"), n, networks, "network");
+            }
+        }
+        EventKind::Deposit => {
+            check_platform(c, &e.platform, "platform", &[]);
+            check_channel(c, &e.channel, true);
+            if let Some(a) = e.amount {
+                c.nonneg(&format!("{p}.amount"), a, "deposit (RMB per shop)");
+            }
+        }
+        EventKind::Fee => {
+            check_platform(c, &e.platform, "platform", &["cash"]);
+            check_channel(c, &e.channel, true);
+            match (e.rate, e.factor) {
+                (Some(r), None) => c.share(&format!("{p}.rate"), r, "fee rate"),
+                (None, Some(f)) => c.nonneg(&format!("{p}.factor"), f, "fee factor"),
+                _ => c.push(
+                    p.clone(),
+                    "a \"fee\" event needs exactly one of \"rate\" (the new fee) or \"factor\" (a multiplier)",
+                ),
+            }
+        }
+        EventKind::WithdrawalFee => {
+            check_platform(c, &e.platform, "platform", &[]);
+            if let Some(r) = e.rate {
+                c.share(&format!("{p}.rate"), r, "withdrawal fee");
+            }
+        }
+        EventKind::Subsidy => {
+            check_platform(c, &e.platform, "platform", &[]);
+            check_channel(c, &e.channel, false);
+            if let Some(r) = e.rate {
+                c.share(&format!("{p}.rate"), r, "subsidy rate");
+            }
+        }
+        EventKind::Campaign => {
+            check_platform(c, &e.platform, "platform", &[]);
+            if let Some(m) = e.multiplier {
+                c.nonneg(&format!("{p}.multiplier"), m, "multiplier");
+            }
+        }
+        EventKind::Interop => {
+            check_platform(c, &e.from, "from", &[]);
+            check_platform(c, &e.to, "to", &[]);
+            check_channel(c, &e.channel, false);
+            if e.from.is_some() && e.from == e.to {
+                c.push(format!("{p}.to"), "interop links two different platforms");
+            }
+        }
+        EventKind::Tie => {
+            check_platform(c, &e.platform, "platform", &[]);
+            if let Some(n) = &e.network {
+                c.one_of(&format!("{p}.network"), n, networks, "network");
+            }
+            if let Some(w) = e.weight {
+                c.nonneg(&format!("{p}.weight"), w, "imitation weight");
+            }
+        }
+        EventKind::Network => {
+            if let Some(n) = &e.network {
+                if n == EVERYONE {
+                    c.push(
+                        format!("{p}.network"),
+                        "the everyone network has no path to change",
+                    );
+                } else {
+                    c.one_of(&format!("{p}.network"), n, &networks[1..], "network");
+                }
+            }
+            if let Some(path) = &e.path {
+                c.path_points(&format!("{p}.path"), path);
+            }
+            if let Some(m) = &e.mode {
+                if m != "replace" && m != "extend" {
+                    c.push(
+                        format!("{p}.mode"),
+                        format!("mode must be \"replace\" or \"extend\", got {m:?}"),
+                    );
+                }
+            }
+        }
     }
 }
 
