@@ -7,7 +7,7 @@
 use super::targets::*;
 use super::Settings;
 use crate::error::Result;
-use crate::experiment::run_reports;
+use crate::experiment::run_valid;
 use crate::output::number as num;
 use crate::record::MonthReport;
 use crate::scenario::Scenario;
@@ -164,10 +164,11 @@ pub fn evaluate(candidate: &Scenario, targets: &[Target], st: &Settings) -> Resu
     s.end = st.window_end.min(s.end);
     // Events after the window cannot affect it (event draws are keyed by the event itself).
     s.events.retain(|e| e.at <= s.end);
+    let s = s.into_valid()?;
     let plan = st.plan(st.replicates);
     // Replicates in parallel (or over MPI ranks); NaN travels as `None` between ranks.
     let runs: Vec<Vec<Option<f64>>> = crate::experiment::dist::map_all(st.replicates, |r| {
-        let reports = run_reports(plan.replicate(&s, r), r)?;
+        let reports = run_valid(plan.replicate_valid(&s, r), r)?;
         Ok(targets
             .iter()
             .map(|t| Some(simulated(&reports, t)).filter(|v| v.is_finite()))

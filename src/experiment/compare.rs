@@ -7,12 +7,12 @@
 use super::ensemble::{
     cell_keys, find, key_columns, layout, open, values, Summary, SummaryWriter, TABLES,
 };
-use super::{feed, for_each_replicate, run_reports, Plan, Progress};
+use super::{feed, for_each_replicate, run_valid, Plan, Progress};
 use crate::error::{Error, Result};
 use crate::month::Month;
 use crate::output::number as num;
 use crate::record::{MonthReport, Recorder};
-use crate::scenario::Scenario;
+use crate::scenario::{Scenario, ValidScenario};
 use crate::sim::Simulation;
 use crate::stats::{welch_ci95, Moments};
 use std::path::Path;
@@ -150,8 +150,10 @@ pub fn compare(
     fork_at: Option<Month>,
     recorders: &mut [&mut dyn Recorder],
 ) -> Result<Effects> {
-    baseline.validate()?;
-    alternative.validate()?;
+    let (vb, va) = (
+        baseline.clone().into_valid()?,
+        alternative.clone().into_valid()?,
+    );
     if baseline.name == alternative.name {
         return Err(Error::Config(format!(
             "both scenarios of the comparison are named {:?}, so their rows could not be told \
@@ -176,12 +178,12 @@ pub fn compare(
         &mut progress,
         |r| match fork_at {
             None => Ok((
-                run_reports(plan.replicate(baseline, r), r)?,
-                run_reports(plan.replicate(alternative, r), r)?,
+                run_valid(plan.replicate_valid(&vb, r), r)?,
+                run_valid(plan.replicate_valid(&va, r), r)?,
             )),
             Some(f) => forked_pair(
-                plan.replicate(baseline, r),
-                plan.replicate(alternative, r),
+                plan.replicate_valid(&vb, r),
+                plan.replicate_valid(&va, r),
                 r,
                 f,
             ),
@@ -200,12 +202,12 @@ pub fn compare(
 
 /// Runs the shared past once, then both branches from the fork.
 pub(crate) fn forked_pair(
-    baseline: Scenario,
-    alternative: Scenario,
+    baseline: ValidScenario,
+    alternative: ValidScenario,
     run: u64,
     fork_at: Month,
 ) -> Result<(Vec<MonthReport>, Vec<MonthReport>)> {
-    let mut sim = Simulation::new(baseline)?.with_run(run);
+    let mut sim = Simulation::from_valid(baseline)?.with_run(run);
     let mut past = Vec::new();
     while sim.month() < fork_at {
         match sim.step()? {
@@ -213,7 +215,7 @@ pub(crate) fn forked_pair(
             None => break,
         }
     }
-    let mut branch = sim.fork(alternative)?;
+    let mut branch = sim.fork_valid(alternative)?;
     let mut alt: Vec<MonthReport> = past
         .iter()
         .map(|r| {

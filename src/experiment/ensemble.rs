@@ -4,7 +4,7 @@
 //! Owns: `ensemble`, `Summary`, `Cell`, `SummaryWriter`, `visit_metrics`. Reads: the runner of
 //! this folder, month reports. Never: the rules, the agents.
 
-use super::{feed, for_each_replicate, run_reports, Plan, Progress};
+use super::{feed, for_each_replicate, run_valid, Plan, Progress};
 use crate::error::{Error, Result};
 use crate::month::Month;
 use crate::output::{number as num, StagedCsv};
@@ -184,7 +184,7 @@ pub fn ensemble(
     plan: &Plan,
     recorders: &mut [&mut dyn Recorder],
 ) -> Result<Summary> {
-    scenario.validate()?;
+    let valid = scenario.clone().into_valid()?;
     plan.check_memory(scenario, 1)?;
     let mut summary = Summary::new(&scenario.name);
     let mut progress = Progress::new(plan.replicates, plan.progress);
@@ -192,7 +192,7 @@ pub fn ensemble(
         plan.replicates,
         plan.in_flight(),
         &mut progress,
-        |r| run_reports(plan.replicate(scenario, r), r),
+        |r| run_valid(plan.replicate_valid(&valid, r), r),
         |_, reports| {
             feed(recorders, &reports)?;
             summary.add_run(&reports)

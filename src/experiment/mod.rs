@@ -29,7 +29,7 @@
 use crate::error::{Error, Result};
 use crate::record::{MonthReport, Recorder};
 use crate::rng::replicate_seed;
-use crate::scenario::Scenario;
+use crate::scenario::{Scenario, ValidScenario};
 use crate::sim::Simulation;
 use std::io::IsTerminal;
 
@@ -87,6 +87,11 @@ impl Plan {
             scenario.platforms.len(),
             at_once,
         )
+    }
+
+    /// [`Plan::replicate`] of a validated scenario.
+    pub fn replicate_valid(&self, scenario: &ValidScenario, r: u64) -> ValidScenario {
+        scenario.clone().with_seed(replicate_seed(self.seed, r))
     }
 
     /// The scenario of replicate `r`: the same scenario with the replicate's seed.
@@ -153,10 +158,16 @@ where
 }
 
 /// Runs one scenario to its end and keeps the reports.
+pub fn run_reports(scenario: Scenario, run: u64) -> Result<Vec<MonthReport>> {
+    run_valid(scenario.into_valid()?, run)
+}
+
+/// Like [`run_reports`] for a scenario already validated (the runners validate once, then run
+/// every replicate from it).
 ///
 /// For testing the failure paths, the environment variable `PAYMARKET_FAIL_RUN=r` makes run
 /// `r` fail with an error instead of running.
-pub fn run_reports(scenario: Scenario, run: u64) -> Result<Vec<MonthReport>> {
+pub fn run_valid(scenario: ValidScenario, run: u64) -> Result<Vec<MonthReport>> {
     if std::env::var("PAYMARKET_FAIL_RUN")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -166,7 +177,7 @@ pub fn run_reports(scenario: Scenario, run: u64) -> Result<Vec<MonthReport>> {
             "run {run} failed on purpose (PAYMARKET_FAIL_RUN={run})"
         )));
     }
-    let mut sim = Simulation::new(scenario)?.with_run(run);
+    let mut sim = Simulation::from_valid(scenario)?.with_run(run);
     let mut out = Vec::with_capacity(sim.scenario().months());
     while let Some(r) = sim.step()? {
         out.push(r.clone());

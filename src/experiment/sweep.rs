@@ -19,10 +19,10 @@
 //! Owns: `Design` (grid, list, Latin hypercube, from the tool's flags) and `sweep`. Reads:
 //! scenario paths, the runner. Never: the rules.
 
-use super::{for_each_replicate, run_reports, Plan, Progress, Summary};
+use super::{for_each_replicate, run_valid, Plan, Progress, Summary};
 use crate::error::{Error, Result};
 use crate::rng::{mix64, u01};
-use crate::scenario::Scenario;
+use crate::scenario::{Scenario, ValidScenario};
 
 /// The path functions live with the scenario ([`crate::scenario::path`]); these names keep
 /// working here.
@@ -122,13 +122,18 @@ impl Design {
 
     /// The scenario of setting `k`.
     pub fn apply(&self, s: &Scenario, k: usize) -> Result<Scenario> {
+        self.apply_valid(s, k).map(ValidScenario::into_inner)
+    }
+
+    /// [`Design::apply`], keeping the proof of validation.
+    pub fn apply_valid(&self, s: &Scenario, k: usize) -> Result<ValidScenario> {
         let values: Vec<(&str, f64)> = self
             .paths
             .iter()
             .map(String::as_str)
             .zip(self.points[k].iter().copied())
             .collect();
-        set_paths(s, &values)
+        crate::scenario::path::set_paths_valid(s, &values)
     }
 }
 
@@ -228,8 +233,8 @@ pub fn sweep(
     plan: &Plan,
     mut take: impl FnMut(usize, &[f64], Summary) -> Result<()>,
 ) -> Result<()> {
-    let settings: Vec<Scenario> = (0..design.points.len())
-        .map(|k| design.apply(scenario, k))
+    let settings: Vec<ValidScenario> = (0..design.points.len())
+        .map(|k| design.apply_valid(scenario, k))
         .collect::<Result<_>>()?;
     let r_n = plan.replicates.max(1);
     let total = settings.len() as u64 * r_n;
@@ -239,6 +244,7 @@ pub fn sweep(
     };
     let largest = settings
         .iter()
+        .map(|s| &**s)
         .max_by_key(|s| (s.agents.users, s.agents.merchants))
         .unwrap_or(scenario);
     runs.check_memory(largest, 1)?;
@@ -251,7 +257,7 @@ pub fn sweep(
         &mut progress,
         |i| {
             let (k, r) = ((i / r_n) as usize, i % r_n);
-            run_reports(plan.replicate(&settings[k], r), r)
+            run_valid(plan.replicate_valid(&settings[k], r), r)
         },
         |i, reports| {
             summary.add_run(&reports)?;

@@ -507,6 +507,40 @@ pub const EVENT_KINDS: [&str; 11] = [
     "network",
 ];
 
+/// A scenario that passed validation: the type says so, so nothing validates it twice. Made
+/// by [`Scenario::into_valid`]; a replicate's seed can change without losing it.
+///
+/// ```
+/// use paymarket::Scenario;
+/// let s = Scenario::load("data/scenarios/duopoly.toml")?;
+/// let v = s.into_valid()?.with_seed(3);
+/// assert_eq!(v.seed, 3);
+/// # Ok::<(), paymarket::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidScenario(Scenario);
+
+impl ValidScenario {
+    /// The same scenario with another seed (the seed takes part in no validation rule).
+    pub fn with_seed(mut self, seed: u64) -> ValidScenario {
+        self.0.seed = seed;
+        self
+    }
+
+    /// The scenario.
+    pub fn into_inner(self) -> Scenario {
+        self.0
+    }
+}
+
+impl std::ops::Deref for ValidScenario {
+    type Target = Scenario;
+
+    fn deref(&self) -> &Scenario {
+        &self.0
+    }
+}
+
 impl Scenario {
     /// Reads a scenario from TOML text; `origin` names it in error messages (usually the file).
     /// The result is parsed, not yet validated: call [`Scenario::validate`] (or
@@ -553,6 +587,12 @@ impl Scenario {
     /// Checks the scenario; the error lists every problem found.
     pub fn validate(&self) -> Result<()> {
         self.validate_as("<in memory>")
+    }
+
+    /// Validates the scenario into a [`ValidScenario`].
+    pub fn into_valid(self) -> Result<ValidScenario> {
+        self.validate()?;
+        Ok(ValidScenario(self))
     }
 
     /// Like [`Scenario::validate`], naming the scenario `origin` in the error.

@@ -15,7 +15,7 @@
 //! # Ok::<(), paymarket::Error>(())
 //! ```
 
-use super::Scenario;
+use super::{Scenario, ValidScenario};
 use crate::error::{Error, Problem, Result};
 use serde_json::Value;
 
@@ -160,6 +160,11 @@ pub fn set_path(s: &Scenario, path: &str, value: f64) -> Result<Scenario> {
 /// [`set_path`] for several fields at once: one pass over the scenario and one validation of the
 /// result (so a setting is judged as a whole, not field by field).
 pub fn set_paths(s: &Scenario, values: &[(&str, f64)]) -> Result<Scenario> {
+    set_paths_valid(s, values).map(ValidScenario::into_inner)
+}
+
+/// [`set_paths`], keeping the proof of validation.
+pub fn set_paths_valid(s: &Scenario, values: &[(&str, f64)]) -> Result<ValidScenario> {
     let mut root = to_value(s);
     for &(path, value) in values {
         set_value(&mut root, path, value)?;
@@ -169,7 +174,7 @@ pub fn set_paths(s: &Scenario, values: &[(&str, f64)]) -> Result<Scenario> {
         .map_err(|e| problem(first, format!("{e}; check the field name and type")))?;
     let setting: Vec<String> = values.iter().map(|(p, v)| format!("{p} = {v}")).collect();
     out.validate_as(&format!("sweep setting {}", setting.join(", ")))?;
-    Ok(out)
+    Ok(ValidScenario(out))
 }
 
 /// Writes one number at `path` in the scenario's JSON form.

@@ -285,10 +285,9 @@ impl Simulation {
             return Err(bad("bytes after the checksum: the file is damaged".into()));
         }
         let scenario = h.scenario;
-        let mut sim = Simulation::from_parts(scenario, users, merchants, h.seed)?;
+        let mut sim = Simulation::from_parts(scenario, users, merchants, h.seed, h.policy)?;
         sim.t = h.t;
         sim.run = h.run;
-        sim.policy = h.policy;
         sim.share_history = h.share_history;
         Ok(sim)
     }

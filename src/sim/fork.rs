@@ -6,7 +6,7 @@
 
 use super::Simulation;
 use crate::error::{Error, Result};
-use crate::scenario::Scenario;
+use crate::scenario::{Scenario, ValidScenario};
 
 /// Whether `branch` can continue `base` from month `at`: the two may differ only in name,
 /// description, end and seed, and in events dated `at` or later.
@@ -80,8 +80,13 @@ impl Simulation {
     /// assert_eq!(out.reports[0].month, fork_month);
     /// # Ok::<(), paymarket::Error>(())
     /// ```
-    pub fn fork(&self, mut branch: Scenario) -> Result<Simulation> {
-        branch.validate()?;
+    pub fn fork(&self, branch: Scenario) -> Result<Simulation> {
+        self.fork_valid(branch.into_valid()?)
+    }
+
+    /// [`Simulation::fork`] for a branch already validated.
+    pub fn fork_valid(&self, branch: ValidScenario) -> Result<Simulation> {
+        let mut branch = branch.into_inner();
         fork_compatible(&self.scenario, &branch, self.month())?;
         branch.seed = self.seed;
         let mut sim = Simulation::from_parts(
@@ -89,10 +94,10 @@ impl Simulation {
             self.users.clone(),
             self.merchants.clone(),
             self.seed,
+            self.policy.clone(),
         )?;
         sim.t = self.t;
         sim.run = self.run;
-        sim.policy = self.policy.clone();
         sim.share_history = self.share_history.clone();
         Ok(sim)
     }

@@ -19,7 +19,7 @@ use crate::policy::{Policy, Timeline};
 use crate::record::{
     AgentsView, ChannelRow, EventRow, MarketRow, MonthReport, PlatformRow, Recorder,
 };
-use crate::scenario::{ChannelKind, Scenario, StrategySpec};
+use crate::scenario::{ChannelKind, Scenario, StrategySpec, ValidScenario};
 use crate::social::Membership;
 use crate::users::{channel_spending, user_pass, Draws, P2pChannel, UserAcc, UserCtx, UserTables};
 use crate::world::{init, Merchants, Users};
@@ -105,7 +105,12 @@ impl Simulation {
     /// Before allocating, it estimates the memory the agents need and refuses with
     /// [`Error::OutOfMemory`] when the machine does not have it available.
     pub fn new(scenario: Scenario) -> Result<Simulation> {
-        scenario.validate()?;
+        Simulation::from_valid(scenario.into_valid()?)
+    }
+
+    /// Like [`Simulation::new`] for a scenario already validated: nothing is checked twice.
+    pub fn from_valid(scenario: ValidScenario) -> Result<Simulation> {
+        let scenario = scenario.into_inner();
         let (users, merchants, p) = (
             scenario.agents.users,
             scenario.agents.merchants,
@@ -115,7 +120,7 @@ impl Simulation {
         let seed = scenario.seed;
         let policy = Policy::new(&scenario);
         let (users, merchants) = init(&scenario, &policy, seed);
-        Simulation::from_parts(scenario, users, merchants, seed)
+        Simulation::from_parts(scenario, users, merchants, seed, policy)
     }
 
     /// A simulation at its first month with the given agents (from [`init`], a fork or a
@@ -125,9 +130,9 @@ impl Simulation {
         users: Users,
         merchants: Merchants,
         seed: u64,
+        policy: Policy,
     ) -> Result<Simulation> {
         let timeline = Timeline::new(&scenario)?;
-        let policy = Policy::new(&scenario);
         let market = Market::new(&scenario, users.len(), &merchants.ranges);
         let strategies = build_strategies(&scenario);
         let p = scenario.platforms.len();
