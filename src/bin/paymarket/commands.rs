@@ -5,11 +5,10 @@
 //! Owns: one function per command, loading with overrides, output sets with their provenance,
 //! rerun and resume checks. Reads: the library's public API. Never: the model's internals.
 
+use super::provenance::*;
 use super::*;
 use paymarket::experiment::{self, write_comparison, Plan, SummaryWriter};
-use paymarket::output::{
-    check_manifest, read_identity, Identity, OutputSet, Provenance, ScenarioId, IDENTITY, MANIFEST,
-};
+use paymarket::output::OutputSet;
 use paymarket::record::{Recorder, CSV_FILES, PANEL_FILES};
 use paymarket::sweep::Design;
 use paymarket::{AgentPanel, CsvRecorder, Month, Scenario, Simulation};
@@ -63,86 +62,6 @@ fn peak_rss() -> Option<u64> {
     Some(line.split_whitespace().nth(1)?.parse::<u64>().ok()? * 1024)
 }
 
-/// The command line under `rerun`: the one that made the set first, recorded again.
-static RECORDED: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
-
-/// Under `rerun`, records the command line that made the set first.
-pub fn record_command(recorded: Vec<String>) {
-    let _ = RECORDED.set(recorded);
-}
-
-/// The command line to record: as typed (the program named `paymarket`), or under `rerun` the
-/// one that made the set first.
-fn command_line() -> Vec<String> {
-    RECORDED.get().cloned().unwrap_or_else(|| {
-        std::env::args()
-            .enumerate()
-            .map(|(k, a)| if k == 0 { "paymarket".to_string() } else { a })
-            .collect()
-    })
-}
-
-fn provenance(seed: u64, rerun: Vec<String>) -> Provenance {
-    Provenance {
-        command: command_line(),
-        seed,
-        threads: rayon::current_num_threads(),
-        rerun,
-        inputs: vec![],
-    }
-}
-
-/// The resolved scenario's file name in an output set.
-const RESOLVED: &str = "scenario.resolved.toml";
-
-/// Starts an output set: the identity and the resolved scenarios (`(file name, scenario)`)
-/// before any row; `rerun` names those files.
-fn begin(
-    out: &Path,
-    command: &str,
-    scenarios: &[(&str, &Scenario)],
-    seed: u64,
-    panel: Option<f64>,
-    rerun: Vec<String>,
-) -> Res<OutputSet> {
-    let identity = Identity {
-        command: command.into(),
-        scenarios: scenarios
-            .iter()
-            .map(|(_, s)| ScenarioId::new(&s.name, s.fingerprint()))
-            .collect(),
-        seed,
-        panel,
-    };
-    let mut inputs = Vec::new();
-    for (name, s) in scenarios {
-        inputs.push((name.to_string(), s.to_toml()?));
-    }
-    Ok(OutputSet::begin(
-        out,
-        &identity,
-        provenance(seed, rerun),
-        &inputs,
-    )?)
-}
-
-/// The replicate flags that make an experiment again (the master seed made explicit).
-fn reps_args(plan: &Plan, reps: &Reps) -> Vec<String> {
-    let mut a = vec![
-        "--replicates".to_string(),
-        plan.replicates.to_string(),
-        "--seed".into(),
-        plan.seed.to_string(),
-    ];
-    if reps.summary_only {
-        a.push("--summary-only".into());
-    }
-    if reps.no_charts {
-        a.push("--no-charts".into());
-    }
-    a
-}
-
 fn done(what: &str, start: Instant, out: &Path) {
     let mem = peak_rss()
         .map(|b| format!(", peak memory {:.1} MB", b as f64 / 1e6))
@@ -193,6 +112,21 @@ fn run_months(
     Ok(sim.run_until(stop, &mut recorders)?)
 }
 
+/// Runs `f` with the per-run CSV files as its recorder (added to the set), or with none under
+/// `--summary-only`.
+fn with_runs<T>(
+    set: &mut OutputSet,
+    summary_only: bool,
+    f: impl FnOnce(&mut [&mut dyn Recorder]) -> paymarket::Result<T>,
+) -> Res<T> {
+    if summary_only {
+        return Ok(f(&mut [])?);
+    }
+    let mut runs = CsvRecorder::create(set.dir())?.without_manifest();
+    set.add(CSV_FILES);
+    Ok(f(&mut [&mut runs])?)
+}
+
 /// The files a run writes.
 fn run_files(panel: bool) -> Vec<String> {
     let mut files: Vec<String> = CSV_FILES.map(String::from).to_vec();
@@ -200,99 +134,6 @@ fn run_files(panel: bool) -> Vec<String> {
         files.extend(PANEL_FILES.map(String::from));
     }
     files
-}
-
-/// The arguments that make a run again from its resolved scenario.
-fn run_args(panel: Option<f64>, checkpoint_at: Option<Month>) -> Vec<String> {
-    let mut a = vec!["run".to_string(), RESOLVED.into()];
-    if let Some(f) = panel {
-        a.extend(["--panel".into(), f.to_string()]);
-    }
-    if let Some(m) = checkpoint_at {
-        a.extend(["--checkpoint-at".into(), m.to_string()]);
-    }
-    a
-}
-
-/// Refuses to resume into `out` unless its rows are the checkpoint's run's; returns the panel
-/// fraction the run recorded.
-fn check_resume(out: &Path, checkpoint: &Path, sim: &Simulation) -> Res<Option<f64>> {
-    let id = read_identity(out)?.ok_or_else(|| {
-        format!(
-            "{} has no {IDENTITY}: resume continues the output directory of the `paymarket run \
-             --checkpoint-at` that saved {}; pass that directory as --out (nothing was changed)",
-            out.display(),
-            checkpoint.display()
-        )
-    })?;
-    let want = ScenarioId::new(&sim.scenario().name, sim.scenario().fingerprint());
-    if id.command != "run" || id.scenarios != [want.clone()] || id.seed != sim.seed() {
-        let theirs = id
-            .scenarios
-            .iter()
-            .map(|s| format!("{:?} (fingerprint {})", s.name, s.fingerprint))
-            .collect::<Vec<_>>()
-            .join(" and ");
-        return Err(format!(
-            "refusing to resume into {}: its rows come from `{}` of {theirs} with seed {}, but {} \
-             holds {:?} (fingerprint {}) with seed {}; nothing was changed. Resume into the \
-             directory of the run that saved the checkpoint, or start a new run",
-            out.display(),
-            id.command,
-            id.seed,
-            checkpoint.display(),
-            want.name,
-            want.fingerprint,
-            sim.seed()
-        )
-        .into());
-    }
-    Ok(id.panel)
-}
-
-/// The command recorded in `dir`'s manifest, its inputs resolved against `dir`.
-pub fn rerun_cli(dir: &Path, common: &Common) -> Res<(Cli, Vec<String>)> {
-    if dir == common.out {
-        return Err("rerun writes a new set: --out must be another directory than DIR".into());
-    }
-    let m = check_manifest(dir)?;
-    let p = m.provenance.ok_or_else(|| {
-        format!(
-            "{}: its manifest records no command (written by library code, or by paymarket \
-             before 0.2); rerun needs a set written by the paymarket tool",
-            dir.join(MANIFEST).display()
-        )
-    })?;
-    let mut argv = vec!["paymarket".to_string()];
-    for a in &p.rerun {
-        let input = p
-            .inputs
-            .iter()
-            .any(|i| i == a || i.starts_with(&format!("{a}/")));
-        argv.push(if input {
-            dir.join(a).display().to_string()
-        } else {
-            a.clone()
-        });
-    }
-    argv.extend(["--out".into(), common.out.display().to_string()]);
-    if let Some(t) = common.threads {
-        argv.extend(["--threads".into(), t.to_string()]);
-    }
-    if common.quiet {
-        argv.push("--quiet".into());
-    }
-    let cli = Cli::try_parse_from(&argv).map_err(|e| {
-        format!(
-            "{}: the recorded command does not parse: {}",
-            dir.join(MANIFEST).display(),
-            e.to_string().trim_end()
-        )
-    })?;
-    if matches!(cli.command, Command::Rerun(_) | Command::Validate(_)) {
-        return Err(format!("{}: no output set to make again", dir.display()).into());
-    }
-    Ok((cli, p.command))
 }
 
 /// `paymarket validate`.
@@ -422,13 +263,9 @@ pub fn ensemble(a: EnsembleArgs, start: Instant) -> Res<ExitCode> {
         None,
         rerun,
     )?;
-    let summary = if reps.summary_only {
-        experiment::ensemble(&s, &plan, &mut [])?
-    } else {
-        let mut runs = CsvRecorder::create(&common.out)?.without_manifest();
-        set.add(CSV_FILES);
-        experiment::ensemble(&s, &plan, &mut [&mut runs])?
-    };
+    let summary = with_runs(&mut set, reps.summary_only, |rec| {
+        experiment::ensemble(&s, &plan, rec)
+    })?;
     let mut w = SummaryWriter::create(&common.out, &[])?;
     w.write(&summary, &[])?;
     set.add(w.finish()?);
@@ -593,13 +430,9 @@ pub fn compare(a: CompareArgs, start: Instant) -> Res<ExitCode> {
         None,
         rerun,
     )?;
-    let effects = if reps.summary_only {
-        experiment::compare(&b, &a, &plan, fork_at, &mut [])?
-    } else {
-        let mut runs = CsvRecorder::create(&common.out)?.without_manifest();
-        set.add(CSV_FILES);
-        experiment::compare(&b, &a, &plan, fork_at, &mut [&mut runs])?
-    };
+    let effects = with_runs(&mut set, reps.summary_only, |rec| {
+        experiment::compare(&b, &a, &plan, fork_at, rec)
+    })?;
     set.add(write_comparison(&common.out, &effects)?);
     if !reps.no_charts {
         set.add(charts::compare(&common.out, &effects, &a)?);

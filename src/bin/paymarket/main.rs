@@ -257,6 +257,7 @@ fn count(v: &str) -> Result<u64, String> {
 type Res<T = ()> = Result<T, Box<dyn std::error::Error>>;
 
 mod commands;
+mod provenance;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -291,8 +292,8 @@ fn dispatch(cli: Cli) -> Res<ExitCode> {
     match cli.command {
         Command::Validate(a) => commands::validate(a, start),
         Command::Rerun(a) => {
-            let (cli, recorded) = commands::rerun_cli(&a.dir, &a.common)?;
-            commands::record_command(recorded);
+            let (cli, recorded) = provenance::rerun_cli(&a.dir, &a.common)?;
+            provenance::record_command(recorded);
             dispatch(cli)
         }
         Command::Run(a) => commands::run(a, start),
