@@ -59,34 +59,8 @@ fn draw(path: &Path, frame: &Frame, lines: &[Line], points: &[Point]) -> Result<
         zero_line,
     } = *frame;
     let err = |e: String| Error::Config(format!("drawing {}: {e}", path.display()));
-    let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
-    for l in lines {
-        for (x, m) in &l.points {
-            let (lo, hi) = m.ci95();
-            for y in [m.mean(), lo, hi] {
-                if y.is_finite() {
-                    y0 = y0.min(y);
-                    y1 = y1.max(y);
-                }
-            }
-            x0 = x0.min(*x);
-            x1 = x1.max(*x);
-        }
-    }
-    for &(_, y, _, _) in points {
-        y0 = y0.min(y);
-        y1 = y1.max(y);
-    }
-    if x0 > x1 || y0 > y1 {
-        return Err(err("nothing to draw: no finite values".into()));
-    }
-    if zero_line {
-        y0 = y0.min(0.0);
-        y1 = y1.max(0.0);
-    }
-    let pad = ((y1 - y0) * 0.05).max(1e-12);
-    let (y0, y1) = (y0 - pad, y1 + pad);
-    let x1 = x1.max(x0 + 1.0 / 12.0);
+    let (x0, x1, y0, y1) = bounds(lines, points, zero_line)
+        .ok_or_else(|| err("nothing to draw: no finite values".into()))?;
     // Drawn under a temporary name and renamed into place when complete.
     let tmp = crate::output::partial_name(path);
     let root = SVGBackend::new(&tmp, (960, 540)).into_drawing_area();
@@ -130,20 +104,7 @@ fn draw(path: &Path, frame: &Frame, lines: &[Line], points: &[Point]) -> Result<
     }
     for (k, l) in lines.iter().enumerate() {
         let colour = COLOURS[k % COLOURS.len()];
-        // The band: upper bounds left to right, lower bounds back.
-        let band: Vec<(f64, f64)> = l
-            .points
-            .iter()
-            .filter(|(_, m)| m.ci95().0.is_finite())
-            .map(|(x, m)| (*x, m.ci95().1))
-            .chain(
-                l.points
-                    .iter()
-                    .rev()
-                    .filter(|(_, m)| m.ci95().0.is_finite())
-                    .map(|(x, m)| (*x, m.ci95().0)),
-            )
-            .collect();
+        let band = band(l);
         if band.len() >= 3 {
             chart
                 .draw_series(std::iter::once(Polygon::new(
@@ -188,6 +149,56 @@ fn draw(path: &Path, frame: &Frame, lines: &[Line], points: &[Point]) -> Result<
         path: path.to_path_buf(),
         source,
     })
+}
+
+/// The plotted ranges `(x0, x1, y0, y1)`: every finite mean and bound and every point, with 0
+/// when a zero line is drawn, padded by 5% in y; `None` when nothing is finite.
+fn bounds(lines: &[Line], points: &[Point], zero_line: bool) -> Option<(f64, f64, f64, f64)> {
+    let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+    for l in lines {
+        for (x, m) in &l.points {
+            let (lo, hi) = m.ci95();
+            for y in [m.mean(), lo, hi] {
+                if y.is_finite() {
+                    y0 = y0.min(y);
+                    y1 = y1.max(y);
+                }
+            }
+            x0 = x0.min(*x);
+            x1 = x1.max(*x);
+        }
+    }
+    for &(_, y, _, _) in points {
+        y0 = y0.min(y);
+        y1 = y1.max(y);
+    }
+    if x0 > x1 || y0 > y1 {
+        return None;
+    }
+    if zero_line {
+        y0 = y0.min(0.0);
+        y1 = y1.max(0.0);
+    }
+    let pad = ((y1 - y0) * 0.05).max(1e-12);
+    let (y0, y1) = (y0 - pad, y1 + pad);
+    let x1 = x1.max(x0 + 1.0 / 12.0);
+    Some((x0, x1, y0, y1))
+}
+
+/// A line's 95% band as a polygon: upper bounds left to right, lower bounds back.
+fn band(l: &Line) -> Vec<(f64, f64)> {
+    l.points
+        .iter()
+        .filter(|(_, m)| m.ci95().0.is_finite())
+        .map(|(x, m)| (*x, m.ci95().1))
+        .chain(
+            l.points
+                .iter()
+                .rev()
+                .filter(|(_, m)| m.ci95().0.is_finite())
+                .map(|(x, m)| (*x, m.ci95().0)),
+        )
+        .collect()
 }
 
 /// One line per platform id, its moments month by month from `get(t, id)` (empty where absent).

@@ -333,7 +333,19 @@ mod imp {
                 std::thread::sleep(std::time::Duration::from_micros(20 * quiet as u64));
             }
         }
-        if let Some(f) = &failure {
+        finish(world, workers, failure, to_all, &kept)
+    }
+
+    /// Tell the workers how the job ended: the failure, or (when every rank needs them) every
+    /// result in order.
+    fn finish(
+        world: &SimpleCommunicator,
+        workers: usize,
+        failure: Option<String>,
+        to_all: bool,
+        kept: &[Vec<u8>],
+    ) -> Result<()> {
+        if let Some(f) = failure {
             if to_all {
                 for w in 1..=workers {
                     world
@@ -341,7 +353,7 @@ mod imp {
                         .send_with_tag(f.as_bytes(), ALL);
                 }
             }
-            return Err(Error::Config(f.clone()));
+            return Err(Error::Config(f));
         }
         if to_all {
             let blob = serde_json::to_vec(

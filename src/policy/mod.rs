@@ -168,126 +168,146 @@ impl Policy {
     /// Applies the events dated step `t` (file order) and re-evaluates every window for month `t`.
     /// Returns the indices (into the timeline) of the events applied.
     pub fn advance(&mut self, s: &Scenario, timeline: &Timeline, t: usize) -> Vec<usize> {
-        let c_n = self.channels;
         let mut applied = Vec::new();
         for (k, e) in timeline.events.iter().enumerate() {
-            if e.t != t {
-                continue;
-            }
-            applied.push(k);
-            match &e.action {
-                Action::Block { j, c, use_scope } => {
-                    let bit = 1u8 << j;
-                    self.new_open[*c] &= !bit;
-                    self.phase[c * self.platforms + j] = None;
-                    if *use_scope {
-                        self.use_set[*c] &= !bit;
-                    }
-                }
-                Action::Allow { j, c, months } => {
-                    let bit = 1u8 << j;
-                    self.use_set[*c] |= bit;
-                    if *months <= 1 {
-                        self.new_open[*c] |= bit;
-                        self.phase[c * self.platforms + j] = None;
-                    } else if self.new_open[*c] & bit == 0 {
-                        self.phase[c * self.platforms + j] = Some(PhaseIn {
-                            at: t,
-                            months: *months,
-                            key: e.key,
-                        });
-                    }
-                }
-                Action::Shift {
-                    c,
-                    factor,
-                    network,
-                    months: None,
-                } => {
-                    self.shift[c * (self.paths.len()) + network] *= factor;
-                }
-                Action::Deposit { j, c, amount } => self.deposit[j * c_n + c] = *amount,
-                Action::Fee {
-                    j,
-                    c,
-                    class,
-                    rate,
-                    factor,
-                } => {
-                    for ci in 0..c_n {
-                        if c.is_some_and(|x| x != ci)
-                            || s.channels[ci].kind != ChannelKind::Merchant
-                        {
-                            continue;
-                        }
-                        match j {
-                            None => {
-                                self.cash_cost[ci] = rate.unwrap_or(self.cash_cost[ci] * factor)
-                            }
-                            Some(j) => {
-                                for k in 0..2 {
-                                    let this = if k == 0 {
-                                        SizeClass::Small
-                                    } else {
-                                        SizeClass::Large
-                                    };
-                                    if class.is_some_and(|cl| cl != this) {
-                                        continue;
-                                    }
-                                    let f = &mut self.fee[(j * c_n + ci) * 2 + k];
-                                    *f = rate.unwrap_or(*f * factor);
-                                }
-                            }
-                        }
-                    }
-                }
-                Action::WithdrawalFee { j, rate } => self.withdrawal_fee[*j] = *rate,
-                Action::Interop {
-                    from,
-                    to,
-                    mutual,
-                    c,
-                    months: None,
-                } => {
-                    self.links.push(Link {
-                        from: *from,
-                        to: *to,
-                        channel: *c,
-                    });
-                    if *mutual {
-                        self.links.push(Link {
-                            from: *to,
-                            to: *from,
-                            channel: *c,
-                        });
-                    }
-                }
-                Action::Tie { j, s: si, weight } => {
-                    self.imitation[j * self.paths.len() + si] = *weight;
-                }
-                Action::Network {
-                    s: si,
-                    path,
-                    extend,
-                } => {
-                    let old = &mut self.paths[*si];
-                    if *extend {
-                        let first = path.first().map(|p| p.0);
-                        old.retain(|p| Some(p.0) < first);
-                        old.extend(path.iter().cloned());
-                    } else {
-                        *old = path.clone();
-                    }
-                }
-                // Windowed kinds are evaluated below.
-                Action::Shift { .. }
-                | Action::Subsidy { .. }
-                | Action::Campaign { .. }
-                | Action::Interop { .. } => {}
+            if e.t == t {
+                applied.push(k);
+                self.apply(s, &e.action, t, e.key);
             }
         }
-        // Phase-ins that have run their course become fully open.
+        self.finish_phase_ins(t);
+        self.refresh_windows(timeline, t);
+        applied
+    }
+
+    /// Apply one event's lasting change; windowed kinds are evaluated by
+    /// [`refresh_windows`](Self::refresh_windows).
+    fn apply(&mut self, s: &Scenario, action: &Action, t: usize, key: u64) {
+        let c_n = self.channels;
+        match action {
+            Action::Block { j, c, use_scope } => {
+                let bit = 1u8 << j;
+                self.new_open[*c] &= !bit;
+                self.phase[c * self.platforms + j] = None;
+                if *use_scope {
+                    self.use_set[*c] &= !bit;
+                }
+            }
+            Action::Allow { j, c, months } => {
+                let bit = 1u8 << j;
+                self.use_set[*c] |= bit;
+                if *months <= 1 {
+                    self.new_open[*c] |= bit;
+                    self.phase[c * self.platforms + j] = None;
+                } else if self.new_open[*c] & bit == 0 {
+                    self.phase[c * self.platforms + j] = Some(PhaseIn {
+                        at: t,
+                        months: *months,
+                        key,
+                    });
+                }
+            }
+            Action::Shift {
+                c,
+                factor,
+                network,
+                months: None,
+            } => {
+                self.shift[c * (self.paths.len()) + network] *= factor;
+            }
+            Action::Deposit { j, c, amount } => self.deposit[j * c_n + c] = *amount,
+            Action::Fee {
+                j,
+                c,
+                class,
+                rate,
+                factor,
+            } => self.set_fee(s, *j, *c, *class, *rate, *factor),
+            Action::WithdrawalFee { j, rate } => self.withdrawal_fee[*j] = *rate,
+            Action::Interop {
+                from,
+                to,
+                mutual,
+                c,
+                months: None,
+            } => {
+                self.links.push(Link {
+                    from: *from,
+                    to: *to,
+                    channel: *c,
+                });
+                if *mutual {
+                    self.links.push(Link {
+                        from: *to,
+                        to: *from,
+                        channel: *c,
+                    });
+                }
+            }
+            Action::Tie { j, s: si, weight } => {
+                self.imitation[j * self.paths.len() + si] = *weight;
+            }
+            Action::Network {
+                s: si,
+                path,
+                extend,
+            } => {
+                let old = &mut self.paths[*si];
+                if *extend {
+                    let first = path.first().map(|p| p.0);
+                    old.retain(|p| Some(p.0) < first);
+                    old.extend(path.iter().cloned());
+                } else {
+                    *old = path.clone();
+                }
+            }
+            // Windowed kinds are evaluated below.
+            Action::Shift { .. }
+            | Action::Subsidy { .. }
+            | Action::Campaign { .. }
+            | Action::Interop { .. } => {}
+        }
+    }
+
+    /// Set (`rate`) or scale (`factor`) the fee of platform `j` (the outside option's cost when
+    /// `None`) in merchant channel `c` (every one when `None`), for one size class or both.
+    fn set_fee(
+        &mut self,
+        s: &Scenario,
+        j: Option<usize>,
+        c: Option<usize>,
+        class: Option<SizeClass>,
+        rate: Option<f64>,
+        factor: f64,
+    ) {
+        let c_n = self.channels;
         for ci in 0..c_n {
+            if c.is_some_and(|x| x != ci) || s.channels[ci].kind != ChannelKind::Merchant {
+                continue;
+            }
+            match j {
+                None => self.cash_cost[ci] = rate.unwrap_or(self.cash_cost[ci] * factor),
+                Some(j) => {
+                    for k in 0..2 {
+                        let this = if k == 0 {
+                            SizeClass::Small
+                        } else {
+                            SizeClass::Large
+                        };
+                        if class.is_some_and(|cl| cl != this) {
+                            continue;
+                        }
+                        let f = &mut self.fee[(j * c_n + ci) * 2 + k];
+                        *f = rate.unwrap_or(*f * factor);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Phase-ins that have run their course become fully open.
+    fn finish_phase_ins(&mut self, t: usize) {
+        for ci in 0..self.channels {
             for j in 0..self.platforms {
                 if let Some(ph) = self.phase[ci * self.platforms + j] {
                     if t + 1 >= ph.at + ph.months as usize {
@@ -297,8 +317,6 @@ impl Policy {
                 }
             }
         }
-        self.refresh_windows(timeline, t);
-        applied
     }
 
     /// Recomputes the windowed values in force in step `t`: the event declared last wins among

@@ -136,19 +136,62 @@ impl std::str::FromStr for EventKind {
     }
 }
 
+impl Event {
+    /// The platform an event acts for (`from` for an interop), as the events table writes it.
+    pub fn actor(&self) -> &str {
+        self.platform
+            .as_deref()
+            .or(self.from.as_deref())
+            .unwrap_or_default()
+    }
+
+    /// The event's numbers and ids besides its kind, platform and channel, as the events table's
+    /// `detail` column writes them: `key=value` pairs joined by `;`, in a fixed field order.
+    ///
+    /// ```
+    /// use paymarket::scenario::{Event, EventKind};
+    /// let e = Event { kind: EventKind::Allow, months: Some(6), ..Event::default() };
+    /// assert_eq!(e.detail(), "months=6");
+    /// ```
+    pub fn detail(&self) -> String {
+        let mut detail = Vec::new();
+        let mut put = |k: &str, v: Option<String>| {
+            if let Some(v) = v {
+                detail.push(format!("{k}={v}"));
+            }
+        };
+        put("scope", self.scope.clone());
+        put("months", self.months.map(|x| x.to_string()));
+        put("factor", self.factor.map(|x| x.to_string()));
+        put("rate", self.rate.map(|x| x.to_string()));
+        put("amount", self.amount.map(|x| x.to_string()));
+        put("multiplier", self.multiplier.map(|x| x.to_string()));
+        put("weight", self.weight.map(|x| x.to_string()));
+        put("network", self.network.clone());
+        put("to", self.to.clone());
+        put("mutual", self.mutual.map(|x| x.to_string()));
+        put("class", self.class.map(|c| format!("{c:?}").to_lowercase()));
+        put("mode", self.mode.clone());
+        put("points", self.path.as_ref().map(|p| p.len().to_string()));
+        detail.join(";")
+    }
+}
+
+/// The ids an event may name, for the per-kind checks.
+pub(super) struct Ids<'a> {
+    /// Platform ids.
+    pub platforms: &'a [&'a str],
+    /// Channel ids.
+    pub channels: &'a [&'a str],
+    /// Merchant channel ids.
+    pub merchant_channels: &'a [&'a str],
+    /// Network ids, `everyone` first.
+    pub networks: &'a [&'a str],
+}
+
 /// Every problem of event `k` (`e`): its month, the fields its kind takes and requires, the
 /// ids it names and its numbers.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn check(
-    c: &mut Checker,
-    s: &Scenario,
-    k: usize,
-    e: &Event,
-    platforms: &[&str],
-    channels: &[&str],
-    merchant_channels: &[&str],
-    networks: &[&str],
-) {
+pub(super) fn check(c: &mut Checker, s: &Scenario, k: usize, e: &Event, ids: &Ids) {
     let p = format!("event[{k}]");
     if e.at < s.start || e.at > s.end {
         c.push(
@@ -159,8 +202,18 @@ pub(super) fn check(
             ),
         );
     }
-    let uses = e.kind.fields();
-    let present: [(&str, bool); 14] = [
+    check_fields(c, &p, e);
+    if let Some(m) = e.months {
+        if m == 0 {
+            c.push(format!("{p}.months"), "months must be at least 1, got 0");
+        }
+    }
+    check_kind(c, &p, e, ids);
+}
+
+/// The fields given that the kind does not take, and the ones it needs that are missing.
+fn check_fields(c: &mut Checker, p: &str, e: &Event) {
+    let present: [(&str, bool); 16] = [
         ("platform", e.platform.is_some()),
         ("channel", e.channel.is_some()),
         ("network", e.network.is_some()),
@@ -175,12 +228,12 @@ pub(super) fn check(
         ("to", e.to.is_some()),
         ("mutual", e.mutual.is_some()),
         ("class", e.class.is_some()),
+        ("path", e.path.is_some()),
+        ("mode", e.mode.is_some()),
     ];
-    for (name, is) in present
-        .iter()
-        .chain([("path", e.path.is_some()), ("mode", e.mode.is_some())].iter())
-    {
-        if *is && !uses.contains(name) {
+    let uses = e.kind.fields();
+    for (name, is) in present {
+        if is && !uses.contains(&name) {
             c.push(
                 format!("{p}.{name}"),
                 format!(
@@ -191,51 +244,55 @@ pub(super) fn check(
             );
         }
     }
-    let need = |c: &mut Checker, name: &str, v: bool| {
-        if !v {
+    for name in e.kind.required() {
+        if !present.iter().any(|(n, is)| n == name && *is) {
             c.push(
                 format!("{p}.{name}"),
                 format!("a {:?} event needs {name:?}", e.kind.name()),
             );
         }
-    };
-    for name in e.kind.required() {
-        let given = present
-            .iter()
-            .chain([("path", e.path.is_some()), ("mode", e.mode.is_some())].iter())
-            .any(|(n, is)| n == name && *is);
-        need(c, name, given);
     }
-    let check_platform = |c: &mut Checker, v: &Option<String>, name: &str, extra: &[&str]| {
-        if let Some(id) = v {
-            let mut known = platforms.to_vec();
-            known.extend_from_slice(extra);
-            c.one_of(&format!("{p}.{name}"), id, &known, "platform");
-        }
-    };
-    let check_channel = |c: &mut Checker, v: &Option<String>, merchant_only: bool| {
-        if let Some(id) = v {
-            if merchant_only {
-                c.one_of(
-                    &format!("{p}.channel"),
-                    id,
-                    merchant_channels,
-                    "merchant channel",
-                );
-            } else {
-                c.one_of(&format!("{p}.channel"), id, channels, "channel");
-            }
-        }
-    };
-    if let Some(m) = e.months {
-        if m == 0 {
-            c.push(format!("{p}.months"), "months must be at least 1, got 0");
+}
+
+/// A platform id named in field `name`, among the platforms and `extra`.
+fn check_platform(
+    c: &mut Checker,
+    p: &str,
+    ids: &Ids,
+    v: &Option<String>,
+    name: &str,
+    extra: &[&str],
+) {
+    if let Some(id) = v {
+        let mut known = ids.platforms.to_vec();
+        known.extend_from_slice(extra);
+        c.one_of(&format!("{p}.{name}"), id, &known, "platform");
+    }
+}
+
+/// A channel id, among the merchant channels only when `merchant_only`.
+fn check_channel(c: &mut Checker, p: &str, ids: &Ids, v: &Option<String>, merchant_only: bool) {
+    if let Some(id) = v {
+        if merchant_only {
+            c.one_of(
+                &format!("{p}.channel"),
+                id,
+                ids.merchant_channels,
+                "merchant channel",
+            );
+        } else {
+            c.one_of(&format!("{p}.channel"), id, ids.channels, "channel");
         }
     }
+}
+
+/// The ids and numbers each kind takes.
+fn check_kind(c: &mut Checker, p: &str, e: &Event, ids: &Ids) {
+    let networks = ids.networks;
     match e.kind {
         EventKind::Block => {
-            check_platform(c, &e.platform, "platform", &[]);
-            check_channel(c, &e.channel, false);
+            check_platform(c, p, ids, &e.platform, "platform", &[]);
+            check_channel(c, p, ids, &e.channel, false);
             if let Some(scope) = &e.scope {
                 if scope != "new" && scope != "use" {
                     c.push(
@@ -246,11 +303,11 @@ pub(super) fn check(
             }
         }
         EventKind::Allow => {
-            check_platform(c, &e.platform, "platform", &[]);
-            check_channel(c, &e.channel, false);
+            check_platform(c, p, ids, &e.platform, "platform", &[]);
+            check_channel(c, p, ids, &e.channel, false);
         }
         EventKind::Shift => {
-            check_channel(c, &e.channel, false);
+            check_channel(c, p, ids, &e.channel, false);
             if let Some(f) = e.factor {
                 c.nonneg(&format!("{p}.factor"), f, "factor");
             }
@@ -259,53 +316,53 @@ pub(super) fn check(
             }
         }
         EventKind::Deposit => {
-            check_platform(c, &e.platform, "platform", &[]);
-            check_channel(c, &e.channel, true);
+            check_platform(c, p, ids, &e.platform, "platform", &[]);
+            check_channel(c, p, ids, &e.channel, true);
             if let Some(a) = e.amount {
                 c.nonneg(&format!("{p}.amount"), a, "deposit (RMB per shop)");
             }
         }
         EventKind::Fee => {
-            check_platform(c, &e.platform, "platform", &["cash"]);
-            check_channel(c, &e.channel, true);
+            check_platform(c, p, ids, &e.platform, "platform", &["cash"]);
+            check_channel(c, p, ids, &e.channel, true);
             match (e.rate, e.factor) {
                 (Some(r), None) => c.share(&format!("{p}.rate"), r, "fee rate"),
                 (None, Some(f)) => c.nonneg(&format!("{p}.factor"), f, "fee factor"),
                 _ => c.push(
-                    p.clone(),
+                    p.to_string(),
                     "a \"fee\" event needs exactly one of \"rate\" (the new fee) or \"factor\" (a multiplier)",
                 ),
             }
         }
         EventKind::WithdrawalFee => {
-            check_platform(c, &e.platform, "platform", &[]);
+            check_platform(c, p, ids, &e.platform, "platform", &[]);
             if let Some(r) = e.rate {
                 c.share(&format!("{p}.rate"), r, "withdrawal fee");
             }
         }
         EventKind::Subsidy => {
-            check_platform(c, &e.platform, "platform", &[]);
-            check_channel(c, &e.channel, false);
+            check_platform(c, p, ids, &e.platform, "platform", &[]);
+            check_channel(c, p, ids, &e.channel, false);
             if let Some(r) = e.rate {
                 c.share(&format!("{p}.rate"), r, "subsidy rate");
             }
         }
         EventKind::Campaign => {
-            check_platform(c, &e.platform, "platform", &[]);
+            check_platform(c, p, ids, &e.platform, "platform", &[]);
             if let Some(m) = e.multiplier {
                 c.nonneg(&format!("{p}.multiplier"), m, "multiplier");
             }
         }
         EventKind::Interop => {
-            check_platform(c, &e.from, "from", &[]);
-            check_platform(c, &e.to, "to", &[]);
-            check_channel(c, &e.channel, false);
+            check_platform(c, p, ids, &e.from, "from", &[]);
+            check_platform(c, p, ids, &e.to, "to", &[]);
+            check_channel(c, p, ids, &e.channel, false);
             if e.from.is_some() && e.from == e.to {
                 c.push(format!("{p}.to"), "interop links two different platforms");
             }
         }
         EventKind::Tie => {
-            check_platform(c, &e.platform, "platform", &[]);
+            check_platform(c, p, ids, &e.platform, "platform", &[]);
             if let Some(n) = &e.network {
                 c.one_of(&format!("{p}.network"), n, networks, "network");
             }

@@ -144,17 +144,14 @@ pub(crate) fn problems(s: &Scenario) -> Vec<Problem> {
     channel_section(&mut c, s);
     let (networks, platforms, channels) = (s.network_ids(), s.platform_ids(), s.channel_ids());
     let merchant_channels = merchant_channels(s);
+    let ids = super::event::Ids {
+        platforms: &platforms,
+        channels: &channels,
+        merchant_channels: &merchant_channels,
+        networks: &networks,
+    };
     for (k, e) in s.events.iter().enumerate() {
-        super::event::check(
-            &mut c,
-            s,
-            k,
-            e,
-            &platforms,
-            &channels,
-            &merchant_channels,
-            &networks,
-        );
+        super::event::check(&mut c, s, k, e, &ids);
     }
     c.problems
 }
@@ -295,98 +292,116 @@ fn platform_section(c: &mut Checker, s: &Scenario) {
     let channels = s.channel_ids();
     let merchant_channels = merchant_channels(s);
     for (k, pl) in s.platforms.iter().enumerate() {
-        let p = format!("platform.{}", pl.id);
-        if pl.id.trim().is_empty() {
-            c.push(
-                format!("platform[{k}].id"),
-                "a platform needs a non-empty id",
-            );
-        }
-        if ["cash", "lost", "none", "all"].contains(&pl.id.as_str()) {
-            c.push(
-                format!("platform[{k}].id"),
-                format!("{:?} is reserved in the output; choose another id", pl.id),
-            );
-        }
-        c.share(&format!("{p}.fee"), pl.fee, "fee");
-        for (o, fo) in pl.fee_overrides.iter().enumerate() {
-            let op = format!("{p}.fee_overrides[{o}]");
-            if let Some(ch) = &fo.channel {
-                c.one_of(
-                    &format!("{op}.channel"),
-                    ch,
-                    &merchant_channels,
-                    "merchant channel",
-                );
-            }
-            c.share(&format!("{op}.fee"), fo.fee, "fee");
-        }
-        for (ch, amount) in &pl.deposit {
+        platform(c, s, k, pl, &networks, &channels, &merchant_channels);
+    }
+}
+
+/// The fields of platform `k`.
+fn platform(
+    c: &mut Checker,
+    s: &Scenario,
+    k: usize,
+    pl: &super::Platform,
+    networks: &[&str],
+    channels: &[&str],
+    merchant_channels: &[&str],
+) {
+    let p = format!("platform.{}", pl.id);
+    if pl.id.trim().is_empty() {
+        c.push(
+            format!("platform[{k}].id"),
+            "a platform needs a non-empty id",
+        );
+    }
+    if ["cash", "lost", "none", "all"].contains(&pl.id.as_str()) {
+        c.push(
+            format!("platform[{k}].id"),
+            format!("{:?} is reserved in the output; choose another id", pl.id),
+        );
+    }
+    c.share(&format!("{p}.fee"), pl.fee, "fee");
+    for (o, fo) in pl.fee_overrides.iter().enumerate() {
+        let op = format!("{p}.fee_overrides[{o}]");
+        if let Some(ch) = &fo.channel {
             c.one_of(
-                &format!("{p}.deposit"),
+                &format!("{op}.channel"),
                 ch,
-                &merchant_channels,
+                merchant_channels,
                 "merchant channel",
             );
-            c.nonneg(
-                &format!("{p}.deposit.{ch}"),
-                *amount,
-                "deposit (RMB per shop)",
+        }
+        c.share(&format!("{op}.fee"), fo.fee, "fee");
+    }
+    for (ch, amount) in &pl.deposit {
+        c.one_of(
+            &format!("{p}.deposit"),
+            ch,
+            merchant_channels,
+            "merchant channel",
+        );
+        c.nonneg(
+            &format!("{p}.deposit.{ch}"),
+            *amount,
+            "deposit (RMB per shop)",
+        );
+    }
+    for (ch, rate) in &pl.subsidy {
+        c.one_of(&format!("{p}.subsidy"), ch, channels, "channel");
+        c.share(&format!("{p}.subsidy.{ch}"), *rate, "subsidy rate");
+    }
+    c.share(
+        &format!("{p}.withdrawal_fee"),
+        pl.withdrawal_fee,
+        "withdrawal fee",
+    );
+    c.share(
+        &format!("{p}.innovation"),
+        pl.innovation,
+        "innovation (per month)",
+    );
+    for (net, q) in &pl.imitation {
+        c.one_of(&format!("{p}.imitation"), net, networks, "network");
+        c.nonneg(&format!("{p}.imitation.{net}"), *q, "imitation weight");
+    }
+    c.finite(&format!("{p}.brand"), pl.brand, "brand weight");
+    c.one_of(&format!("{p}.requires"), &pl.requires, networks, "network");
+    c.share(
+        &format!("{p}.init_users"),
+        pl.init_users,
+        "initial adopter share",
+    );
+    if let Some(l) = pl.launch {
+        if l > s.start && pl.init_users > 0.0 {
+            c.push(
+                format!("{p}.init_users"),
+                format!(
+                    "the platform launches in {l}, after the start {}, so it can have no initial users (got {})",
+                    s.start, pl.init_users
+                ),
             );
         }
-        for (ch, rate) in &pl.subsidy {
-            c.one_of(&format!("{p}.subsidy"), ch, &channels, "channel");
-            c.share(&format!("{p}.subsidy.{ch}"), *rate, "subsidy rate");
-        }
-        c.share(
-            &format!("{p}.withdrawal_fee"),
-            pl.withdrawal_fee,
-            "withdrawal fee",
-        );
-        c.share(
-            &format!("{p}.innovation"),
-            pl.innovation,
-            "innovation (per month)",
-        );
-        for (net, q) in &pl.imitation {
-            c.one_of(&format!("{p}.imitation"), net, &networks, "network");
-            c.nonneg(&format!("{p}.imitation.{net}"), *q, "imitation weight");
-        }
-        c.finite(&format!("{p}.brand"), pl.brand, "brand weight");
-        c.one_of(&format!("{p}.requires"), &pl.requires, &networks, "network");
-        c.share(
-            &format!("{p}.init_users"),
-            pl.init_users,
-            "initial adopter share",
-        );
-        if let Some(l) = pl.launch {
-            if l > s.start && pl.init_users > 0.0 {
-                c.push(
-                    format!("{p}.init_users"),
-                    format!(
-                        "the platform launches in {l}, after the start {}, so it can have no initial users (got {})",
-                        s.start, pl.init_users
-                    ),
-                );
-            }
-        }
-        c.nonneg(&format!("{p}.fixed_cost"), pl.fixed_cost, "fixed cost");
-        if let Some(StrategySpec::DefendShare {
-            threshold,
-            step,
-            cap,
-            budget,
-            channels: chs,
-            ..
-        }) = &pl.strategy
-        {
-            c.share(&format!("{p}.strategy.threshold"), *threshold, "threshold");
-            c.share(&format!("{p}.strategy.step"), *step, "step");
-            c.share(&format!("{p}.strategy.cap"), *cap, "cap");
-            c.nonneg(&format!("{p}.strategy.budget"), *budget, "budget");
-            for ch in chs {
-                c.one_of(&format!("{p}.strategy.channels"), ch, &channels, "channel");
-            }
+    }
+    c.nonneg(&format!("{p}.fixed_cost"), pl.fixed_cost, "fixed cost");
+    strategy(c, &p, pl.strategy.as_ref(), channels);
+}
+
+/// A `defend_share` strategy's shares, budget and channels.
+fn strategy(c: &mut Checker, p: &str, strategy: Option<&StrategySpec>, channels: &[&str]) {
+    if let Some(StrategySpec::DefendShare {
+        threshold,
+        step,
+        cap,
+        budget,
+        channels: chs,
+        ..
+    }) = strategy
+    {
+        c.share(&format!("{p}.strategy.threshold"), *threshold, "threshold");
+        c.share(&format!("{p}.strategy.step"), *step, "step");
+        c.share(&format!("{p}.strategy.cap"), *cap, "cap");
+        c.nonneg(&format!("{p}.strategy.budget"), *budget, "budget");
+        for ch in chs {
+            c.one_of(&format!("{p}.strategy.channels"), ch, channels, "channel");
         }
     }
 }

@@ -476,34 +476,11 @@ impl Simulation {
 }
 
 fn event_row(e: &crate::scenario::Event) -> EventRow {
-    let mut detail = Vec::new();
-    let mut put = |k: &str, v: Option<String>| {
-        if let Some(v) = v {
-            detail.push(format!("{k}={v}"));
-        }
-    };
-    put("scope", e.scope.clone());
-    put("months", e.months.map(|x| x.to_string()));
-    put("factor", e.factor.map(|x| x.to_string()));
-    put("rate", e.rate.map(|x| x.to_string()));
-    put("amount", e.amount.map(|x| x.to_string()));
-    put("multiplier", e.multiplier.map(|x| x.to_string()));
-    put("weight", e.weight.map(|x| x.to_string()));
-    put("network", e.network.clone());
-    put("to", e.to.clone());
-    put("mutual", e.mutual.map(|x| x.to_string()));
-    put("class", e.class.map(|c| format!("{c:?}").to_lowercase()));
-    put("mode", e.mode.clone());
-    put("points", e.path.as_ref().map(|p| p.len().to_string()));
     EventRow {
         kind: e.kind.name().to_string(),
-        platform: e
-            .platform
-            .clone()
-            .or_else(|| e.from.clone())
-            .unwrap_or_default(),
+        platform: e.actor().to_string(),
         channel: e.channel.clone().unwrap_or_default(),
-        detail: detail.join(";"),
+        detail: e.detail(),
         source: e.source.clone(),
     }
 }
