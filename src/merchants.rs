@@ -14,8 +14,7 @@ use crate::payments::{channel_input, profit_terms, sigmoid, ChannelTables};
 use crate::policy::Policy;
 use crate::rng::{hi_u01, lo_u01, Stream, StreamId};
 use crate::scenario::ChannelKind;
-use crate::world::{Merchants, BATCH, CHUNK};
-use rayon::prelude::*;
+use crate::world::{fold_chunks, Merchants};
 
 /// Probability of adding a platform: `σ((ΔΠ/(y·margin) − κ_m)/τ)`, where `gain` is
 /// `ΔΠ/(y·margin)`.
@@ -197,50 +196,43 @@ pub fn merchant_pass(ctx: &MerchantCtx, m: &mut Merchants) -> MerchantAcc {
     let p = ctx.p;
     let c_n = ctx.channels.len();
     let n = m.size.len();
-    let mut total = MerchantAcc::new(p, c_n);
-    let span = CHUNK * BATCH;
-    let mut start = 0;
-    while start < n {
-        let end = (start + span).min(n);
-        let parts: Vec<MerchantAcc> = m.accepted[start..end]
-            .par_chunks_mut(CHUNK)
-            .zip(m.expiry[start * p..end * p].par_chunks_mut(CHUNK * p.max(1)))
-            .enumerate()
-            .map(|(k, (acc_sets, expiry))| {
-                let base = start + k * CHUNK;
-                let mut acc = MerchantAcc::new(p, c_n);
-                for off in 0..acc_sets.len() {
-                    let idx = base + off;
-                    let c = m.channel[idx] as usize;
-                    let class = m.class[idx] as usize;
-                    let new = update_merchant(
-                        ctx,
-                        idx as u64,
-                        c,
-                        class,
-                        m.size[idx] as f64,
-                        acc_sets[off],
-                        &mut expiry[off * p..(off + 1) * p],
-                    );
-                    acc_sets[off] = new;
-                    for j in 0..p {
-                        if new & (1 << j) != 0 {
-                            acc.accepting[c * p + j] += 1;
-                        }
+    let (channel, class_of, size) = (&m.channel, &m.class, &m.size);
+    fold_chunks(
+        n,
+        (&mut m.accepted[..], &mut m.expiry[..]),
+        |(sets, expiry), k| {
+            let (s0, s1) = sets.split_at_mut(k);
+            let (e0, e1) = expiry.split_at_mut(k * p);
+            ((s0, e0), (s1, e1))
+        },
+        || MerchantAcc::new(p, c_n),
+        |base, (acc_sets, expiry), acc| {
+            for off in 0..acc_sets.len() {
+                let idx = base + off;
+                let c = channel[idx] as usize;
+                let class = class_of[idx] as usize;
+                let new = update_merchant(
+                    ctx,
+                    idx as u64,
+                    c,
+                    class,
+                    size[idx] as f64,
+                    acc_sets[off],
+                    &mut expiry[off * p..(off + 1) * p],
+                );
+                acc_sets[off] = new;
+                for j in 0..p {
+                    if new & (1 << j) != 0 {
+                        acc.accepting[c * p + j] += 1;
                     }
-                    acc.any[c] += (new != 0) as u64;
-                    acc.multi[c] += (new.count_ones() >= 2) as u64;
-                    acc.mass[(c * 2 + class) * (1 << p) + new as usize] += m.size[idx] as f64;
                 }
-                acc
-            })
-            .collect();
-        for part in &parts {
-            total.merge(part);
-        }
-        start = end;
-    }
-    total
+                acc.any[c] += (new != 0) as u64;
+                acc.multi[c] += (new.count_ones() >= 2) as u64;
+                acc.mass[(c * 2 + class) * (1 << p) + new as usize] += size[idx] as f64;
+            }
+        },
+        |total, part| total.merge(part),
+    )
 }
 
 #[inline]

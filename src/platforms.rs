@@ -7,10 +7,11 @@
 //! Bookkeeping (value, fees, subsidy cost) is done by the step and reported in
 //! [`crate::record::PlatformRow`].
 //!
-//! Owns: `PlatformStrategy`, `Scripted`, `DefendShare`. Reads: months, a strategy's view. Never:
-//! agents, output.
+//! Owns: `PlatformStrategy`, `Scripted`, `DefendShare`, building them from the scenario. Reads:
+//! months, a strategy's view, the scenario's strategy specs. Never: agents, output.
 
 use crate::month::Month;
+use crate::scenario::{Scenario, StrategySpec};
 
 /// What a strategy sees after month `month` has been recorded.
 #[derive(Debug, Clone)]
@@ -106,6 +107,42 @@ impl PlatformStrategy for DefendShare {
         }
         Some(next)
     }
+}
+
+/// The built-in strategy of each platform, as its scenario declares it.
+pub(crate) fn from_spec(scenario: &Scenario) -> Vec<Box<dyn PlatformStrategy>> {
+    let channel_ids = scenario.channel_ids();
+    scenario
+        .platforms
+        .iter()
+        .map(|pl| -> Box<dyn PlatformStrategy> {
+            match &pl.strategy {
+                None | Some(StrategySpec::Scripted) => Box::new(Scripted),
+                Some(StrategySpec::DefendShare {
+                    start,
+                    threshold,
+                    step,
+                    cap,
+                    budget,
+                    channels,
+                }) => Box::new(DefendShare {
+                    start: *start,
+                    threshold: *threshold,
+                    step: *step,
+                    cap: *cap,
+                    budget: *budget,
+                    channels: channel_ids
+                        .iter()
+                        .map(|id| channels.is_empty() || channels.iter().any(|c| c == id))
+                        .collect(),
+                    floor: channel_ids
+                        .iter()
+                        .map(|id| pl.subsidy.get(*id).copied().unwrap_or(0.0))
+                        .collect(),
+                }),
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -69,6 +69,68 @@ pub const CHUNK: usize = 4096;
 /// Chunks processed per parallel batch (bounds the memory of the partial sums).
 pub const BATCH: usize = 256;
 
+/// The one ordered reduction of the crate: runs `f` over [`CHUNK`]-sized pieces of the `n`
+/// agents held in `data`, [`BATCH`] chunks at a time in parallel, and merges the chunks' partial
+/// sums into `zero()` in chunk order, so that totals do not depend on the number of threads.
+/// `split(data, k)` cuts the agents' slices after agent `k`; `f(first, piece, acc)` gets the
+/// index of the piece's first agent.
+///
+/// ```
+/// use paymarket::world::fold_chunks;
+/// let mut v: Vec<u64> = (0..10_000).collect();
+/// let sum = fold_chunks(
+///     v.len(),
+///     v.as_mut_slice(),
+///     |s, k| s.split_at_mut(k),
+///     || 0u64,
+///     |_, piece, acc| {
+///         for x in piece.iter_mut() {
+///             *x *= 2;
+///             *acc += *x;
+///         }
+///     },
+///     |total, part| *total += part,
+/// );
+/// assert_eq!(sum, 9_999 * 10_000);
+/// assert_eq!(v[4_999], 9_998);
+/// ```
+pub fn fold_chunks<S: Send, A: Send>(
+    n: usize,
+    mut data: S,
+    split: impl Fn(S, usize) -> (S, S),
+    zero: impl Fn() -> A + Sync,
+    f: impl Fn(usize, S, &mut A) + Sync,
+    mut merge: impl FnMut(&mut A, &A),
+) -> A {
+    let mut total = zero();
+    let mut start = 0;
+    while start < n {
+        let mut pieces = Vec::with_capacity(BATCH);
+        let end = (start + CHUNK * BATCH).min(n);
+        let mut at = start;
+        while at < end {
+            let len = CHUNK.min(end - at);
+            let (piece, rest) = split(data, len);
+            pieces.push((at, piece));
+            data = rest;
+            at += len;
+        }
+        let parts: Vec<A> = pieces
+            .into_par_iter()
+            .map(|(first, piece)| {
+                let mut acc = zero();
+                f(first, piece, &mut acc);
+                acc
+            })
+            .collect();
+        for part in &parts {
+            merge(&mut total, part);
+        }
+        start = end;
+    }
+    total
+}
+
 /// User agents, struct of arrays.
 #[derive(Debug, Clone)]
 pub struct Users {

@@ -14,12 +14,12 @@ use crate::market::Market;
 use crate::merchants::{self, merchant_pass, MerchantAcc, MerchantCtx};
 use crate::month::Month;
 use crate::payments;
-use crate::platforms::{DefendShare, PlatformStrategy, Scripted, StrategyView};
+use crate::platforms::{PlatformStrategy, StrategyView};
 use crate::policy::{Policy, Timeline};
 use crate::record::{
     AgentsView, ChannelRow, EventRow, MarketRow, MonthReport, PlatformRow, Recorder,
 };
-use crate::scenario::{ChannelKind, Scenario, StrategySpec, ValidScenario};
+use crate::scenario::{ChannelKind, Scenario, ValidScenario};
 use crate::social::Membership;
 use crate::users::{channel_spending, user_pass, Draws, P2pChannel, UserAcc, UserCtx, UserTables};
 use crate::world::{init, Merchants, Users};
@@ -31,42 +31,6 @@ mod fork;
 pub mod invariants;
 pub use checkpoint::FORMAT as CHECKPOINT_FORMAT;
 pub use fork::fork_compatible;
-
-/// The built-in strategy of each platform, as its scenario declares it.
-fn build_strategies(scenario: &Scenario) -> Vec<Box<dyn PlatformStrategy>> {
-    let channel_ids = scenario.channel_ids();
-    scenario
-        .platforms
-        .iter()
-        .map(|pl| -> Box<dyn PlatformStrategy> {
-            match &pl.strategy {
-                None | Some(StrategySpec::Scripted) => Box::new(Scripted),
-                Some(StrategySpec::DefendShare {
-                    start,
-                    threshold,
-                    step,
-                    cap,
-                    budget,
-                    channels,
-                }) => Box::new(DefendShare {
-                    start: *start,
-                    threshold: *threshold,
-                    step: *step,
-                    cap: *cap,
-                    budget: *budget,
-                    channels: channel_ids
-                        .iter()
-                        .map(|id| channels.is_empty() || channels.iter().any(|c| c == id))
-                        .collect(),
-                    floor: channel_ids
-                        .iter()
-                        .map(|id| pl.subsidy.get(*id).copied().unwrap_or(0.0))
-                        .collect(),
-                }),
-            }
-        })
-        .collect()
-}
 
 /// A running simulation of one scenario.
 ///
@@ -134,7 +98,7 @@ impl Simulation {
     ) -> Result<Simulation> {
         let timeline = Timeline::new(&scenario)?;
         let market = Market::new(&scenario, users.len(), &merchants.ranges);
-        let strategies = build_strategies(&scenario);
+        let strategies = crate::platforms::from_spec(&scenario);
         let p = scenario.platforms.len();
         Ok(Simulation {
             scenario,

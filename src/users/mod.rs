@@ -19,7 +19,7 @@ use crate::market::Market;
 use crate::policy::Policy;
 use crate::rng::{Stream, StreamId};
 use crate::social::Membership;
-use crate::world::{state, Users, BATCH, CHUNK};
+use crate::world::{fold_chunks, state, Users, CHUNK};
 use rayon::prelude::*;
 
 mod tables;
@@ -361,52 +361,46 @@ pub fn user_pass(ctx: &UserCtx, channels: usize, users: &mut Users) -> UserAcc {
     };
     let n = users.spend.len();
     let classes = ctx.tables.classes();
-    let mut total = UserAcc::new(ctx.p, channels, classes);
-    let span = CHUNK * BATCH;
-    let mut start = 0;
-    while start < n {
-        let end = (start + span).min(n);
-        let parts: Vec<UserAcc> = new[start..end]
-            .par_chunks_mut(CHUNK)
-            .zip(users.dormancy[start..end].par_chunks_mut(CHUNK))
-            .enumerate()
-            .map(|(k, (out, dorm))| {
-                let base = start + k * CHUNK;
-                let mut acc = UserAcc::new(ctx.p, channels, classes);
-                // Two blocks in flight: while one block is updated, the next block's contacts
-                // are on their way from memory.
-                let (mut contacts, mut ahead) = (Contacts::new(), Contacts::new());
-                ahead.sample(ctx, base, BLOCK.min(out.len()), old);
-                for b0 in (0..out.len()).step_by(BLOCK) {
-                    let b1 = (b0 + BLOCK).min(out.len());
-                    std::mem::swap(&mut contacts, &mut ahead);
-                    if b1 < out.len() {
-                        ahead.sample(ctx, base + b1, (b1 + BLOCK).min(out.len()) - b1, old);
-                    }
-                    contacts.load(ctx, old);
-                    for off in b0..b1 {
-                        let i = base + off;
-                        let (st, d) = update_user(
-                            ctx,
-                            i,
-                            users.spend[i],
-                            old[i],
-                            dorm[off],
-                            contacts.of(off - b0),
-                            &mut acc,
-                        );
-                        out[off] = st;
-                        dorm[off] = d;
-                    }
+    let spend = &users.spend;
+    let total = fold_chunks(
+        n,
+        (&mut new[..], &mut users.dormancy[..]),
+        |(st, dorm), k| {
+            let (st0, st1) = st.split_at_mut(k);
+            let (d0, d1) = dorm.split_at_mut(k);
+            ((st0, d0), (st1, d1))
+        },
+        || UserAcc::new(ctx.p, channels, classes),
+        |base, (out, dorm), acc| {
+            // Two blocks in flight: while one block is updated, the next block's contacts are
+            // on their way from memory.
+            let (mut contacts, mut ahead) = (Contacts::new(), Contacts::new());
+            ahead.sample(ctx, base, BLOCK.min(out.len()), old);
+            for b0 in (0..out.len()).step_by(BLOCK) {
+                let b1 = (b0 + BLOCK).min(out.len());
+                std::mem::swap(&mut contacts, &mut ahead);
+                if b1 < out.len() {
+                    ahead.sample(ctx, base + b1, (b1 + BLOCK).min(out.len()) - b1, old);
                 }
-                acc
-            })
-            .collect();
-        for part in &parts {
-            total.merge(part);
-        }
-        start = end;
-    }
+                contacts.load(ctx, old);
+                for off in b0..b1 {
+                    let i = base + off;
+                    let (st, d) = update_user(
+                        ctx,
+                        i,
+                        spend[i],
+                        old[i],
+                        dorm[off],
+                        contacts.of(off - b0),
+                        acc,
+                    );
+                    out[off] = st;
+                    dorm[off] = d;
+                }
+            }
+        },
+        |total, part| total.merge(part),
+    );
     users.cur = 1 - cur;
     total
 }
