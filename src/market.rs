@@ -34,8 +34,6 @@ pub struct Market {
     pub brand: Vec<f64>,
     /// `p_j`: innovation per month.
     pub innovation: Vec<f64>,
-    /// Fixed cost per accepting shop and month, RMB (zero past `P`).
-    pub fixed_cost: [f64; 8],
     /// Launch months (`None`: launched before the start).
     pub launch: Vec<Option<Month>>,
     /// Each channel's kind.
@@ -62,6 +60,57 @@ pub struct Market {
     pub requires_networks: bool,
     /// The behavioural parameters (MODEL.md section 9).
     pub params: Params,
+    /// `K`: contexts (1 when the scenario declares none: the implicit `all`).
+    pub contexts: usize,
+    /// `κ(c)`: each channel's context.
+    pub context_of: Vec<usize>,
+    /// Each context's parameters, the global values where the scenario leaves them out.
+    pub context: Vec<ContextParams>,
+}
+
+/// A context's default-wallet parameters (MODEL.md section 2, **Contexts**).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ContextParams {
+    /// `loyalty_κ`.
+    pub loyalty: f64,
+    /// `ρ_π,κ`.
+    pub primary_review: f64,
+    /// `β_bal,κ`.
+    pub balance_weight: f64,
+    /// `β_soc,κ`.
+    pub social_weight: f64,
+    /// `β_cov,κ`.
+    pub coverage_primary_weight: f64,
+}
+
+impl ContextParams {
+    /// The parameters of each context of `s`, in declaration order; the single implicit
+    /// context `all` has the global values.
+    pub fn of(s: &Scenario) -> Vec<ContextParams> {
+        let g = &s.params;
+        let global = ContextParams {
+            loyalty: g.loyalty,
+            primary_review: g.primary_review,
+            balance_weight: g.balance_weight,
+            social_weight: g.social_weight,
+            coverage_primary_weight: g.coverage_primary_weight,
+        };
+        if s.contexts.is_empty() {
+            return vec![global];
+        }
+        s.contexts
+            .iter()
+            .map(|k| ContextParams {
+                loyalty: k.loyalty.unwrap_or(global.loyalty),
+                primary_review: k.primary_review.unwrap_or(global.primary_review),
+                balance_weight: k.balance_weight.unwrap_or(global.balance_weight),
+                social_weight: k.social_weight.unwrap_or(global.social_weight),
+                coverage_primary_weight: k
+                    .coverage_primary_weight
+                    .unwrap_or(global.coverage_primary_weight),
+            })
+            .collect()
+    }
 }
 
 impl Market {
@@ -71,10 +120,6 @@ impl Market {
         let networks = s.network_ids();
         let bit = |id: &str| 1u16 << networks.iter().position(|x| *x == id).unwrap_or(0);
         let p = s.platforms.len();
-        let mut fixed_cost = [0.0; 8];
-        for (j, pl) in s.platforms.iter().enumerate() {
-            fixed_cost[j] = pl.fixed_cost;
-        }
         let kind: Vec<ChannelKind> = s.channels.iter().map(|ch| ch.kind).collect();
         Market {
             platforms: p,
@@ -87,7 +132,6 @@ impl Market {
             channel_requires: s.channels.iter().map(|ch| bit(&ch.requires)).collect(),
             brand: s.platforms.iter().map(|pl| pl.brand).collect(),
             innovation: s.platforms.iter().map(|pl| pl.innovation).collect(),
-            fixed_cost,
             launch: s.platforms.iter().map(|pl| pl.launch).collect(),
             weight: s.channels.iter().map(|ch| ch.weight).collect(),
             is_p2p: kind.iter().map(|k| *k == ChannelKind::P2p).collect(),
@@ -115,6 +159,9 @@ impl Market {
             requires_networks: s.platforms.iter().any(|pl| pl.requires != EVERYONE)
                 || s.channels.iter().any(|ch| ch.requires != EVERYONE),
             params: s.params.clone(),
+            contexts: s.contexts.len().max(1),
+            context_of: s.channel_contexts(),
+            context: ContextParams::of(s),
         }
     }
 

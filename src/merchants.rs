@@ -106,7 +106,6 @@ impl<'a> MerchantCtx<'a> {
             policy,
             channels,
             launched: market.launched(month),
-            fixed: market.fixed_cost,
             review: prm.merchant_review,
             scale: prm.merchant_logit_scale,
             inertia: prm.merchant_inertia,
@@ -134,8 +133,6 @@ pub struct MerchantCtx<'a> {
     pub channels: &'a [MerchantChannel],
     /// Platforms launched by this month.
     pub launched: u8,
-    /// Fixed cost per platform, RMB per shop per month.
-    pub fixed: [f64; 8],
     /// `ρ_m`.
     pub review: f64,
     /// `τ`.
@@ -258,7 +255,8 @@ fn update_merchant(
     let n_sets = 1usize << p;
     let terms = &ch.terms[class * n_sets..][..n_sets];
     let cost = |j: usize| -> f64 {
-        (policy.deposit[j * policy.channels + c] * ctx.interest / 12.0 + ctx.fixed[j])
+        (policy.deposit[j * policy.channels + c] * ctx.interest / 12.0
+            + policy.fixed[j * policy.channels + c])
             / (y * ch.margin)
     };
     let draws = ctx.stream.agent(k);

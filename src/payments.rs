@@ -155,10 +155,12 @@ pub struct ChannelInput<'a> {
     pub steering: f64,
     /// Sales potential mass per `class * 2^P + A` (sums of merchant sizes).
     pub mass: &'a [f64],
-    /// Loyalty of the primary wallet.
+    /// Loyalty of the default wallet in the channel's context, `loyalty_κ(c)`.
     pub loyalty: f64,
     /// Brand weights `θ_j`.
     pub brand: &'a [f64],
+    /// The channel's context `κ(c)`, whose brand offsets `θ_{j,κ}` in force the split adds.
+    pub context: usize,
     /// `η`.
     pub subsidy_split: f64,
 }
@@ -180,8 +182,9 @@ pub fn channel_input<'a>(market: &'a Market, c: usize, mass: &'a [f64]) -> Chann
         cash: market.cash[c],
         steering: market.steering[c],
         mass: &mass[c * 2 * n_sets..][..2 * n_sets],
-        loyalty: market.params.loyalty,
+        loyalty: market.context[market.context_of[c]].loyalty,
         brand: &market.brand,
+        context: market.context_of[c],
         subsidy_split: market.params.subsidy_split,
     }
 }
@@ -202,7 +205,9 @@ pub fn channel_tables(policy: &Policy, input: &ChannelInput) -> ChannelTables {
     let hp_n = n_sets * (p + 1);
     let mut logit = [0.0f64; 8];
     for j in 0..p {
-        logit[j] = input.brand[j] + input.subsidy_split * policy.subsidy[j * policy.channels + c];
+        logit[j] = input.brand[j]
+            + policy.brand[j * policy.contexts + input.context]
+            + input.subsidy_split * policy.subsidy[j * policy.channels + c];
     }
     let expansion: Vec<u8> = (0..n_sets).map(|a| expansion(policy, c, a as u8)).collect();
     let mut route = vec![0.0; hp_n * (p + 2)];
@@ -471,6 +476,7 @@ mod tests {
                 mass: &mass,
                 loyalty: 0.6,
                 brand: &brand,
+                context: 0,
                 subsidy_split: 20.0,
             };
             let customers: Vec<f64> = (0..n_sets * (p + 1))

@@ -63,6 +63,24 @@ pub mod state {
     }
 }
 
+/// The defaults word of a user with several contexts: the default wallet `π_iκ` of context
+/// `κ = 1, 2, 3` in bits `4(κ−1)..4κ` ([`NO_PRIMARY`] for none). Context 0's default is the
+/// state word's `π`, so a one-context scenario has no defaults word at all.
+pub mod defaults {
+    /// The default of context `k` (1..=3).
+    #[inline(always)]
+    pub fn get(word: u16, k: usize) -> u8 {
+        ((word >> (4 * (k - 1))) & 0xf) as u8
+    }
+
+    /// The word with context `k`'s default (1..=3) set to `pi`.
+    #[inline(always)]
+    pub fn set(word: u16, k: usize, pi: u8) -> u16 {
+        let shift = 4 * (k - 1);
+        (word & !(0xf << shift)) | ((pi as u16 & 0xf) << shift)
+    }
+}
+
 /// Users per reduction chunk. Partial sums are taken per chunk and combined in chunk order, so
 /// totals do not depend on the number of threads.
 pub const CHUNK: usize = 4096;
@@ -141,6 +159,9 @@ pub struct Users {
     pub state: [Vec<u16>; 2],
     /// Months since each held wallet was last used, 4 bits per platform.
     pub dormancy: Vec<u32>,
+    /// Defaults in contexts 1–3 (see [`defaults`]), two buffers like `state`; empty when the
+    /// scenario has one context, whose default is the state word's `π`.
+    pub defaults: [Vec<u16>; 2],
     /// Which buffer holds last month's state.
     pub cur: usize,
 }
@@ -156,8 +177,25 @@ impl Users {
         self.spend.is_empty()
     }
 
-    /// Bytes of per-user arrays per user: spending 4, state 2 × 2, dormancy 4.
+    /// Bytes of per-user arrays per user with one context: spending 4, state 2 × 2, dormancy 4.
     pub const BYTES_PER_USER: usize = 4 + 2 * 2 + 4;
+
+    /// Bytes of per-user arrays per user with `contexts` contexts: [`Users::BYTES_PER_USER`],
+    /// plus 2 × 2 for the defaults word when there is more than one (16 bytes at most).
+    pub const fn bytes_per_user(contexts: usize) -> usize {
+        Users::BYTES_PER_USER + if contexts > 1 { 2 * 2 } else { 0 }
+    }
+
+    /// User `i`'s default wallet in context `k` at the end of the last simulated month, if any
+    /// (context 0's is the state word's `π`).
+    pub fn default_in(&self, i: usize, k: usize) -> Option<usize> {
+        let p = if k == 0 {
+            state::primary(self.state[self.cur][i])
+        } else {
+            defaults::get(self.defaults[self.cur][i], k)
+        };
+        (p != NO_PRIMARY).then_some(p as usize)
+    }
 
     /// User `i`'s wallet set at the end of the last simulated month.
     pub fn wallets(&self, i: usize) -> u8 {
@@ -200,26 +238,38 @@ pub fn merchant_bytes(p: usize) -> usize {
 /// Estimated peak memory of a simulation: the per-agent arrays plus a fixed allowance for the
 /// program, the monthly tables and the partial sums of one parallel batch.
 pub fn memory_estimate(users: u64, merchants: u64, platforms: usize) -> u64 {
-    memory_estimate_at_once(users, merchants, platforms, 1)
+    memory_estimate_at_once(users, merchants, platforms, 1, 1)
 }
 
 /// Estimated peak memory of a process holding `worlds` simulations of this size at once (the
-/// runs in flight of an ensemble, both sides of a forked comparison): the program's own
-/// allowance once, the agents' arrays per world. Measured against peak resident memory in
-/// BENCHMARKS.md ("Memory").
-pub fn memory_estimate_at_once(users: u64, merchants: u64, platforms: usize, worlds: u64) -> u64 {
+/// runs in flight of an ensemble, both sides of a forked comparison) with `contexts` contexts:
+/// the program's own allowance once, the agents' arrays per world. Measured against peak
+/// resident memory in BENCHMARKS.md ("Memory").
+pub fn memory_estimate_at_once(
+    users: u64,
+    merchants: u64,
+    platforms: usize,
+    worlds: u64,
+    contexts: usize,
+) -> u64 {
     // The program, its thread stacks, the tables and the reports: 8 MiB, measured as the peak
     // resident memory of runs of 10^5 users (8.0 MB), where the agents take 1.4 MB.
     const FIXED: u64 = 8 << 20;
-    let per_world =
-        users * Users::BYTES_PER_USER as u64 + merchants * merchant_bytes(platforms) as u64;
+    let per_world = users * Users::bytes_per_user(contexts) as u64
+        + merchants * merchant_bytes(platforms) as u64;
     FIXED + worlds.max(1) * per_world
 }
 
 /// Refuses, before anything is allocated, to hold `worlds` simulations of this size at once when
 /// the machine does not have the memory available (where the OS reports it).
-pub fn check_memory(users: u64, merchants: u64, platforms: usize, worlds: u64) -> Result<()> {
-    let needed = memory_estimate_at_once(users, merchants, platforms, worlds);
+pub fn check_memory(
+    users: u64,
+    merchants: u64,
+    platforms: usize,
+    worlds: u64,
+    contexts: usize,
+) -> Result<()> {
+    let needed = memory_estimate_at_once(users, merchants, platforms, worlds, contexts);
     match memory_available() {
         Some(available) if needed > available => Err(Error::OutOfMemory {
             worlds: worlds.max(1),
@@ -227,7 +277,7 @@ pub fn check_memory(users: u64, merchants: u64, platforms: usize, worlds: u64) -
             merchants,
             needed,
             available,
-            bytes_per_user: Users::BYTES_PER_USER,
+            bytes_per_user: Users::bytes_per_user(contexts),
             merchant_bytes: merchant_bytes(platforms),
         }),
         _ => Ok(()),
@@ -340,16 +390,34 @@ fn init_users(s: &Scenario, policy: &Policy, seed: u64) -> Users {
         .iter()
         .map(|pl| 1u16 << networks.iter().position(|x| *x == pl.requires).unwrap_or(0))
         .collect();
-    let brand: Vec<f64> = s.platforms.iter().map(|pl| pl.brand).collect();
+    let k_n = policy.contexts;
+    // θ_j + θ_{j,κ} per context: the scenario's base offsets (events dated `start` apply in
+    // step 0, after the initial state).
+    let brand: Vec<Vec<f64>> = (0..k_n)
+        .map(|k| {
+            s.platforms
+                .iter()
+                .enumerate()
+                .map(|(j, pl)| pl.brand + policy.base_brand[j * k_n + k])
+                .collect()
+        })
+        .collect();
     let init_share: Vec<f64> = s.platforms.iter().map(|pl| pl.init_users).collect();
 
     let mut spend = vec![0f32; n];
     let mut state = vec![0u16; n];
+    let mut extra = vec![0u16; if k_n > 1 { n } else { 0 }];
+    let mut extra_chunks: Vec<&mut [u16]> = if k_n > 1 {
+        extra.chunks_mut(CHUNK).collect()
+    } else {
+        (0..n.div_ceil(CHUNK)).map(|_| &mut [][..]).collect()
+    };
     spend
         .par_chunks_mut(CHUNK)
         .zip(state.par_chunks_mut(CHUNK))
+        .zip(extra_chunks.par_iter_mut())
         .enumerate()
-        .for_each(|(ci, (sp, st))| {
+        .for_each(|(ci, ((sp, st), ex))| {
             for k in 0..sp.len() {
                 let i = (ci * CHUNK + k) as u64;
                 sp[k] = (mu + sigma * std_normal(attr.agent(i).draw(0))).exp() as f32;
@@ -364,18 +432,30 @@ fn init_users(s: &Scenario, policy: &Policy, seed: u64) -> Users {
                         h |= 1 << j;
                     }
                 }
-                let primary = if h == 0 {
-                    NO_PRIMARY
-                } else {
-                    logit_pick(h, |j| brand[j], u01(d.draw(p as u64)))
+                // Context κ draws with key `p + κ`: context 0 is v1's primary draw.
+                let pick = |kk: usize| {
+                    if h == 0 {
+                        NO_PRIMARY
+                    } else {
+                        logit_pick(h, |j| brand[kk][j], u01(d.draw((p + kk) as u64)))
+                    }
                 };
-                st[k] = state::pack(h, primary, mask);
+                st[k] = state::pack(h, pick(0), mask);
+                if k_n > 1 {
+                    let mut word = 0u16;
+                    for kk in 1..k_n {
+                        word = defaults::set(word, kk, pick(kk));
+                    }
+                    ex[k] = word;
+                }
             }
         });
+    drop(extra_chunks);
     Users {
         spend,
         state: [state.clone(), state],
         dormancy: vec![0u32; n],
+        defaults: [extra.clone(), extra],
         cur: 0,
     }
 }

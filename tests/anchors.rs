@@ -204,6 +204,7 @@ fn interoperability_is_neutral() {
             mass: &mass,
             loyalty: 0.6,
             brand: &[0.0, 0.5, 0.0],
+            context: 0,
             subsidy_split: 20.0,
         };
         let tables = channel_tables(&policy, &input);

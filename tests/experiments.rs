@@ -362,7 +362,7 @@ fn experiments_refuse_what_their_runs_in_flight_would_not_fit_in() {
         in_flight: 4,
         ..Plan::default()
     };
-    let need = paymarket::world::memory_estimate_at_once(s.agents.users, 500, 2, 4);
+    let need = paymarket::world::memory_estimate_at_once(s.agents.users, 500, 2, 4, 1);
     assert_eq!(
         need,
         (8 << 20) + 4 * (12 * 4_000_000_000 + 500 * (7 + 2 * 2))

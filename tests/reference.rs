@@ -217,3 +217,71 @@ fn every_reference_output_is_reproduced_byte_for_byte() {
         assert!(compared >= 30, "only {compared} files compared");
     }
 }
+
+/// A checkpoint of format 2 (written before contexts existed) is still read: resuming the
+/// historical run from it gives the reference files of the uninterrupted run.
+#[test]
+fn a_format_2_checkpoint_resumes_to_the_reference_files() {
+    let dir = std::env::temp_dir().join(format!("paymarket-format2-{}", std::process::id()));
+    let china = "data/scenarios/china_2012_2021.toml";
+    let v = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    run(
+        &v(&[
+            "run",
+            china,
+            "--users",
+            "20000",
+            "--merchants",
+            "2000",
+            "--checkpoint-at",
+            "2016-01",
+        ]),
+        &dir,
+    );
+    let ckpt = dir.join("checkpoint-2016-01.ckpt");
+    std::fs::copy(
+        "tests/fixtures/checkpoint_format2/checkpoint-2016-01.ckpt",
+        &ckpt,
+    )
+    .unwrap();
+    let version = u32::from_le_bytes(std::fs::read(&ckpt).unwrap()[16..20].try_into().unwrap());
+    assert_eq!(version, 2, "the fixture is a format-2 checkpoint");
+    // Drop the rows the resume must write again, so that only the resumed state can make them.
+    for f in ["channels.csv", "market.csv", "platforms.csv", "events.csv"] {
+        let p = dir.join(f);
+        let text = std::fs::read_to_string(&p).unwrap();
+        let kept: String = text
+            .lines()
+            .filter(|l| {
+                l.split(',')
+                    .nth(2)
+                    .is_none_or(|m| m < "2016-01" || m == "month")
+            })
+            .map(|l| format!("{l}\n"))
+            .collect();
+        std::fs::write(&p, kept).unwrap();
+    }
+    let o = Command::new(env!("CARGO_BIN_EXE_paymarket"))
+        .args([
+            "resume",
+            &ckpt.display().to_string(),
+            "--out",
+            &dir.display().to_string(),
+            "-q",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let want = results(&Path::new(FIXTURES).join("history"));
+    for (file, bytes) in &want {
+        if file == "defaults.csv" {
+            continue;
+        }
+        let got = std::fs::read(dir.join(file)).unwrap();
+        assert!(
+            got == *bytes,
+            "{file}: the resume from format 2 differs from the reference"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

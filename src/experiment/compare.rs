@@ -233,7 +233,8 @@ pub(crate) fn forked_pair(
     Ok((past, alt))
 }
 
-/// Writes `effects_platforms.csv`, `effects_market.csv` and `effects_channels.csv`: per month,
+/// Writes `effects_platforms.csv`, `effects_market.csv`, `effects_channels.csv` and
+/// `effects_defaults.csv`: per month,
 /// keys and metric, both sides' means, the paired effect `alternative − baseline` with its sd,
 /// 95% interval and `n`, and the unpaired (Welch) interval for contrast. Returns the file names.
 pub fn write_effects(dir: &Path, e: &Effects) -> Result<Vec<String>> {

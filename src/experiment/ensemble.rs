@@ -8,19 +8,19 @@ use super::{feed, for_each_replicate, run_valid, Plan, Progress};
 use crate::error::{Error, Result};
 use crate::month::Month;
 use crate::output::{number as num, StagedCsv};
-use crate::record::columns::{MARKET, PLATFORM};
+use crate::record::columns::{DEFAULT, MARKET, PLATFORM};
 use crate::record::{MonthReport, Recorder};
 use crate::scenario::Scenario;
 use crate::stats::Moments;
 use std::path::Path;
 
-/// The three tables of metrics summarised.
-pub const TABLES: [&str; 3] = ["platforms", "market", "channels"];
+/// The tables of metrics summarised.
+pub const TABLES: [&str; 4] = ["platforms", "market", "channels", "defaults"];
 
 /// Calls `f(table, key1, key2, metric, value)` for every metric of a report, in a fixed order:
 /// the platforms' columns of `platforms.csv`, the market's of `market.csv` and the channels'
-/// value and acceptance per platform (and cash and lost) of `channels.csv`. A value share that
-/// does not exist is NaN.
+/// value and acceptance per platform (and cash and lost) of `channels.csv`, and the defaults of
+/// `defaults.csv` per context and platform. A value share that does not exist is NaN.
 pub fn visit_metrics(
     r: &MonthReport,
     mut f: impl FnMut(&'static str, &str, &str, &'static str, f64),
@@ -56,16 +56,25 @@ pub fn visit_metrics(
         f("channels", &ch.channel, "cash", "value", ch.cash);
         f("channels", &ch.channel, "lost", "value", ch.lost);
     }
+    for d in &r.defaults {
+        for c in DEFAULT {
+            if let Some(v) = (c.get)(d) {
+                f("defaults", &d.context, &d.platform, c.name, v);
+            }
+        }
+    }
 }
 
 /// One summarised quantity of a month: its table, keys and metric name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cell {
-    /// `platforms`, `market` or `channels`.
+    /// `platforms`, `market`, `channels` or `defaults`.
     pub table: &'static str,
-    /// Platform (platforms table) or channel (channels table); empty for the market.
+    /// Platform (platforms table), channel (channels table) or context (defaults table); empty
+    /// for the market.
     pub key1: String,
-    /// Platform, `cash` or `lost` in the channels table; empty otherwise.
+    /// Platform, `cash` or `lost` in the channels table, platform or `none` in the defaults
+    /// table; empty otherwise.
     pub key2: String,
     /// Column name in the per-run CSV.
     pub metric: &'static str,
@@ -208,6 +217,7 @@ pub(crate) fn key_columns(table: &str) -> &'static [&'static str] {
     match table {
         "platforms" => &["platform"],
         "market" => &[],
+        "defaults" => &["context", "platform"],
         _ => &["channel", "platform"],
     }
 }
@@ -220,7 +230,8 @@ pub(crate) fn cell_keys(c: &Cell) -> Vec<&str> {
     }
 }
 
-/// Writes `summary_platforms.csv`, `summary_market.csv` and `summary_channels.csv`: one row per
+/// Writes `summary_platforms.csv`, `summary_market.csv`, `summary_channels.csv` and
+/// `summary_defaults.csv`: one row per
 /// scenario, month, keys and metric with `mean, sd, ci_low, ci_high, n`. Extra leading columns
 /// (a sweep's setting) can be named at creation and given with each summary.
 ///

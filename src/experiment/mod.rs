@@ -86,6 +86,7 @@ impl Plan {
             scenario.agents.merchants,
             scenario.platforms.len(),
             at_once,
+            scenario.contexts.len().max(1),
         )
     }
 

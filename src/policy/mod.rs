@@ -79,6 +79,21 @@ pub struct Policy {
     pub links_now: Vec<Link>,
     /// Membership paths per declared network (index 0 is everyone and has none).
     pub paths: Vec<Vec<(Month, f64)>>,
+    /// Number of contexts (1 when the scenario declares none). (absent from checkpoints of format 2, see `fill_v1`)
+    #[serde(default)]
+    pub contexts: usize,
+    /// Brand offsets `θ_{j,κ}` outside event windows, per `j * K + κ`. (absent from checkpoints of format 2, see `fill_v1`)
+    #[serde(default)]
+    pub base_brand: Vec<f64>,
+    /// Brand offsets in force this month, per `j * K + κ`. (absent from checkpoints of format 2, see `fill_v1`)
+    #[serde(default)]
+    pub brand: Vec<f64>,
+    /// Fixed cost per shop outside event windows, per `j * C + c`. (absent from checkpoints of format 2, see `fill_v1`)
+    #[serde(default)]
+    pub base_fixed: Vec<f64>,
+    /// Fixed cost per shop in force this month, per `j * C + c`. (absent from checkpoints of format 2, see `fill_v1`)
+    #[serde(default)]
+    pub fixed: Vec<f64>,
 }
 
 impl Policy {
@@ -143,6 +158,20 @@ impl Policy {
         }
         let mut paths = vec![Vec::new()];
         paths.extend(s.networks.iter().map(|n| n.path.clone()));
+        let k_n = s.contexts.len().max(1);
+        let mut base_brand = vec![0.0; p * k_n];
+        for (k, ctx) in s.contexts.iter().enumerate() {
+            for (id, offset) in &ctx.brand {
+                if let Some(j) = s.platforms.iter().position(|pl| &pl.id == id) {
+                    base_brand[j * k_n + k] = *offset;
+                }
+            }
+        }
+        let base_fixed: Vec<f64> = s
+            .platforms
+            .iter()
+            .flat_map(|pl| std::iter::repeat_n(pl.fixed_cost, c))
+            .collect();
         Policy {
             platforms: p,
             channels: c,
@@ -162,6 +191,25 @@ impl Policy {
             links: Vec::new(),
             links_now: Vec::new(),
             paths,
+            contexts: k_n,
+            brand: base_brand.clone(),
+            base_brand,
+            fixed: base_fixed.clone(),
+            base_fixed,
+        }
+    }
+
+    /// Completes a policy read from a checkpoint of format 2, written before contexts, brand
+    /// offsets and per-channel fixed costs existed: such a scenario has one context and no
+    /// `brand` or `fixed_cost` event, so the values in force are the scenario's own.
+    pub fn fill_v1(&mut self, s: &Scenario) {
+        if self.contexts == 0 {
+            let fresh = Policy::new(s);
+            self.contexts = fresh.contexts;
+            self.brand = fresh.brand;
+            self.base_brand = fresh.base_brand;
+            self.fixed = fresh.fixed;
+            self.base_fixed = fresh.base_fixed;
         }
     }
 
@@ -261,11 +309,39 @@ impl Policy {
                     *old = path.clone();
                 }
             }
+            Action::Brand {
+                j,
+                k,
+                offset,
+                months: None,
+            } => {
+                let k_n = self.contexts;
+                for ki in 0..k_n {
+                    if k.is_none_or(|x| x == ki) {
+                        self.base_brand[j * k_n + ki] = *offset;
+                    }
+                }
+            }
+            Action::FixedCost {
+                j,
+                c,
+                amount,
+                months: None,
+            } => {
+                for ci in 0..c_n {
+                    // Only merchant channels read it; others keep an unused value.
+                    if c.is_none_or(|x| x == ci) {
+                        self.base_fixed[j * c_n + ci] = *amount;
+                    }
+                }
+            }
             // Windowed kinds are evaluated below.
             Action::Shift { .. }
             | Action::Subsidy { .. }
             | Action::Campaign { .. }
-            | Action::Interop { .. } => {}
+            | Action::Interop { .. }
+            | Action::Brand { .. }
+            | Action::FixedCost { .. } => {}
         }
     }
 
@@ -328,6 +404,9 @@ impl Policy {
         self.campaign.iter_mut().for_each(|k| *k = 1.0);
         self.shift_now.clone_from(&self.shift);
         self.links_now.clone_from(&self.links);
+        self.brand.clone_from(&self.base_brand);
+        self.fixed.clone_from(&self.base_fixed);
+        let k_n = self.contexts;
         // File order, so later declarations overwrite earlier ones.
         let s1 = self.paths.len();
         for e in timeline.by_file.iter().map(|&k| &timeline.events[k]) {
@@ -376,6 +455,30 @@ impl Policy {
                             to: *from,
                             channel: *c,
                         });
+                    }
+                }
+                Action::Brand {
+                    j,
+                    k,
+                    offset,
+                    months: Some(m),
+                } if live(*m) => {
+                    for ki in 0..k_n {
+                        if k.is_none_or(|x| x == ki) {
+                            self.brand[j * k_n + ki] = *offset;
+                        }
+                    }
+                }
+                Action::FixedCost {
+                    j,
+                    c,
+                    amount,
+                    months: Some(m),
+                } if live(*m) => {
+                    for ci in 0..c_n {
+                        if c.is_none_or(|x| x == ci) {
+                            self.fixed[j * c_n + ci] = *amount;
+                        }
                     }
                 }
                 _ => {}

@@ -7,7 +7,7 @@
 use crate::error::{Error, Result};
 use crate::month::Month;
 use crate::rng::label;
-use crate::scenario::{EventKind, Scenario, SizeClass};
+use crate::scenario::{EventKind, Scenario, SizeClass, ALL_CONTEXTS};
 
 /// A scenario event with its ids resolved to indices.
 #[derive(Debug, Clone, PartialEq)]
@@ -123,6 +123,28 @@ pub enum Action {
         /// Keep the old points before the first new one.
         extend: bool,
     },
+    /// Set platform `j`'s brand offset `θ_{j,κ}` in context `k` (every context when `None`).
+    Brand {
+        /// Platform.
+        j: usize,
+        /// Context.
+        k: Option<usize>,
+        /// The offset.
+        offset: f64,
+        /// Window length; permanent when `None`.
+        months: Option<u32>,
+    },
+    /// Set platform `j`'s fixed cost per shop in merchant channel `c` (every one when `None`).
+    FixedCost {
+        /// Platform.
+        j: usize,
+        /// Channel.
+        c: Option<usize>,
+        /// RMB per shop and month.
+        amount: f64,
+        /// Window length; permanent when `None`.
+        months: Option<u32>,
+    },
 }
 
 /// An event placed on the timeline.
@@ -159,6 +181,7 @@ impl Timeline {
         let platforms = s.platform_ids();
         let channels = s.channel_ids();
         let networks = s.network_ids();
+        let contexts = s.context_ids();
         let mut events = Vec::new();
         for (index, e) in s.events.iter().enumerate() {
             let missing = |what: &str| {
@@ -232,6 +255,21 @@ impl Timeline {
                     s: need(net, "network")?,
                     path: e.path.clone().ok_or_else(|| missing("path"))?,
                     extend: e.mode.as_deref() == Some("extend"),
+                },
+                EventKind::Brand => Action::Brand {
+                    j: need(j, "platform")?,
+                    k: match e.context.as_deref() {
+                        Some(ALL_CONTEXTS) => None,
+                        _ => Some(need(find(&contexts, &e.context), "context")?),
+                    },
+                    offset: number(e.offset, "offset")?,
+                    months: e.months,
+                },
+                EventKind::FixedCost => Action::FixedCost {
+                    j: need(j, "platform")?,
+                    c,
+                    amount: number(e.amount, "amount")?,
+                    months: e.months,
                 },
             };
             let at = e.at.to_string();

@@ -3,7 +3,7 @@
 //! replicate summaries their metrics, and the invariant checker its bounds, so a column is
 //! never spelled twice.
 //!
-//! Owns: [`Column`], [`Bound`], [`PLATFORM`], [`MARKET`]. Reads: the report rows. Never:
+//! Owns: [`Column`], [`Bound`], [`PLATFORM`], [`MARKET`], [`DEFAULT`]. Reads: the report rows. Never:
 //! files, the rules.
 //!
 //! ```
@@ -12,7 +12,7 @@
 //! assert_eq!(share.bound, Bound::Share);
 //! ```
 
-use super::{MarketRow, PlatformRow};
+use super::{DefaultRow, MarketRow, PlatformRow};
 
 /// The range a column's values must lie in, checked every month.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,6 +106,12 @@ pub const MARKET: &[Column<MarketRow>] = &[
         Bound::Share,
     ),
     col("adopters", |m| Some(m.adopters), Bound::People),
+];
+
+/// The columns of `defaults.csv` after `run, scenario, month, context, platform`, in order.
+pub const DEFAULT: &[Column<DefaultRow>] = &[
+    col("default_users", |d| Some(d.default_users), Bound::People),
+    col("value", |d| d.value, Bound::NonNegative),
 ];
 
 #[cfg(test)]

@@ -4,14 +4,15 @@
 //! Owns: `CsvRecorder`, `AgentPanel`, `CSV_FILES`, `PANEL_FILES`. Reads: month reports, the
 //! agents' view, the columns of [`super::columns`]. Never: the rules.
 
-use super::columns::{Column, MARKET, PLATFORM};
+use super::columns::{Column, DEFAULT, MARKET, PLATFORM};
 use super::{AgentsView, MonthReport, Recorder};
 use crate::error::{Error, Result};
 use crate::month::Month;
 use crate::output::{number as num, StagedCsv};
 use std::path::{Path, PathBuf};
 
-/// Writes `platforms.csv`, `market.csv`, `channels.csv` and `events.csv` into a directory.
+/// Writes `platforms.csv`, `market.csv`, `channels.csv`, `events.csv` and `defaults.csv` into a
+/// directory.
 ///
 /// Crash-safe: rows go to temporary files (`.platforms.csv.partial`, …) that
 /// [`Recorder::finish`] renames into place, then it writes the completion manifest
@@ -24,11 +25,18 @@ pub struct CsvRecorder {
     market: StagedCsv,
     channels: StagedCsv,
     events: StagedCsv,
+    defaults: StagedCsv,
     manifest: bool,
 }
 
 /// The names of the files a [`CsvRecorder`] writes.
-pub const CSV_FILES: [&str; 4] = ["platforms.csv", "market.csv", "channels.csv", "events.csv"];
+pub const CSV_FILES: [&str; 5] = [
+    "platforms.csv",
+    "market.csv",
+    "channels.csv",
+    "events.csv",
+    "defaults.csv",
+];
 
 /// A file's header: its key columns, then the names of `columns`.
 fn header<R>(keys: &[&'static str], columns: &[Column<R>]) -> Vec<&'static str> {
@@ -102,6 +110,13 @@ impl CsvRecorder {
                     "run", "scenario", "month", "kind", "platform", "channel", "detail", "source",
                 ],
             )?,
+            defaults: open(
+                CSV_FILES[4],
+                &header(
+                    &["run", "scenario", "month", "context", "platform"],
+                    DEFAULT,
+                ),
+            )?,
             dir,
             manifest: true,
         })
@@ -167,6 +182,17 @@ impl Recorder for CsvRecorder {
                 &ev.source,
             ])?;
         }
+        for d in &r.defaults {
+            let keys = [
+                run.clone(),
+                r.scenario.clone(),
+                month.clone(),
+                d.context.clone(),
+                d.platform.clone(),
+            ];
+            self.defaults
+                .write(keys.into_iter().chain(cells(DEFAULT, d)))?;
+        }
         Ok(())
     }
 
@@ -176,6 +202,7 @@ impl Recorder for CsvRecorder {
             &mut self.market,
             &mut self.channels,
             &mut self.events,
+            &mut self.defaults,
         ] {
             w.commit()?;
         }
@@ -194,6 +221,7 @@ impl Drop for CsvRecorder {
             &mut self.market,
             &mut self.channels,
             &mut self.events,
+            &mut self.defaults,
         ] {
             let _ = w.flush();
         }

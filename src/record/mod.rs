@@ -106,6 +106,19 @@ pub struct EventRow {
     pub source: String,
 }
 
+/// A context's defaults this month (`defaults.csv`, MODEL.md section 6).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DefaultRow {
+    /// Context id (`all` when the scenario declares none).
+    pub context: String,
+    /// Platform id, or `none` for holders without a default there.
+    pub platform: String,
+    /// People whose default in the context is the platform.
+    pub default_users: f64,
+    /// Value through the platform in the context's channels (`None` for `none`).
+    pub value: Option<f64>,
+}
+
 /// One month's metrics.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MonthReport {
@@ -123,6 +136,9 @@ pub struct MonthReport {
     pub channels: Vec<ChannelRow>,
     /// Events applied this month, in file order.
     pub events: Vec<EventRow>,
+    /// Per context, then platform (and `none`): the defaults.
+    #[serde(default)]
+    pub defaults: Vec<DefaultRow>,
 }
 
 /// A read-only view of the agents at the end of a month, for recorders that sample them.

@@ -7,7 +7,7 @@
 //! agents, the policy.
 
 use super::validate::Checker;
-use super::{Event, Scenario, EVERYONE};
+use super::{Event, Scenario, ALL_CONTEXTS, EVERYONE};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -39,11 +39,16 @@ pub enum EventKind {
     Tie,
     /// Replace or extend a network's membership path.
     Network,
+    /// Set a platform's brand offset in one context (or every one), permanently or for a window.
+    Brand,
+    /// Set a platform's fixed cost per shop in one merchant channel (or every one),
+    /// permanently or for a window.
+    FixedCost,
 }
 
 impl EventKind {
     /// Every kind, in MODEL.md's order.
-    pub const ALL: [EventKind; 11] = [
+    pub const ALL: [EventKind; 13] = [
         EventKind::Block,
         EventKind::Allow,
         EventKind::Shift,
@@ -55,6 +60,8 @@ impl EventKind {
         EventKind::Interop,
         EventKind::Tie,
         EventKind::Network,
+        EventKind::Brand,
+        EventKind::FixedCost,
     ];
 
     /// The kind as the scenario file writes it.
@@ -77,6 +84,8 @@ impl EventKind {
             EventKind::Interop => "interop",
             EventKind::Tie => "tie",
             EventKind::Network => "network",
+            EventKind::Brand => "brand",
+            EventKind::FixedCost => "fixed_cost",
         }
     }
 
@@ -94,6 +103,8 @@ impl EventKind {
             EventKind::Interop => &["from", "to", "mutual", "channel", "months"],
             EventKind::Tie => &["platform", "network", "weight"],
             EventKind::Network => &["network", "path", "mode"],
+            EventKind::Brand => &["platform", "context", "offset", "months"],
+            EventKind::FixedCost => &["platform", "channel", "amount", "months"],
         }
     }
 
@@ -112,6 +123,8 @@ impl EventKind {
             EventKind::Interop => &["from", "to"],
             EventKind::Tie => &["platform", "network", "weight"],
             EventKind::Network => &["network", "path"],
+            EventKind::Brand => &["platform", "context", "offset"],
+            EventKind::FixedCost => &["platform", "amount"],
         }
     }
 }
@@ -173,6 +186,8 @@ impl Event {
         put("class", self.class.map(|c| format!("{c:?}").to_lowercase()));
         put("mode", self.mode.clone());
         put("points", self.path.as_ref().map(|p| p.len().to_string()));
+        put("context", self.context.clone());
+        put("offset", self.offset.map(|x| x.to_string()));
         detail.join(";")
     }
 }
@@ -187,6 +202,8 @@ pub(super) struct Ids<'a> {
     pub merchant_channels: &'a [&'a str],
     /// Network ids, `everyone` first.
     pub networks: &'a [&'a str],
+    /// Context ids (`all` when none is declared).
+    pub contexts: &'a [&'a str],
 }
 
 /// Every problem of event `k` (`e`): its month, the fields its kind takes and requires, the
@@ -213,7 +230,7 @@ pub(super) fn check(c: &mut Checker, s: &Scenario, k: usize, e: &Event, ids: &Id
 
 /// The fields given that the kind does not take, and the ones it needs that are missing.
 fn check_fields(c: &mut Checker, p: &str, e: &Event) {
-    let present: [(&str, bool); 16] = [
+    let present: [(&str, bool); 18] = [
         ("platform", e.platform.is_some()),
         ("channel", e.channel.is_some()),
         ("network", e.network.is_some()),
@@ -230,6 +247,8 @@ fn check_fields(c: &mut Checker, p: &str, e: &Event) {
         ("class", e.class.is_some()),
         ("path", e.path.is_some()),
         ("mode", e.mode.is_some()),
+        ("context", e.context.is_some()),
+        ("offset", e.offset.is_some()),
     ];
     let uses = e.kind.fields();
     for (name, is) in present {
@@ -391,6 +410,30 @@ fn check_kind(c: &mut Checker, p: &str, e: &Event, ids: &Ids) {
                         format!("mode must be \"replace\" or \"extend\", got {m:?}"),
                     );
                 }
+            }
+        }
+        EventKind::Brand => {
+            check_platform(c, p, ids, &e.platform, "platform", &[]);
+            if let Some(k) = &e.context {
+                let mut known = ids.contexts.to_vec();
+                if !known.contains(&ALL_CONTEXTS) {
+                    known.push(ALL_CONTEXTS);
+                }
+                c.one_of(&format!("{p}.context"), k, &known, "context");
+            }
+            if let Some(o) = e.offset {
+                c.finite(&format!("{p}.offset"), o, "brand offset");
+            }
+        }
+        EventKind::FixedCost => {
+            check_platform(c, p, ids, &e.platform, "platform", &[]);
+            check_channel(c, p, ids, &e.channel, true);
+            if let Some(a) = e.amount {
+                c.nonneg(
+                    &format!("{p}.amount"),
+                    a,
+                    "fixed cost (RMB per shop and month)",
+                );
             }
         }
     }

@@ -85,9 +85,48 @@ pub struct Scenario {
     /// Where money flows, at most 8.
     #[serde(default, rename = "channel")]
     pub channels: Vec<Channel>,
+    /// Contexts of payment, at most 4 (MODEL.md section 2, **Contexts**): a user has one
+    /// default wallet in each. None declared: the single implicit context `all`.
+    #[serde(default, rename = "context", skip_serializing_if = "Vec::is_empty")]
+    pub contexts: Vec<Context>,
     /// Dated policy and business shocks, applied in file order within a month.
     #[serde(default, rename = "event")]
     pub events: Vec<Event>,
+}
+
+/// Most contexts a scenario may declare.
+pub const MAX_CONTEXTS: usize = 4;
+/// The implicit context of a scenario that declares none (a reserved id).
+pub const ALL_CONTEXTS: &str = "all";
+
+/// A context of payment: a named group of channels in which a user reaches first for one
+/// wallet, its default. Each parameter left out takes the global value of `[params]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Context {
+    /// Identifier, e.g. `shop`; `all` is reserved.
+    pub id: String,
+    /// `loyalty_κ`: the default's extra share of a payment in this context.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loyalty: Option<f64>,
+    /// `ρ_π,κ`: monthly probability of re-choosing the default here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary_review: Option<f64>,
+    /// `β_bal,κ`: weight of the balance share in the default choice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub balance_weight: Option<f64>,
+    /// `β_soc,κ`: weight of contacts' defaults here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub social_weight: Option<f64>,
+    /// `β_cov,κ`: weight of the wallet's coverage of this context's channels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coverage_primary_weight: Option<f64>,
+    /// `θ_{j,κ}`: each platform's brand offset here (platform id → offset; 0 when absent).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub brand: BTreeMap<String, f64>,
+    /// Where the context's evidence is documented.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub source: String,
 }
 
 fn d_seed() -> u64 {
@@ -331,6 +370,9 @@ pub struct Channel {
     /// Initial acceptance share per platform id.
     #[serde(default)]
     pub init_accept: BTreeMap<String, f64>,
+    /// The context the channel belongs to (required once the scenario declares contexts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
 }
 
 fn d_neutral() -> String {
@@ -413,6 +455,12 @@ pub struct Event {
     /// `network`: `replace` (default) or `extend`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<String>,
+    /// `brand`: the context (`all` for every one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
+    /// `brand`: the new brand offset `θ_{j,κ}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offset: Option<f64>,
 }
 
 impl Default for Month {
@@ -590,5 +638,28 @@ impl Scenario {
     /// The channel ids in declaration order.
     pub fn channel_ids(&self) -> Vec<&str> {
         self.channels.iter().map(|c| c.id.as_str()).collect()
+    }
+
+    /// The context ids in declaration order: `all` when none is declared.
+    pub fn context_ids(&self) -> Vec<&str> {
+        if self.contexts.is_empty() {
+            vec![ALL_CONTEXTS]
+        } else {
+            self.contexts.iter().map(|c| c.id.as_str()).collect()
+        }
+    }
+
+    /// The context index of each channel (all 0 when no context is declared; an unknown or
+    /// missing context, refused by validation, also maps to 0).
+    pub fn channel_contexts(&self) -> Vec<usize> {
+        self.channels
+            .iter()
+            .map(|ch| {
+                ch.context
+                    .as_deref()
+                    .and_then(|id| self.contexts.iter().position(|k| k.id == id))
+                    .unwrap_or(0)
+            })
+            .collect()
     }
 }

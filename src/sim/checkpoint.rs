@@ -5,7 +5,8 @@
 //! little-endian), the length (`u64`) of a JSON header, the header (serde: the scenario, the
 //! month index, run, seed, policy in force, share history and the merchants' channel sums),
 //! then the agents' arrays in little-endian order: users' spending (`f32`), both state buffers
-//! (`u16`), dormancy (`u32`); merchants' channel (`u8`), size (`f32`), class (`u8`), accepted
+//! (`u16`), dormancy (`u32`), both defaults buffers (`u16`; none with a single context);
+//! merchants' channel (`u8`), size (`f32`), class (`u8`), accepted
 //! set (`u8`) and contract expiries (`u16`, `P` a merchant), and last the CRC-32 (`u32`) of
 //! everything after the version. The file is written under a temporary name and renamed into
 //! place when complete; a truncated or corrupted file, or one of another format version, is
@@ -27,8 +28,10 @@ use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::Path;
 
 const MAGIC: &[u8; 16] = b"PAYMARKET-CKPT\n\0";
-/// The checkpoint format version this build writes and reads.
-pub const FORMAT: u32 = 2;
+/// The checkpoint format version this build writes. It also reads format 2 (written before
+/// contexts existed: the same arrays, a policy without brand offsets and per-channel fixed
+/// costs, which a scenario of that format cannot have changed).
+pub const FORMAT: u32 = 3;
 
 /// Passes writes through while hashing them.
 struct HashWrite<W: Write> {
@@ -183,6 +186,8 @@ impl Simulation {
         put!(w, u.state[0]);
         put!(w, u.state[1]);
         put!(w, u.dormancy);
+        put!(w, u.defaults[0]);
+        put!(w, u.defaults[1]);
         put!(w, m.channel);
         put!(w, m.size);
         put!(w, m.class);
@@ -223,9 +228,9 @@ impl Simulation {
         let mut word = [0u8; 4];
         r.read_exact(&mut word).map_err(truncated)?;
         let version = u32::from_le_bytes(word);
-        if version != FORMAT {
+        if version != FORMAT && version != 2 {
             return Err(bad(format!(
-                "format version {version}, but this paymarket reads version {FORMAT}; \
+                "format version {version}, but this paymarket reads versions 2 and {FORMAT}; \
                  resume it with the paymarket release that wrote it"
             )));
         }
@@ -250,13 +255,15 @@ impl Simulation {
                 "agent counts disagree with the scenario: the file is damaged".into(),
             ));
         }
-        crate::world::check_memory(h.users, h.merchants, p, 1)?;
+        crate::world::check_memory(h.users, h.merchants, p, 1, h.scenario.contexts.len().max(1))?;
         let (n, m) = (h.users as usize, h.merchants as usize);
+        let n_defaults = if h.scenario.contexts.len() > 1 { n } else { 0 };
         let mut read = || -> std::io::Result<(Users, Merchants)> {
             let users = Users {
                 spend: take!(r, f32, n),
                 state: [take!(r, u16, n), take!(r, u16, n)],
                 dormancy: take!(r, u32, n),
+                defaults: [take!(r, u16, n_defaults), take!(r, u16, n_defaults)],
                 cur: h.cur,
             };
             let merchants = Merchants {
@@ -285,7 +292,9 @@ impl Simulation {
             return Err(bad("bytes after the checksum: the file is damaged".into()));
         }
         let scenario = h.scenario;
-        let mut sim = Simulation::from_parts(scenario, users, merchants, h.seed, h.policy)?;
+        let mut policy = h.policy;
+        policy.fill_v1(&scenario);
+        let mut sim = Simulation::from_parts(scenario, users, merchants, h.seed, policy)?;
         sim.t = h.t;
         sim.run = h.run;
         sim.share_history = h.share_history;

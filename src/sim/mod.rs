@@ -17,12 +17,12 @@ use crate::payments;
 use crate::platforms::{PlatformStrategy, StrategyView};
 use crate::policy::{Policy, Timeline};
 use crate::record::{
-    AgentsView, ChannelRow, EventRow, MarketRow, MonthReport, PlatformRow, Recorder,
+    AgentsView, ChannelRow, DefaultRow, EventRow, MarketRow, MonthReport, PlatformRow, Recorder,
 };
 use crate::scenario::{ChannelKind, Scenario, ValidScenario};
 use crate::social::Membership;
 use crate::users::{channel_spending, user_pass, Draws, P2pChannel, UserAcc, UserCtx, UserTables};
-use crate::world::{init, Merchants, Users};
+use crate::world::{init, Merchants, Users, NO_PRIMARY};
 use book::Flows;
 
 mod book;
@@ -80,7 +80,7 @@ impl Simulation {
             scenario.agents.merchants,
             scenario.platforms.len(),
         );
-        crate::world::check_memory(users, merchants, p, 1)?;
+        crate::world::check_memory(users, merchants, p, 1, scenario.contexts.len().max(1))?;
         let seed = scenario.seed;
         let policy = Policy::new(&scenario);
         let (users, merchants) = init(&scenario, &policy, seed);
@@ -408,7 +408,38 @@ impl Simulation {
             market,
             channels,
             events,
+            defaults: self.default_rows(value, ua),
         }
+    }
+
+    /// `defaults.csv`'s rows: per context, each platform's default users and value in the
+    /// context's channels, then `none` (holders without a default there).
+    fn default_rows(&self, value: &[Vec<f64>], ua: &UserAcc) -> Vec<DefaultRow> {
+        let s = &self.scenario;
+        let wu = self.market.user_weight;
+        let mut rows = Vec::new();
+        for (k, id) in s.context_ids().into_iter().enumerate() {
+            for (j, pl) in s.platforms.iter().enumerate() {
+                let v = (0..s.channels.len())
+                    .filter(|&c| self.market.context_of[c] == k)
+                    .map(|c| value[c][j])
+                    .sum();
+                rows.push(DefaultRow {
+                    context: id.to_string(),
+                    platform: pl.id.clone(),
+                    default_users: ua.defaults(k, j) as f64 * wu,
+                    value: Some(v),
+                });
+            }
+            let none = ua.defaults(k, NO_PRIMARY as usize) - ua.by_set[0];
+            rows.push(DefaultRow {
+                context: id.to_string(),
+                platform: "none".to_string(),
+                default_users: none as f64 * wu,
+                value: None,
+            });
+        }
+        rows
     }
 
     /// Each platform's strategy sees the month just reported and sets next month's subsidies.

@@ -139,12 +139,14 @@ pub struct UserCtx<'a> {
     pub coverage_weight: f64,
     /// `φ`, MODEL.md step 5.
     pub rescue_weight: f64,
-    /// `ρ_π`.
-    pub primary_review: f64,
-    /// `β_bal`, MODEL.md step 5.
-    pub balance_weight: f64,
-    /// `β_soc`, MODEL.md step 5.
-    pub social_weight: f64,
+    /// `K`: contexts.
+    pub contexts: usize,
+    /// `ρ_π,κ` per context.
+    pub primary_review: [f64; 4],
+    /// `β_bal,κ` per context, MODEL.md step 5.
+    pub balance_weight: [f64; 4],
+    /// `β_soc,κ` per context, MODEL.md step 5.
+    pub social_weight: [f64; 4],
     /// `D_churn`.
     pub churn_months: u32,
     /// `χ`.
@@ -218,6 +220,13 @@ impl<'a> UserCtx<'a> {
             }
             a
         };
+        let per_context = |f: &dyn Fn(&crate::market::ContextParams) -> f64| {
+            let mut a = [0.0; 4];
+            for (x, k) in a.iter_mut().zip(&market.context) {
+                *x = f(k);
+            }
+            a
+        };
         UserCtx {
             p,
             n,
@@ -243,9 +252,10 @@ impl<'a> UserCtx<'a> {
             balance_factor: per_platform(&|j| 1.0 + policy.withdrawal_fee[j] / 0.001),
             coverage_weight: prm.coverage_weight,
             rescue_weight: prm.rescue_weight,
-            primary_review: prm.primary_review,
-            balance_weight: prm.balance_weight,
-            social_weight: prm.social_weight,
+            contexts: market.contexts,
+            primary_review: per_context(&|k| k.primary_review),
+            balance_weight: per_context(&|k| k.balance_weight),
+            social_weight: per_context(&|k| k.social_weight),
             churn_months: prm.churn_months,
             churn_rate: prm.churn_rate,
             per_ticket: 1.0 / prm.ticket,
@@ -262,21 +272,29 @@ pub struct UserAcc {
     pub p2p: Vec<f64>,
     /// Users by wallet set at the end of the month.
     pub by_set: [u64; 256],
-    /// Users by primary wallet at the end of the month (index [`NO_PRIMARY`](crate::world::NO_PRIMARY) for none).
-    pub by_primary: [u64; 16],
+    /// Users by default wallet in each context at the end of the month (`[κ][π]`, index
+    /// [`NO_PRIMARY`](crate::world::NO_PRIMARY) for none); context 0's is v1's primary.
+    pub by_default: [[u64; 16]; 4],
+    /// Users for whom each platform is the default in at least one context (counted only with
+    /// several contexts; with one it is `by_default[0]`).
+    pub default_anywhere: [u64; 8],
     /// Users who used each platform this month.
     pub active: [u64; 8],
+    /// `K`: contexts.
+    pub contexts: usize,
 }
 
 impl UserAcc {
-    fn new(p: usize, c: usize, classes: usize) -> UserAcc {
+    fn new(p: usize, c: usize, classes: usize, contexts: usize) -> UserAcc {
         let hp_n = (1usize << p) * (p + 1);
         UserAcc {
-            spend: vec![0.0; classes * hp_n],
+            spend: vec![0.0; contexts * classes * hp_n],
             p2p: vec![0.0; c * (p + 2)],
             by_set: [0; 256],
-            by_primary: [0; 16],
+            by_default: [[0; 16]; 4],
+            default_anywhere: [0; 8],
             active: [0; 8],
+            contexts,
         }
     }
 
@@ -290,7 +308,15 @@ impl UserAcc {
         for (a, b) in self.by_set.iter_mut().zip(&o.by_set) {
             *a += b;
         }
-        for (a, b) in self.by_primary.iter_mut().zip(&o.by_primary) {
+        for (a, b) in self
+            .by_default
+            .iter_mut()
+            .flatten()
+            .zip(o.by_default.iter().flatten())
+        {
+            *a += b;
+        }
+        for (a, b) in self.default_anywhere.iter_mut().zip(&o.default_anywhere) {
             *a += b;
         }
         for (a, b) in self.active.iter_mut().zip(&o.active) {
@@ -308,9 +334,20 @@ impl UserAcc {
             .sum()
     }
 
-    /// Users whose primary is platform `j` at the end of the month.
+    /// Users for whom platform `j` is the default in at least one context at the end of the
+    /// month (MODEL.md section 6, `primary_users`; v1's primary users with one context).
     pub fn primaries(&self, j: usize) -> u64 {
-        self.by_primary[j]
+        if self.contexts == 1 {
+            self.by_default[0][j]
+        } else {
+            self.default_anywhere[j]
+        }
+    }
+
+    /// Users whose default in context `k` is platform `j` (or none, `j =`
+    /// [`NO_PRIMARY`](crate::world::NO_PRIMARY)) at the end of the month.
+    pub fn defaults(&self, k: usize, j: usize) -> u64 {
+        self.by_default[k][j]
     }
 
     /// Users holding at least one wallet.
@@ -345,6 +382,16 @@ pub fn membership_pass(users: &mut Users, member: &Membership, stream: Stream) {
         });
 }
 
+/// Last month's buffer (`cur`) to read and this month's to write.
+fn buffers(pair: &mut [Vec<u16>; 2], cur: usize) -> (&[u16], &mut [u16]) {
+    let (first, second) = pair.split_at_mut(1);
+    if cur == 0 {
+        (&first[0], &mut second[0])
+    } else {
+        (&second[0], &mut first[0])
+    }
+}
+
 /// Users per block whose contacts are fetched together before any of them is updated: the
 /// contacts' state words are scattered over the whole population, and loading a block's worth
 /// in one tight loop lets the processor overlap the cache misses instead of waiting for each.
@@ -353,49 +400,52 @@ const BLOCK: usize = 32;
 /// Updates every user for one month and returns the month's sums.
 pub fn user_pass(ctx: &UserCtx, channels: usize, users: &mut Users) -> UserAcc {
     let cur = users.cur;
-    let (first, second) = users.state.split_at_mut(1);
-    let (old, new) = if cur == 0 {
-        (&first[0], &mut second[0])
-    } else {
-        (&second[0], &mut first[0])
-    };
+    let (old, new) = buffers(&mut users.state, cur);
+    let (old_ext, new_ext) = buffers(&mut users.defaults, cur);
     let n = users.spend.len();
     let classes = ctx.tables.classes();
     let spend = &users.spend;
     let total = fold_chunks(
         n,
-        (&mut new[..], &mut users.dormancy[..]),
-        |(st, dorm), k| {
+        (&mut new[..], &mut users.dormancy[..], &mut new_ext[..]),
+        |(st, dorm, ext), k| {
             let (st0, st1) = st.split_at_mut(k);
             let (d0, d1) = dorm.split_at_mut(k);
-            ((st0, d0), (st1, d1))
+            // An empty defaults buffer (one context) splits into empty pieces.
+            let (e0, e1) = ext.split_at_mut(k.min(ext.len()));
+            ((st0, d0, e0), (st1, d1, e1))
         },
-        || UserAcc::new(ctx.p, channels, classes),
-        |base, (out, dorm), acc| {
+        || UserAcc::new(ctx.p, channels, classes, ctx.contexts),
+        |base, (out, dorm, ext_out), acc| {
             // Two blocks in flight: while one block is updated, the next block's contacts are
             // on their way from memory.
             let (mut contacts, mut ahead) = (Contacts::new(), Contacts::new());
-            ahead.sample(ctx, base, BLOCK.min(out.len()), old);
+            ahead.sample(ctx, base, BLOCK.min(out.len()), old, old_ext);
             for b0 in (0..out.len()).step_by(BLOCK) {
                 let b1 = (b0 + BLOCK).min(out.len());
                 std::mem::swap(&mut contacts, &mut ahead);
                 if b1 < out.len() {
-                    ahead.sample(ctx, base + b1, (b1 + BLOCK).min(out.len()) - b1, old);
+                    let len = (b1 + BLOCK).min(out.len()) - b1;
+                    ahead.sample(ctx, base + b1, len, old, old_ext);
                 }
-                contacts.load(ctx, old);
+                contacts.load(ctx, old, old_ext);
                 for off in b0..b1 {
                     let i = base + off;
-                    let (st, d) = update_user(
+                    let ext = if ext_out.is_empty() { 0 } else { old_ext[i] };
+                    let (st, d, e) = update_user(
                         ctx,
                         i,
                         spend[i],
-                        old[i],
+                        (old[i], ext),
                         dorm[off],
                         contacts.of(off - b0),
                         acc,
                     );
                     out[off] = st;
                     dorm[off] = d;
+                    if !ext_out.is_empty() {
+                        ext_out[off] = e;
+                    }
                 }
             }
         },

@@ -22,6 +22,8 @@ pub struct P2pChannel {
     pub cash: bool,
     /// `use_c`.
     pub usable: u8,
+    /// `κ(c)`: the context whose default routes a transfer.
+    pub context: usize,
     /// `split(V, c, π)` per `V * (P + 1) + π`: each platform's share of a transfer.
     pub split: Vec<[f64; 8]>,
 }
@@ -55,6 +57,7 @@ impl P2pChannel {
             requires,
             cash,
             usable,
+            context: 0,
             split,
         }
     }
@@ -82,10 +85,14 @@ pub struct UserTables {
     pub weight: Vec<Vec<f64>>,
     /// Per class: `ω_i,p2p`.
     pub p2p_weight: Vec<f64>,
-    /// Per class: `θ_j + η·Σ_c ω_ic·sub_jc + β_cov·COV_i({j})`, the non-social primary utility.
+    /// Per `κ * classes + class`: `θ_j + θ_{j,κ} + η·Σ_{c∈κ} ω_ic·sub_jc + β_cov,κ·COV_iκ({j})`,
+    /// the non-social part of the default utility in context `κ`.
     pub primary_base: Vec<[f64; 8]>,
-    /// Per `class * HP + hp`.
+    /// Per `(κ * classes + class) * HP + hp`, with `π` the default in `κ`: what `κ`'s routed
+    /// channels pay (`adopt` is over every routed channel, the same in every context).
     pub rows: Vec<Row>,
+    /// `K`: contexts.
+    pub contexts: usize,
 }
 
 /// Inputs to [`UserTables::new`].
@@ -112,8 +119,12 @@ pub struct TableInputs<'a> {
     pub subsidy_weight: f64,
     /// `η`, MODEL.md step 3.
     pub subsidy_split: f64,
-    /// `β_cov`, MODEL.md step 5.
-    pub coverage_primary_weight: f64,
+    /// `β_cov,κ` per context, MODEL.md step 5.
+    pub coverage_primary_weight: &'a [f64],
+    /// `κ(c)`: each channel's context.
+    pub context_of: &'a [usize],
+    /// Brand offsets `θ_{j,κ}` in force, per `j * K + κ`.
+    pub brand_offset: &'a [f64],
 }
 
 impl UserTables {
@@ -137,32 +148,45 @@ impl UserTables {
         }
         let n_sets = 1usize << p;
         let hp_n = n_sets * (p + 1);
-        let mut rows = vec![Row::default(); weight.len() * hp_n];
-        let mut primary_base = vec![[0.0; 8]; weight.len()];
-        let mut p2p_weight = vec![0.0; weight.len()];
+        let (k_n, classes) = (inp.coverage_primary_weight.len(), weight.len());
+        let mut rows = vec![Row::default(); k_n * classes * hp_n];
+        let mut primary_base = vec![[0.0; 8]; k_n * classes];
+        let mut p2p_weight = vec![0.0; classes];
         for (cls, w) in weight.iter().enumerate() {
             p2p_weight[cls] = (0..c_n).filter(|&c| inp.is_p2p[c]).map(|c| w[c]).sum();
-            let cov = |set: usize| -> f64 {
+            // Coverage over the routed channels of context `k`, or of every context.
+            let cov_in = |set: usize, k: Option<usize>| -> f64 {
                 inp.routed
                     .iter()
+                    .filter(|&&c| k.is_none_or(|k| inp.context_of[c] == k))
                     .map(|&c| w[c] * inp.tables[c].cov[set])
                     .sum()
             };
-            let sub: Vec<f64> = (0..p)
-                .map(|j| (0..c_n).map(|c| w[c] * inp.subsidy[j * c_n + c]).sum())
-                .collect();
-            for j in 0..p {
-                primary_base[cls][j] = inp.brand[j]
-                    + inp.subsidy_split * sub[j]
-                    + inp.coverage_primary_weight * cov(1 << j);
+            let sub_in = |j: usize, k: Option<usize>| -> f64 {
+                (0..c_n)
+                    .filter(|&c| k.is_none_or(|k| inp.context_of[c] == k))
+                    .map(|c| w[c] * inp.subsidy[j * c_n + c])
+                    .sum()
+            };
+            let one = k_n == 1;
+            let sub: Vec<f64> = (0..p).map(|j| sub_in(j, None)).collect();
+            for k in 0..k_n {
+                let kk = (!one).then_some(k);
+                for j in 0..p {
+                    let sub_k = if one { sub[j] } else { sub_in(j, kk) };
+                    primary_base[k * classes + cls][j] = inp.brand[j]
+                        + inp.brand_offset[j * k_n + k]
+                        + inp.subsidy_split * sub_k
+                        + inp.coverage_primary_weight[k] * cov_in(1 << j, kk);
+                }
             }
             for h in 0..n_sets {
-                let cov_h = cov(h);
+                let cov_h = cov_in(h, None);
                 let mut adopt = [0.0; 8];
                 for j in 0..p {
                     if h & (1 << j) == 0 {
                         let gain = if inp.coverage_weight != 0.0 {
-                            cov(h | (1 << j)) - cov_h
+                            cov_in(h | (1 << j), None) - cov_h
                         } else {
                             0.0
                         };
@@ -177,19 +201,21 @@ impl UserTables {
                 }
                 for pi in 0..=p {
                     let hp = hp_index(p, h as u8, pi);
-                    let row = &mut rows[cls * hp_n + hp];
-                    row.adopt = adopt;
-                    for &c in inp.routed {
-                        if w[c] == 0.0 {
-                            continue;
-                        }
-                        let r = &inp.tables[c].route[hp * (p + 2)..][..p + 2];
-                        for j in 0..p {
-                            row.val[j] += w[c] * r[j];
-                        }
-                        if r[p + 1] > 0.0 {
-                            row.lost += w[c] * r[p + 1];
-                            row.rescue |= inp.tables[c].rescue[h];
+                    for k in 0..k_n {
+                        let row = &mut rows[(k * classes + cls) * hp_n + hp];
+                        row.adopt = adopt;
+                        for &c in inp.routed {
+                            if w[c] == 0.0 || inp.context_of[c] != k {
+                                continue;
+                            }
+                            let r = &inp.tables[c].route[hp * (p + 2)..][..p + 2];
+                            for j in 0..p {
+                                row.val[j] += w[c] * r[j];
+                            }
+                            if r[p + 1] > 0.0 {
+                                row.lost += w[c] * r[p + 1];
+                                row.rescue |= inp.tables[c].rescue[h];
+                            }
                         }
                     }
                 }
@@ -201,6 +227,7 @@ impl UserTables {
             p2p_weight,
             primary_base,
             rows,
+            contexts: k_n,
         }
     }
 
@@ -254,7 +281,13 @@ impl UserTables {
             coverage_weight: prm.coverage_weight,
             subsidy_weight: prm.subsidy_weight,
             subsidy_split: prm.subsidy_split,
-            coverage_primary_weight: prm.coverage_primary_weight,
+            coverage_primary_weight: &market
+                .context
+                .iter()
+                .map(|k| k.coverage_primary_weight)
+                .collect::<Vec<_>>(),
+            context_of: &market.context_of,
+            brand_offset: &policy.brand,
         })
     }
 }
@@ -269,21 +302,25 @@ impl P2pChannel {
         (0..market.channels)
             .filter(|&c| market.is_p2p[c])
             .map(|c| {
-                P2pChannel::new(
-                    market.platforms,
-                    c,
-                    market.channel_requires[c],
-                    market.cash[c],
-                    policy.use_set[c],
-                    &tables[c],
-                    market.params.loyalty,
-                )
+                let k = market.context_of[c];
+                P2pChannel {
+                    context: k,
+                    ..P2pChannel::new(
+                        market.platforms,
+                        c,
+                        market.channel_requires[c],
+                        market.cash[c],
+                        policy.use_set[c],
+                        &tables[c],
+                        market.context[k].loyalty,
+                    )
+                }
             })
             .collect()
     }
 }
 
-/// Spending per channel and `(H, π)` in agent units (`c * HP + hp`: the users' spending by
+/// Spending per channel and `(H, π)` (`π` the default in the channel's context) in agent units (`c * HP + hp`: the users' spending by
 /// class times the class weights), and per channel.
 pub fn channel_spending(
     market: &Market,
@@ -293,12 +330,14 @@ pub fn channel_spending(
     let (c_n, hp_n) = (market.channels, market.hp_n);
     let mut w_c = vec![0.0f64; c_n * hp_n];
     let mut spend_c = vec![0.0f64; c_n];
+    let classes = tables.classes();
     for (cls, wt) in tables.weight.iter().enumerate() {
-        let sp = &ua.spend[cls * hp_n..][..hp_n];
         for c in 0..c_n {
             if wt[c] == 0.0 {
                 continue;
             }
+            let k = market.context_of[c];
+            let sp = &ua.spend[(k * classes + cls) * hp_n..][..hp_n];
             for (hp, &x) in sp.iter().enumerate() {
                 w_c[c * hp_n + hp] += x * wt[c];
             }

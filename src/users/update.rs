@@ -9,7 +9,7 @@ use super::{hazard, occasion_prob, UserAcc, UserCtx, BLOCK};
 use crate::payments::hp_index;
 use crate::rng::{hi_u01, lo_u01, u01};
 use crate::social::{community, contact_in};
-use crate::world::{logit_pick, state, NO_PRIMARY};
+use crate::world::{defaults, logit_pick, state, NO_PRIMARY};
 
 /// Most contacts a user samples a month.
 pub const MAX_CONTACTS: usize = 64;
@@ -19,6 +19,8 @@ pub(crate) struct Contacts {
     idx: Vec<u32>,
     st: Vec<u16>,
     mask: Vec<u16>,
+    /// Defaults words (several contexts only).
+    ext: Vec<u16>,
     count: [usize; BLOCK],
     len: usize,
 }
@@ -47,6 +49,7 @@ impl Contacts {
             idx: vec![0; BLOCK * MAX_CONTACTS],
             st: vec![0; BLOCK * MAX_CONTACTS],
             mask: vec![1; BLOCK * MAX_CONTACTS],
+            ext: vec![0; BLOCK * MAX_CONTACTS],
             count: [0; BLOCK],
             len: 0,
         }
@@ -56,7 +59,15 @@ impl Contacts {
     /// fetching their state words (see [`prefetch`]); [`Contacts::load`] reads them a block
     /// later, when they have arrived.
     #[inline]
-    pub(super) fn sample(&mut self, ctx: &UserCtx, first: usize, len: usize, old: &[u16]) {
+    pub(super) fn sample(
+        &mut self,
+        ctx: &UserCtx,
+        first: usize,
+        len: usize,
+        old: &[u16],
+        old_ext: &[u16],
+    ) {
+        let with_ext = !old_ext.is_empty();
         let (mut start, mut size) = community(first as u64, ctx.n, ctx.b);
         for u in 0..len {
             let i = (first + u) as u64;
@@ -71,6 +82,9 @@ impl Contacts {
                 {
                     row[m] = r as u32;
                     prefetch(old, r as usize);
+                    if with_ext {
+                        prefetch(old_ext, r as usize);
+                    }
                     m += 1;
                 }
             }
@@ -81,13 +95,23 @@ impl Contacts {
 
     /// Loads the sampled contacts' state words and membership masks.
     #[inline]
-    pub(super) fn load(&mut self, ctx: &UserCtx, old: &[u16]) {
+    pub(super) fn load(&mut self, ctx: &UserCtx, old: &[u16], old_ext: &[u16]) {
         for u in 0..self.len {
             let m = self.count[u];
             let idx = &self.idx[u * MAX_CONTACTS..][..m];
             let st = &mut self.st[u * MAX_CONTACTS..][..m];
             for (s, &r) in st.iter_mut().zip(idx) {
                 *s = old[r as usize];
+            }
+        }
+        if !old_ext.is_empty() {
+            for u in 0..self.len {
+                let m = self.count[u];
+                let idx = &self.idx[u * MAX_CONTACTS..][..m];
+                let ext = &mut self.ext[u * MAX_CONTACTS..][..m];
+                for (e, &r) in ext.iter_mut().zip(idx) {
+                    *e = old_ext[r as usize];
+                }
             }
         }
         if ctx.masks_in_state {
@@ -110,13 +134,38 @@ impl Contacts {
         }
     }
 
+    /// User `u`'s contacts: state words, membership masks and defaults words.
     #[inline]
-    pub(super) fn of(&self, u: usize) -> (&[u16], &[u16]) {
+    pub(super) fn of(&self, u: usize) -> ContactsOf<'_> {
         let m = self.count[u];
-        (
-            &self.st[u * MAX_CONTACTS..][..m],
-            &self.mask[u * MAX_CONTACTS..][..m],
-        )
+        ContactsOf {
+            st: &self.st[u * MAX_CONTACTS..][..m],
+            mask: &self.mask[u * MAX_CONTACTS..][..m],
+            ext: &self.ext[u * MAX_CONTACTS..][..m],
+        }
+    }
+}
+
+/// One user's sampled contacts as the update reads them.
+#[derive(Clone, Copy)]
+pub(crate) struct ContactsOf<'a> {
+    /// State words.
+    pub st: &'a [u16],
+    /// Membership masks.
+    pub mask: &'a [u16],
+    /// Defaults words (meaningful with several contexts only).
+    pub ext: &'a [u16],
+}
+
+impl ContactsOf<'_> {
+    /// Contact `r`'s default in context `k`.
+    #[inline(always)]
+    fn default_in(&self, r: usize, k: usize) -> u8 {
+        if k == 0 {
+            state::primary(self.st[r])
+        } else {
+            defaults::get(self.ext[r], k)
+        }
     }
 }
 
@@ -160,9 +209,9 @@ pub(crate) fn returns(
     x: f64,
     h: u8,
     w: &[f64],
-    c_st: &[u16],
-    c_mask: &[u16],
+    contacts: ContactsOf,
 ) -> ([f64; 8], f64) {
+    let (c_st, c_mask) = (contacts.st, contacts.mask);
     let p = ctx.p;
     let mut recv = [0.0f64; 8];
     let mut total = 0.0;
@@ -176,10 +225,10 @@ pub(crate) fn returns(
         total += per * eligible as f64;
         // Branch-free, as in the transfers themselves: the empty set's split row is all zeros.
         let mut sum = [0.0f64; 8];
-        for (&st, &cm) in c_st.iter().zip(c_mask) {
+        for (r, (&st, &cm)) in c_st.iter().zip(c_mask).enumerate() {
             let ok = (cm & ch.requires != 0) as u8;
             let usable = h & state::wallets(st) & ch.usable & ok.wrapping_neg();
-            let rpi = (state::primary(st) as usize).min(p);
+            let rpi = (contacts.default_in(r, ch.context) as usize).min(p);
             let sr = &ch.split[usable as usize * (p + 1) + rpi];
             for j in 0..8 {
                 sum[j] += sr[j];
@@ -210,39 +259,58 @@ pub(crate) fn update_user(
     ctx: &UserCtx,
     i: usize,
     spend: f32,
-    st: u16,
+    (st, ext): (u16, u16),
     dormancy: u32,
-    (c_st, c_mask): (&[u16], &[u16]),
+    contacts: ContactsOf,
     acc: &mut UserAcc,
-) -> (u16, u32) {
+) -> (u16, u32, u16) {
     let p = ctx.p;
+    let k_n = ctx.contexts;
     let hp_n = (1usize << p) * (p + 1);
     let x = spend as f64;
     let h = state::wallets(st);
-    let pi_raw = state::primary(st);
-    let pi = if pi_raw == NO_PRIMARY {
-        p
-    } else {
-        pi_raw as usize
-    };
+    // The default in each context (`p` for none): context 0's is the state word's π.
+    let mut pis = [p; 4];
+    for (k, pi) in pis.iter_mut().enumerate().take(k_n) {
+        let raw = if k == 0 {
+            state::primary(st)
+        } else {
+            defaults::get(ext, k)
+        };
+        if raw != NO_PRIMARY {
+            *pi = raw as usize;
+        }
+    }
     let mask = if ctx.masks_in_state {
         state::networks(st)
     } else {
         ctx.member.mask(&ctx.member_stream.agent(i as u64))
     };
     let cls = ctx.tables.class_of_mask[mask as usize] as usize;
+    let classes = ctx.tables.classes();
     let w = &ctx.tables.weight[cls];
-    let hp = hp_index(p, h, pi);
+    let hp = hp_index(p, h, pis[0]);
     let row = &ctx.tables.rows[cls * hp_n + hp];
     acc.spend[cls * hp_n + hp] += x;
 
-    // Step 4: routed channels from the table, then transfers to contacts.
+    // Step 4: routed channels from the tables (one row per context), then transfers to contacts.
     let mut paid = Paid {
         val: row.val,
         lost: row.lost,
         rescue: row.rescue,
     };
-    p2p_transfers(ctx, x, h, pi, w, (c_st, c_mask), acc, &mut paid);
+    for (k, &pi) in pis.iter().enumerate().take(k_n).skip(1) {
+        let hp = hp_index(p, h, pi);
+        let at = (k * classes + cls) * hp_n + hp;
+        let rk = &ctx.tables.rows[at];
+        acc.spend[at] += x;
+        for j in 0..p {
+            paid.val[j] += rk.val[j];
+        }
+        paid.lost += rk.lost;
+        paid.rescue |= rk.rescue;
+    }
+    p2p_transfers(ctx, x, h, &pis, w, contacts, acc, &mut paid);
 
     // Purchase occasions: which held wallets were used, and whether a payment was lost.
     let sd = ctx.step_stream.agent(i as u64);
@@ -266,29 +334,66 @@ pub(crate) fn update_user(
         p2p_weight: ctx.tables.p2p_weight[cls],
         base: &row.adopt,
     };
-    let added = adoption(ctx, &adopt, (c_st, c_mask), &words);
+    let added = adoption(ctx, &adopt, (contacts.st, contacts.mask), &words);
     let dropped = churn(ctx, h, d, &words);
     let new_h = (h | added) & !dropped;
     // A new wallet starts unused for 0 months; a dropped one leaves its counter at 0.
     d &= !(NIBBLES[(added | dropped) as usize] as u32);
 
-    // Primary wallet: re-chosen with probability ρ_π, always when it has none or lost it.
-    let new_pi = if new_h == 0 {
-        NO_PRIMARY
-    } else {
-        let forced = pi >= p || new_h & (1 << pi) == 0;
-        if forced || hi_u01(head) < ctx.primary_review {
-            let u = u01(sd.draw(1));
-            rechoose_primary(ctx, x, h, new_h, cls, w, (c_st, c_mask), u)
+    // Default wallets, context by context: re-chosen with probability ρ_π,κ, always when there
+    // is none or it was dropped. Context 0 draws as v1's primary (review: the high half of
+    // draw 0, pick: draw 1); context κ ≥ 1 reviews with draw `REVIEW_DRAW + κ` and picks with
+    // `PICK_DRAW + κ`. The balance shares are computed once, when some context re-chooses.
+    let mut recv: Option<([f64; 8], f64)> = None;
+    let mut new_pis = [NO_PRIMARY; 4];
+    for k in 0..k_n {
+        let pi = pis[k];
+        new_pis[k] = if new_h == 0 {
+            NO_PRIMARY
         } else {
-            pi as u8
-        }
-    };
-
+            let forced = pi >= p || new_h & (1 << pi) == 0;
+            let review = || {
+                let word = if k == 0 {
+                    head
+                } else {
+                    sd.draw(REVIEW_DRAW + k as u64)
+                };
+                hi_u01(word) < ctx.primary_review[k]
+            };
+            if forced || review() {
+                let u = u01(sd.draw(if k == 0 { 1 } else { PICK_DRAW + k as u64 }));
+                let returns = *recv.get_or_insert_with(|| returns(ctx, x, h, w, contacts));
+                rechoose_default(ctx, k, new_h, cls, returns, contacts, u)
+            } else {
+                pi as u8
+            }
+        };
+        acc.by_default[k][new_pis[k] as usize] += 1;
+    }
     acc.by_set[new_h as usize] += 1;
-    acc.by_primary[new_pi as usize] += 1;
-    (state::pack(new_h, new_pi, mask), d)
+    let mut new_ext = 0u16;
+    if k_n > 1 {
+        let mut anywhere = 0u8;
+        for (k, &pi) in new_pis.iter().enumerate().take(k_n) {
+            if pi != NO_PRIMARY {
+                anywhere |= 1 << pi;
+            }
+            if k > 0 {
+                new_ext = defaults::set(new_ext, k, pi);
+            }
+        }
+        while anywhere != 0 {
+            acc.default_anywhere[anywhere.trailing_zeros() as usize] += 1;
+            anywhere &= anywhere - 1;
+        }
+    }
+    (state::pack(new_h, new_pis[0], mask), d, new_ext)
 }
+
+/// Draw index of context κ's review (κ ≥ 1; draws 0–9 are context 0's and the wallets').
+const REVIEW_DRAW: u64 = 16;
+/// Draw index of context κ's pick (κ ≥ 1).
+const PICK_DRAW: u64 = 20;
 
 /// Step 4, p2p channels: transfers to contacts, added to the user's paid, lost and rescuable
 /// shares and to the channels' flows (the returns are computed only if the primary is
@@ -299,14 +404,16 @@ fn p2p_transfers(
     ctx: &UserCtx,
     x: f64,
     h: u8,
-    pi: usize,
+    pis: &[usize; 4],
     w: &[f64],
-    (c_st, c_mask): (&[u16], &[u16]),
+    contacts: ContactsOf,
     acc: &mut UserAcc,
     paid: &mut Paid,
 ) {
     let p = ctx.p;
+    let (c_st, c_mask) = (contacts.st, contacts.mask);
     for ch in ctx.p2p {
+        let pi = pis[ch.context];
         let wc = w[ch.c];
         if wc == 0.0 {
             continue;
@@ -481,28 +588,28 @@ fn churn(ctx: &UserCtx, h: u8, d: u32, words: &[u64; 8]) -> u8 {
     dropped
 }
 
-/// Step 5, the primary re-choice: a logit over the wallets held after adoption and churn, of
-/// the base utility (brand, coverage, subsidy), the share of p2p returns through each wallet
-/// and the share of contacts whose primary it is; `u` is the uniform draw that picks.
-#[allow(clippy::too_many_arguments)]
+/// Step 5, the default re-choice in context `k`: a logit over the wallets held after adoption
+/// and churn, of the base utility (brand and its offset in `k`, coverage of `k`'s channels,
+/// subsidy there), the share of p2p returns through each wallet (`returns`, shared by every
+/// context) and the share of contacts whose default in `k` it is; `u` is the uniform draw that
+/// picks.
 #[inline(always)]
-fn rechoose_primary(
+fn rechoose_default(
     ctx: &UserCtx,
-    x: f64,
-    h: u8,
+    k: usize,
     new_h: u8,
     cls: usize,
-    w: &[f64],
-    (c_st, c_mask): (&[u16], &[u16]),
+    (recv, recv_total): ([f64; 8], f64),
+    contacts: ContactsOf,
     u: f64,
 ) -> u8 {
-    let m = c_st.len();
-    let (recv, recv_total) = returns(ctx, x, h, w, c_st, c_mask);
+    let m = contacts.st.len();
     let mut prim = [0u32; 16];
-    for &cs in c_st {
-        prim[state::primary(cs) as usize] += 1;
+    for r in 0..m {
+        prim[contacts.default_in(r, k) as usize] += 1;
     }
-    let base = &ctx.tables.primary_base[cls];
+    let base = &ctx.tables.primary_base[k * ctx.tables.classes() + cls];
+    let (balance_weight, social_weight) = (ctx.balance_weight[k], ctx.social_weight[k]);
     let mut util = [f64::NEG_INFINITY; 8];
     for j in 0..ctx.p {
         if new_h & (1 << j) == 0 {
@@ -518,7 +625,7 @@ fn rechoose_primary(
         } else {
             0.0
         };
-        util[j] = base[j] + ctx.balance_weight * b * ctx.balance_factor[j] + ctx.social_weight * e;
+        util[j] = base[j] + balance_weight * b * ctx.balance_factor[j] + social_weight * e;
     }
     logit_pick(new_h, |j| util[j], u)
 }
