@@ -348,3 +348,67 @@ pub fn channel_spending(
     }
     (w_c, spend_c)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The default utility's non-social part per context, against numbers worked by hand.
+    #[test]
+    fn default_utility_base_is_computed_per_context() {
+        let p = 2;
+        let hp_n = 4 * (p + 1);
+        let table = |cov: [f64; 4]| ChannelTables {
+            route: vec![0.0; hp_n * (p + 2)],
+            fee_route: vec![0.0; hp_n * p],
+            cov: cov.to_vec(),
+            rescue: vec![0; 4],
+            logit: [0.0; 8],
+            expansion: vec![0; 4],
+        };
+        // Two own-account channels, `c0` in context 0 and `c1` in context 1, weights 0.6, 0.4.
+        let tables = [table([0.0, 0.5, 0.9, 1.0]), table([0.0, 0.2, 0.7, 1.0])];
+        let t = UserTables::new(&TableInputs {
+            p,
+            open_weight: &[0.6, 0.4],
+            routed: &[0, 1],
+            tables: &tables,
+            is_p2p: &[false, false],
+            // `j * C + c`: a's subsidy 0.1 in c1, b's 0.05 in c0.
+            subsidy: &[0.0, 0.1, 0.05, 0.0],
+            innovation: &[0.0, 0.0],
+            brand: &[0.3, 0.0],
+            coverage_weight: 0.0,
+            subsidy_weight: 0.0,
+            subsidy_split: 20.0,
+            coverage_primary_weight: &[1.0, 2.0],
+            context_of: &[0, 1],
+            // `j * K + κ`: a +0.5 in context 1, b −0.2 in context 0.
+            brand_offset: &[0.0, 0.5, -0.2, 0.0],
+        });
+        // θ_j + θ_jκ + η·Σ_{c∈κ} ω_c·sub_jc + β_cov,κ·Σ_{c∈κ} ω_c·cov_c({j}):
+        let want = [
+            [
+                0.3 + 0.0 + 0.0 + 1.0 * 0.6 * 0.5,
+                -0.2 + 20.0 * 0.6 * 0.05 + 1.0 * 0.6 * 0.9,
+            ],
+            [
+                0.3 + 0.5 + 20.0 * 0.4 * 0.1 + 2.0 * 0.4 * 0.2,
+                2.0 * 0.4 * 0.7,
+            ],
+        ];
+        assert_eq!(t.contexts, 2);
+        for (k, w) in want.iter().enumerate() {
+            for j in 0..p {
+                let got = t.primary_base[k * t.classes()][j];
+                assert!(
+                    (got - w[j]).abs() < 1e-12,
+                    "context {k}, platform {j}: {got}"
+                );
+            }
+        }
+        // The worked numbers: 0.6, 0.94, 1.76, 0.56.
+        assert!((want[0][0] - 0.6).abs() < 1e-12 && (want[0][1] - 0.94).abs() < 1e-12);
+        assert!((want[1][0] - 1.76).abs() < 1e-12 && (want[1][1] - 0.56).abs() < 1e-12);
+    }
+}

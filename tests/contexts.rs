@@ -1,0 +1,386 @@
+//! Contexts (MODEL.md v2): one context is v1 byte for byte, the default logit anchor holds in
+//! each context, contexts are independent, and their inputs are validated with field paths.
+
+use paymarket::record::MonthReport;
+use paymarket::scenario::Context;
+use paymarket::{Scenario, Simulation};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+
+mod common;
+
+/// Two wallets held by everyone from the start, no adoption or churn, two contexts (`shop`:
+/// the merchant channel, `social`: the transfers), defaults re-chosen every month by brand
+/// alone unless a test changes the weights.
+const TWO_CONTEXTS: &str = r#"
+name = "two_contexts"
+start = "2020-01"
+end = "2020-12"
+population = 1e6
+seed = 11
+
+[agents]
+users = 20000
+merchants = 500
+
+[params]
+balance_weight = 0.0
+social_weight = 0.0
+coverage_primary_weight = 0.0
+primary_review = 1.0
+churn_rate = 0.0
+
+[[platform]]
+id = "a"
+init_users = 1.0
+innovation = 0.0
+
+[[platform]]
+id = "b"
+init_users = 1.0
+innovation = 0.0
+
+[[context]]
+id = "shop"
+brand = { a = 0.5 }
+
+[[context]]
+id = "social"
+brand = { b = 1.0 }
+
+[[channel]]
+id = "shops"
+kind = "merchant"
+weight = 0.7
+shops = 10000
+init_accept = { a = 0.5, b = 0.5 }
+context = "shop"
+
+[[channel]]
+id = "chat"
+kind = "p2p"
+weight = 0.3
+cash = false
+context = "social"
+"#;
+
+fn two_contexts() -> Scenario {
+    Scenario::from_toml_str(TWO_CONTEXTS, "two_contexts").unwrap()
+}
+
+fn months(s: Scenario, n: usize) -> Vec<MonthReport> {
+    let mut sim = Simulation::new(s).unwrap();
+    let mut out = Vec::new();
+    for _ in 0..n {
+        out.push(sim.step().unwrap().unwrap().clone());
+        sim.check_invariants().unwrap();
+    }
+    out
+}
+
+/// Share of holders whose default in `context` is `platform`.
+fn default_share(r: &MonthReport, context: &str, platform: &str) -> f64 {
+    let rows: Vec<_> = r.defaults.iter().filter(|d| d.context == context).collect();
+    let total: f64 = rows.iter().map(|d| d.default_users).sum();
+    let mine = rows.iter().find(|d| d.platform == platform).unwrap();
+    mine.default_users / total
+}
+
+fn logistic(x: f64) -> f64 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+#[test]
+fn the_default_logit_anchor_holds_in_each_context() {
+    // MODEL.md section 8: with β_bal = β_soc = β_cov = 0, no subsidy and ρ = 1, the share of
+    // holders of both whose default is `a` is exp(θ_a + θ_a,κ) / Σ, separately per context.
+    let reports = months(two_contexts(), 6);
+    let n = 20000.0;
+    for r in [&reports[0], &reports[5]] {
+        for (context, want) in [("shop", logistic(0.5)), ("social", logistic(-1.0))] {
+            let got = default_share(r, context, "a");
+            let sd = (want * (1.0 - want) / n).sqrt();
+            assert!(
+                (got - want).abs() < 4.0 * sd,
+                "{} {context}: share {got}, logit {want}, sd {sd}",
+                r.month
+            );
+        }
+        // Every holder has a default in every context.
+        for d in r.defaults.iter().filter(|d| d.platform == "none") {
+            assert_eq!(d.default_users, 0.0, "{}: {d:?}", r.month);
+        }
+        // Default users are people: the platform's primary users count each person once.
+        let a = r.platforms.iter().find(|p| p.platform == "a").unwrap();
+        assert!(a.primary_users <= a.users);
+    }
+}
+
+#[test]
+fn changing_one_context_leaves_the_other_unchanged_and_moves_its_own_by_the_computed_amount() {
+    // Social context: initial defaults 75% `a` (brand offset ln 3), re-chosen every month.
+    let mut base = two_contexts();
+    base.contexts[1].brand = BTreeMap::from([("a".to_string(), 3f64.ln())]);
+    base.contexts[0].social_weight = Some(1.0);
+    let mut social = base.clone();
+    social.contexts[1].social_weight = Some(4.0);
+    let (r0, r1) = (&months(base, 1)[0], &months(social, 1)[0]);
+    // The shop context's defaults are those of the same draws: identical, to the person.
+    let shop = |r: &MonthReport| -> Vec<f64> {
+        r.defaults
+            .iter()
+            .filter(|d| d.context == "shop")
+            .map(|d| d.default_users)
+            .collect()
+    };
+    assert_eq!(shop(r0), shop(r1));
+    // By hand: each user's 8 contacts hold both wallets, and a contact's initial default in
+    // `social` is `a` with probability 3/4, independently, so X ~ Binomial(8, 3/4) of them
+    // default to `a`. With β_soc = 4 the utilities are ln 3 + 4·X/8 and 4·(8 − X)/8: the
+    // share choosing `a` is E[σ(ln 3 + X − 4)]; with β_soc = 0 it is σ(ln 3) = 3/4.
+    let mut expected = 0.0;
+    for x in 0..=8u32 {
+        let choose = (1..=x).fold(1.0, |c, k| c * (8 - k + 1) as f64 / k as f64);
+        let px = choose * 0.75f64.powi(x as i32) * 0.25f64.powi(8 - x as i32);
+        expected += px * logistic(3f64.ln() + x as f64 - 4.0);
+    }
+    let sd = (0.25 / 20000.0f64).sqrt();
+    let (before, after) = (
+        default_share(r0, "social", "a"),
+        default_share(r1, "social", "a"),
+    );
+    assert!((before - 0.75).abs() < 4.0 * sd, "β_soc = 0: {before}");
+    assert!(
+        (after - expected).abs() < 4.0 * sd,
+        "β_soc = 4: {after}, by hand {expected}"
+    );
+    assert!(expected - 0.75 > 10.0 * sd, "the scenario shows the effect");
+}
+
+/// The duopoly scenario with every channel in one context named `everything` with the global
+/// parameters, same name.
+fn duopoly_in_one_context() -> Scenario {
+    let mut s = Scenario::load("data/scenarios/duopoly.toml").unwrap();
+    s.contexts = vec![Context {
+        id: "everything".into(),
+        ..Context::default()
+    }];
+    for ch in &mut s.channels {
+        ch.context = Some("everything".into());
+    }
+    s
+}
+
+fn ensemble(scenario: &Path, out: &Path) {
+    let _ = std::fs::remove_dir_all(out);
+    let o = Command::new(env!("CARGO_BIN_EXE_paymarket"))
+        .args(["ensemble", &scenario.display().to_string(), "-r", "3"])
+        .args(["--users", "5000", "--merchants", "500", "-q", "--out"])
+        .arg(out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+#[test]
+fn one_named_context_gives_the_files_of_no_context() {
+    let dir = common::tmp_dir("contexts", "one");
+    let named = dir.join("named.toml");
+    std::fs::write(&named, duopoly_in_one_context().to_toml().unwrap()).unwrap();
+    ensemble(
+        Path::new("data/scenarios/duopoly.toml"),
+        &dir.join("implicit"),
+    );
+    ensemble(&named, &dir.join("named"));
+    let mut compared = 0;
+    for e in std::fs::read_dir(dir.join("implicit")).unwrap() {
+        let p = e.unwrap().path();
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        if !(name.ends_with(".csv") || name.ends_with(".svg")) {
+            continue;
+        }
+        let want = std::fs::read_to_string(&p).unwrap();
+        let got = std::fs::read_to_string(dir.join("named").join(&name)).unwrap();
+        let got = if name.contains("defaults") {
+            got.replace(",everything,", ",all,")
+        } else {
+            got
+        };
+        assert!(
+            want == got,
+            "{name} differs between no context and one named context"
+        );
+        compared += 1;
+    }
+    assert!(compared >= 10, "compared {compared} files");
+    // And the single-context run is the engine's pre-context output (tests/reference.rs keeps
+    // the fixtures): the ensemble's platforms.csv is the reference one.
+    let fixture = std::fs::read("tests/fixtures/reference/ensemble/platforms.csv").unwrap();
+    assert_eq!(
+        std::fs::read(dir.join("named/platforms.csv")).unwrap(),
+        fixture
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The problems' field paths and messages of a scenario text.
+fn problems(text: &str) -> Vec<(String, String)> {
+    match Scenario::from_toml_str(text, "t").map(|s| s.problems()) {
+        Ok(p) => p.into_iter().map(|p| (p.path, p.message)).collect(),
+        Err(e) => vec![("read".into(), e.to_string())],
+    }
+}
+
+fn has(problems: &[(String, String)], path: &str, words: &str) -> bool {
+    problems.iter().any(|(p, m)| p == path && m.contains(words))
+}
+
+#[test]
+fn context_inputs_are_refused_with_their_field_paths() {
+    let ok = problems(TWO_CONTEXTS);
+    assert!(ok.is_empty(), "{ok:?}");
+
+    // A channel naming an unknown context; a context with no channel.
+    let p = problems(&TWO_CONTEXTS.replace("context = \"social\"", "context = \"money\""));
+    assert!(
+        has(&p, "channel.chat.context", "unknown context \"money\""),
+        "{p:?}"
+    );
+    assert!(has(&p, "context.social", "has no channel"), "{p:?}");
+
+    // A channel without a context once contexts are declared.
+    let p = problems(&TWO_CONTEXTS.replace("context = \"social\"\n", ""));
+    assert!(
+        has(&p, "channel.chat.context", "every channel names one"),
+        "{p:?}"
+    );
+
+    // A context named `all`; a fifth context.
+    let p = problems(&TWO_CONTEXTS.replace("id = \"social\"", "id = \"all\""));
+    assert!(has(&p, "context[1].id", "reserved"), "{p:?}");
+    let extra: String = (0..3)
+        .map(|k| format!("[[context]]\nid = \"x{k}\"\n"))
+        .collect();
+    let p = problems(&format!("{TWO_CONTEXTS}\n{extra}"));
+    assert!(has(&p, "context", "at most 4 contexts, got 5"), "{p:?}");
+
+    // A context's parameters and brand offsets.
+    let p = problems(
+        &TWO_CONTEXTS.replace("brand = { a = 0.5 }", "brand = { c = 0.5 }\nloyalty = 1.5"),
+    );
+    assert!(
+        has(&p, "context.shop.brand", "unknown platform \"c\""),
+        "{p:?}"
+    );
+    assert!(has(&p, "context.shop.loyalty", "between 0 and 1"), "{p:?}");
+
+    // A channel naming a context in a scenario that declares none.
+    let p = problems(&common_no_contexts());
+    assert!(
+        has(&p, "channel.shops.context", "declares no [[context]]"),
+        "{p:?}"
+    );
+
+    // Brand and fixed-cost events.
+    let with = |ev: &str| {
+        problems(&format!(
+            "{TWO_CONTEXTS}\n[[event]]\nat = \"2020-06\"\n{ev}"
+        ))
+    };
+    let p = with("kind = \"brand\"\nplatform = \"a\"\noffset = 1.0");
+    assert!(has(&p, "event[0].context", "needs \"context\""), "{p:?}");
+    let p = with("kind = \"brand\"\nplatform = \"a\"\ncontext = \"money\"\noffset = 1.0");
+    assert!(
+        has(&p, "event[0].context", "unknown context \"money\""),
+        "{p:?}"
+    );
+    assert!(with("kind = \"brand\"\nplatform = \"a\"\ncontext = \"all\"\noffset = 1.0").is_empty());
+    let p = with("kind = \"fixed_cost\"\nplatform = \"a\"\nchannel = \"chat\"\namount = 5.0");
+    assert!(
+        has(&p, "event[0].channel", "unknown merchant channel \"chat\""),
+        "{p:?}"
+    );
+    let p = with("kind = \"fixed_cost\"\nplatform = \"a\"\namount = -1.0");
+    assert!(has(&p, "event[0].amount", "at least 0"), "{p:?}");
+}
+
+fn common_no_contexts() -> String {
+    let start = TWO_CONTEXTS.find("[[context]]").unwrap();
+    let end = TWO_CONTEXTS.find("[[channel]]").unwrap();
+    let text = format!("{}{}", &TWO_CONTEXTS[..start], &TWO_CONTEXTS[end..]);
+    text.replace("context = \"social\"\n", "")
+}
+
+#[test]
+fn sweep_paths_reach_context_fields() {
+    use paymarket::scenario::path::{get_path, set_path};
+    let s = two_contexts();
+    let t = set_path(&s, "context.social.social_weight", 2.5).unwrap();
+    assert_eq!(t.contexts[1].social_weight, Some(2.5));
+    assert_eq!(get_path(&t, "context.social.social_weight").unwrap(), 2.5);
+    let t = set_path(&s, "context.shop.brand.b", -0.25).unwrap();
+    assert_eq!(t.contexts[0].brand["b"], -0.25);
+    assert_eq!(get_path(&t, "context.shop.brand.a").unwrap(), 0.5);
+}
+
+#[test]
+fn brand_and_fixed_cost_events_act_for_their_window_and_then_restore() {
+    // A brand window in `shop` moves the shop defaults, then they return; the social context
+    // is untouched.
+    let mut s = two_contexts();
+    let mut ev = common::event("2020-03", "brand");
+    ev.platform = Some("b".into());
+    ev.context = Some("shop".into());
+    ev.offset = Some(2.0);
+    ev.months = Some(3);
+    s.events.push(ev);
+    let mut fc = common::event("2020-03", "fixed_cost");
+    fc.platform = Some("a".into());
+    fc.amount = Some(1e9);
+    fc.months = Some(3);
+    s.events.push(fc);
+    let reports = months(s, 12);
+    let n = 20000.0;
+    let tol = |p: f64| 4.0 * (p * (1.0 - p) / n).sqrt();
+    // In force 2020-03..2020-05: shop utilities a 0.5, b 2.0.
+    let during = logistic(0.5 - 2.0);
+    let after = logistic(0.5);
+    for (t, want) in [(3, during), (4, during), (6, after), (11, after)] {
+        let got = default_share(&reports[t], "shop", "a");
+        assert!(
+            (got - want).abs() < tol(want),
+            "{}: {got} vs {want}",
+            reports[t].month
+        );
+        let social = default_share(&reports[t], "social", "a");
+        assert!(
+            (social - logistic(-1.0)).abs() < tol(0.27),
+            "{}: {social}",
+            reports[t].month
+        );
+    }
+    // The events are reported with their context in `detail`.
+    let evs = &reports[2].events;
+    assert_eq!(evs[0].kind, "brand");
+    assert_eq!(evs[0].detail, "months=3;context=shop;offset=2");
+    assert_eq!(evs[1].detail, "months=3;amount=1000000000");
+    // A fixed cost of RMB 10^9 a month makes accepting `a` a loss for every shop: while it
+    // lasts (2020-03 to 2020-05) no shop adds it and no expiring contract is renewed.
+    let acc = |t: usize| common::accepting(&reports[t], "shops", "a");
+    for t in 2..=4 {
+        assert!(
+            acc(t) <= acc(t - 1),
+            "{}: {} > {}",
+            reports[t].month,
+            acc(t),
+            acc(t - 1)
+        );
+    }
+    assert!(
+        acc(4) < acc(1),
+        "contracts expired in three months: {} vs {}",
+        acc(4),
+        acc(1)
+    );
+}
