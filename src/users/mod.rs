@@ -399,6 +399,15 @@ const BLOCK: usize = 32;
 
 /// Updates every user for one month and returns the month's sums.
 pub fn user_pass(ctx: &UserCtx, channels: usize, users: &mut Users) -> UserAcc {
+    if ctx.contexts > 1 {
+        pass::<true>(ctx, channels, users)
+    } else {
+        pass::<false>(ctx, channels, users)
+    }
+}
+
+/// [`user_pass`] for one context (`MULTI = false`) or several.
+fn pass<const MULTI: bool>(ctx: &UserCtx, channels: usize, users: &mut Users) -> UserAcc {
     let cur = users.cur;
     let (old, new) = buffers(&mut users.state, cur);
     let (old_ext, new_ext) = buffers(&mut users.defaults, cur);
@@ -432,7 +441,7 @@ pub fn user_pass(ctx: &UserCtx, channels: usize, users: &mut Users) -> UserAcc {
                 for off in b0..b1 {
                     let i = base + off;
                     let ext = if ext_out.is_empty() { 0 } else { old_ext[i] };
-                    let (st, d, e) = update_user(
+                    let (st, d, e) = update_user::<MULTI>(
                         ctx,
                         i,
                         spend[i],

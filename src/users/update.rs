@@ -204,7 +204,7 @@ pub(crate) fn lane(packed: u64, j: usize) -> u32 {
 /// included): each contact paid sends the same amount back, routed by the contact's own
 /// primary (MODEL.md step 4, the balance shares `b_ij`).
 #[inline]
-pub(crate) fn returns(
+pub(crate) fn returns<const MULTI: bool>(
     ctx: &UserCtx,
     x: f64,
     h: u8,
@@ -228,7 +228,8 @@ pub(crate) fn returns(
         for (r, (&st, &cm)) in c_st.iter().zip(c_mask).enumerate() {
             let ok = (cm & ch.requires != 0) as u8;
             let usable = h & state::wallets(st) & ch.usable & ok.wrapping_neg();
-            let rpi = (contacts.default_in(r, ch.context) as usize).min(p);
+            let k = if MULTI { ch.context } else { 0 };
+            let rpi = (contacts.default_in(r, k) as usize).min(p);
             let sr = &ch.split[usable as usize * (p + 1) + rpi];
             for j in 0..8 {
                 sum[j] += sr[j];
@@ -254,8 +255,11 @@ struct Paid {
 /// 1.0% of instructions (callgrind, `paymarket run data/scenarios/china_2012_2021.toml --users
 /// 20000 --merchants 2000 --threads 1`: 5,253,002,990 against 5,202,869,258 for the single
 /// function), kept for a loop a reader can follow phase by phase.
+///
+/// `MULTI` is whether the scenario has several contexts: with one, the per-context loops and
+/// lookups compile away, so a scenario without contexts runs the v1 loop.
 #[inline]
-pub(crate) fn update_user(
+pub(crate) fn update_user<const MULTI: bool>(
     ctx: &UserCtx,
     i: usize,
     spend: f32,
@@ -265,7 +269,7 @@ pub(crate) fn update_user(
     acc: &mut UserAcc,
 ) -> (u16, u32, u16) {
     let p = ctx.p;
-    let k_n = ctx.contexts;
+    let k_n = if MULTI { ctx.contexts } else { 1 };
     let hp_n = (1usize << p) * (p + 1);
     let x = spend as f64;
     let h = state::wallets(st);
@@ -310,7 +314,7 @@ pub(crate) fn update_user(
         paid.lost += rk.lost;
         paid.rescue |= rk.rescue;
     }
-    p2p_transfers(ctx, x, h, &pis, w, contacts, acc, &mut paid);
+    p2p_transfers::<MULTI>(ctx, x, h, &pis, w, contacts, acc, &mut paid);
 
     // Purchase occasions: which held wallets were used, and whether a payment was lost.
     let sd = ctx.step_stream.agent(i as u64);
@@ -362,7 +366,8 @@ pub(crate) fn update_user(
             };
             if forced || review() {
                 let u = u01(sd.draw(if k == 0 { 1 } else { PICK_DRAW + k as u64 }));
-                let returns = *recv.get_or_insert_with(|| returns(ctx, x, h, w, contacts));
+                let returns =
+                    *recv.get_or_insert_with(|| returns::<MULTI>(ctx, x, h, w, contacts));
                 rechoose_default(ctx, k, new_h, cls, returns, contacts, u)
             } else {
                 pi as u8
@@ -372,7 +377,7 @@ pub(crate) fn update_user(
     }
     acc.by_set[new_h as usize] += 1;
     let mut new_ext = 0u16;
-    if k_n > 1 {
+    if MULTI {
         let mut anywhere = 0u8;
         for (k, &pi) in new_pis.iter().enumerate().take(k_n) {
             if pi != NO_PRIMARY {
@@ -400,7 +405,7 @@ const PICK_DRAW: u64 = 20;
 /// re-chosen, the one place they are used).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn p2p_transfers(
+fn p2p_transfers<const MULTI: bool>(
     ctx: &UserCtx,
     x: f64,
     h: u8,
@@ -413,7 +418,7 @@ fn p2p_transfers(
     let p = ctx.p;
     let (c_st, c_mask) = (contacts.st, contacts.mask);
     for ch in ctx.p2p {
-        let pi = pis[ch.context];
+        let pi = if MULTI { pis[ch.context] } else { pis[0] };
         let wc = w[ch.c];
         if wc == 0.0 {
             continue;
