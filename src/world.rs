@@ -465,17 +465,24 @@ fn init_users(s: &Scenario, policy: &Policy, seed: u64) -> Users {
 /// utility over `h`, so that any finite utilities pick without overflow.
 #[inline]
 pub fn logit_pick(h: u8, util: impl Fn(usize) -> f64, u: f64) -> u8 {
+    let mut x = [0.0f64; 8];
     let mut top = f64::NEG_INFINITY;
     let mut bits = h;
     while bits != 0 {
-        top = top.max(util(bits.trailing_zeros() as usize));
+        let j = bits.trailing_zeros() as usize;
+        x[j] = util(j);
+        top = top.max(x[j]);
         bits &= bits - 1;
     }
-    let weight = |j: usize| (util(j) - top).exp();
+    // Each weight once; the largest is exp(0) = 1 exactly, so it needs no call.
+    let mut weight = [0.0f64; 8];
     let mut total = 0.0;
     let mut bits = h;
     while bits != 0 {
-        total += weight(bits.trailing_zeros() as usize);
+        let j = bits.trailing_zeros() as usize;
+        let d = x[j] - top;
+        weight[j] = if d == 0.0 { 1.0 } else { d.exp() };
+        total += weight[j];
         bits &= bits - 1;
     }
     let target = u * total;
@@ -484,7 +491,7 @@ pub fn logit_pick(h: u8, util: impl Fn(usize) -> f64, u: f64) -> u8 {
     let mut last = h.trailing_zeros() as u8;
     while bits != 0 {
         let j = bits.trailing_zeros() as usize;
-        acc += weight(j);
+        acc += weight[j];
         last = j as u8;
         if target < acc {
             return j as u8;

@@ -346,28 +346,38 @@ pub(crate) fn update_user<const MULTI: bool>(
 
     // Default wallets, context by context: re-chosen with probability ρ_π,κ, always when there
     // is none or it was dropped. Context 0 draws as v1's primary (review: the high half of
-    // draw 0, pick: draw 1); context κ ≥ 1 reviews with draw `REVIEW_DRAW + κ` and picks with
-    // `PICK_DRAW + κ`. The balance shares are computed once, when some context re-chooses.
+    // draw 0, pick: draw 1); contexts 1 and 2 review with the halves of draw `REVIEW_DRAW`,
+    // context 3 with draw `REVIEW_DRAW + 1`, and context κ picks with `PICK_DRAW + κ`. The
+    // balance shares are computed once, when some context with a balance weight re-chooses.
     let mut recv: Option<([f64; 8], f64)> = None;
     let mut new_pis = [NO_PRIMARY; 4];
+    let single = new_h.count_ones() == 1;
     for k in 0..k_n {
         let pi = pis[k];
         new_pis[k] = if new_h == 0 {
             NO_PRIMARY
+        } else if single {
+            // One wallet held: whatever the draws, it is the default (the logit has one term).
+            new_h.trailing_zeros() as u8
         } else {
             let forced = pi >= p || new_h & (1 << pi) == 0;
             let review = || {
+                // Contexts 1 and 2 share a draw (low and high halves), context 3 has its own.
                 let word = if k == 0 {
                     head
                 } else {
-                    sd.draw(REVIEW_DRAW + k as u64)
+                    sd.draw(REVIEW_DRAW + (k as u64 - 1) / 2)
                 };
-                hi_u01(word) < ctx.primary_review[k]
+                let v = if k % 2 == 1 { lo_u01(word) } else { hi_u01(word) };
+                v < ctx.primary_review[k]
             };
             if forced || review() {
                 let u = u01(sd.draw(if k == 0 { 1 } else { PICK_DRAW + k as u64 }));
-                let returns =
-                    *recv.get_or_insert_with(|| returns::<MULTI>(ctx, x, h, w, contacts));
+                let returns = if ctx.balance_weight[k] == 0.0 {
+                    ([0.0; 8], 0.0)
+                } else {
+                    *recv.get_or_insert_with(|| returns::<MULTI>(ctx, x, h, w, contacts))
+                };
                 rechoose_default(ctx, k, new_h, cls, returns, contacts, u)
             } else {
                 pi as u8
@@ -395,7 +405,8 @@ pub(crate) fn update_user<const MULTI: bool>(
     (state::pack(new_h, new_pis[0], mask), d, new_ext)
 }
 
-/// Draw index of context κ's review (κ ≥ 1; draws 0–9 are context 0's and the wallets').
+/// Draw index of the review of contexts 1 and 2 (low and high halves) and, plus one, of
+/// context 3 (low half); draws 0–9 are context 0's and the wallets'.
 const REVIEW_DRAW: u64 = 16;
 /// Draw index of context κ's pick (κ ≥ 1).
 const PICK_DRAW: u64 = 20;
