@@ -96,20 +96,24 @@ impl Contacts {
     /// Loads the sampled contacts' state words and membership masks.
     #[inline]
     pub(super) fn load(&mut self, ctx: &UserCtx, old: &[u16], old_ext: &[u16]) {
-        for u in 0..self.len {
-            let m = self.count[u];
-            let idx = &self.idx[u * MAX_CONTACTS..][..m];
-            let st = &mut self.st[u * MAX_CONTACTS..][..m];
-            for (s, &r) in st.iter_mut().zip(idx) {
-                *s = old[r as usize];
-            }
-        }
-        if !old_ext.is_empty() {
+        if old_ext.is_empty() {
             for u in 0..self.len {
                 let m = self.count[u];
                 let idx = &self.idx[u * MAX_CONTACTS..][..m];
+                let st = &mut self.st[u * MAX_CONTACTS..][..m];
+                for (s, &r) in st.iter_mut().zip(idx) {
+                    *s = old[r as usize];
+                }
+            }
+        } else {
+            // Several contexts: each contact's state and defaults words in one pass.
+            for u in 0..self.len {
+                let m = self.count[u];
+                let idx = &self.idx[u * MAX_CONTACTS..][..m];
+                let st = &mut self.st[u * MAX_CONTACTS..][..m];
                 let ext = &mut self.ext[u * MAX_CONTACTS..][..m];
-                for (e, &r) in ext.iter_mut().zip(idx) {
+                for ((s, e), &r) in st.iter_mut().zip(ext.iter_mut()).zip(idx) {
+                    *s = old[r as usize];
                     *e = old_ext[r as usize];
                 }
             }
@@ -273,17 +277,12 @@ pub(crate) fn update_user<const MULTI: bool>(
     let hp_n = (1usize << p) * (p + 1);
     let x = spend as f64;
     let h = state::wallets(st);
-    // The default in each context (`p` for none): context 0's is the state word's π.
+    // The default in each context (`p` for none, as NO_PRIMARY > p): context 0's is the state
+    // word's π.
     let mut pis = [p; 4];
-    for (k, pi) in pis.iter_mut().enumerate().take(k_n) {
-        let raw = if k == 0 {
-            state::primary(st)
-        } else {
-            defaults::get(ext, k)
-        };
-        if raw != NO_PRIMARY {
-            *pi = raw as usize;
-        }
+    pis[0] = (state::primary(st) as usize).min(p);
+    for (k, pi) in pis.iter_mut().enumerate().take(k_n).skip(1) {
+        *pi = (defaults::get(ext, k) as usize).min(p);
     }
     let mask = if ctx.masks_in_state {
         state::networks(st)
@@ -383,7 +382,7 @@ pub(crate) fn update_user<const MULTI: bool>(
                 pi as u8
             }
         };
-        acc.by_default[k][new_pis[k] as usize] += 1;
+        acc.by_default[k & 3][(new_pis[k] & 0xf) as usize] += 1;
     }
     acc.by_set[new_h as usize] += 1;
     let mut new_ext = 0u16;
