@@ -387,14 +387,13 @@ pub(crate) fn update_user<const MULTI: bool>(
     acc.by_set[new_h as usize] += 1;
     let mut new_ext = 0u16;
     if MULTI {
-        let mut anywhere = 0u8;
-        for (k, &pi) in new_pis.iter().enumerate().take(k_n) {
-            if pi != NO_PRIMARY {
-                anywhere |= 1 << pi;
-            }
-            if k > 0 {
-                new_ext = defaults::set(new_ext, k, pi);
-            }
+        // Branch-free: NO_PRIMARY's bit (15) falls outside the wallet set's eight bits, and
+        // unused contexts' nibbles are never read.
+        let bit = |pi: u8| (1u16 << (pi & 0xf)) as u8;
+        let mut anywhere = bit(new_pis[0]);
+        for k in 1..4 {
+            anywhere |= if k < k_n { bit(new_pis[k]) } else { 0 };
+            new_ext |= ((new_pis[k] & 0xf) as u16) << (4 * (k - 1));
         }
         while anywhere != 0 {
             acc.default_anywhere[anywhere.trailing_zeros() as usize] += 1;
