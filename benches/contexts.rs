@@ -17,7 +17,11 @@ fn scenario(contexts: usize, users: u64) -> Scenario {
             id: "store".into(),
             ..Context::default()
         });
-        let store = s.channels.iter_mut().find(|c| c.id == "storefront").unwrap();
+        let store = s
+            .channels
+            .iter_mut()
+            .find(|c| c.id == "storefront")
+            .unwrap();
         store.context = Some("store".into());
     } else {
         s.contexts.clear();

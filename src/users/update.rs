@@ -367,7 +367,11 @@ pub(crate) fn update_user<const MULTI: bool>(
                 } else {
                     sd.draw(REVIEW_DRAW + (k as u64 - 1) / 2)
                 };
-                let v = if k % 2 == 1 { lo_u01(word) } else { hi_u01(word) };
+                let v = if k % 2 == 1 {
+                    lo_u01(word)
+                } else {
+                    hi_u01(word)
+                };
                 v < ctx.primary_review[k]
             };
             if forced || review() {
