@@ -81,6 +81,9 @@ pub struct ContextParams {
     pub social_weight: f64,
     /// `β_cov,κ`.
     pub coverage_primary_weight: f64,
+    /// Whether the balance share `b_ij` counts only the context's own p2p channels (an option;
+    /// MODEL.md v2 counts every p2p channel in every context).
+    pub own_balance: bool,
 }
 
 impl ContextParams {
@@ -94,6 +97,7 @@ impl ContextParams {
             balance_weight: g.balance_weight,
             social_weight: g.social_weight,
             coverage_primary_weight: g.coverage_primary_weight,
+            own_balance: false,
         };
         if s.contexts.is_empty() {
             return vec![global];
@@ -108,6 +112,7 @@ impl ContextParams {
                 coverage_primary_weight: k
                     .coverage_primary_weight
                     .unwrap_or(global.coverage_primary_weight),
+                own_balance: k.own_balance,
             })
             .collect()
     }

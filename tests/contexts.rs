@@ -384,3 +384,23 @@ fn brand_and_fixed_cost_events_act_for_their_window_and_then_restore() {
         acc(1)
     );
 }
+
+#[test]
+fn own_balance_keeps_transfers_out_of_another_contexts_default() {
+    // Transfers go through `a` only; the shop context has no p2p channel. Shop utilities:
+    // brand 0 for both, no social or coverage term, balance weight 2. By MODEL.md v2's rule
+    // the balance share is over every p2p channel: b_a = 1 for everyone (all hold both and
+    // all transfers go through `a`), so the shop share of `a` is σ(2). With `own_balance` the
+    // shop context's balance share is over its own p2p channels, none: σ(0) = 1/2.
+    let mut s = two_contexts();
+    s.params.balance_weight = 2.0;
+    s.contexts[0].brand.clear();
+    s.channels[1].platforms = Some(vec!["a".into()]);
+    let mut own = s.clone();
+    own.contexts[0].own_balance = true;
+    let sd = (0.25 / 20000.0f64).sqrt();
+    let shared = default_share(&months(s, 1)[0], "shop", "a");
+    let separate = default_share(&months(own, 1)[0], "shop", "a");
+    assert!((shared - logistic(2.0)).abs() < 4.0 * sd, "shared balance: {shared}");
+    assert!((separate - 0.5).abs() < 4.0 * sd, "own balance: {separate}");
+}

@@ -94,6 +94,10 @@ pub struct Scenario {
     pub events: Vec<Event>,
 }
 
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
 /// Most contexts a scenario may declare.
 pub const MAX_CONTEXTS: usize = 4;
 /// The implicit context of a scenario that declares none (a reserved id).
@@ -121,6 +125,11 @@ pub struct Context {
     /// `β_cov,κ`: weight of the wallet's coverage of this context's channels.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub coverage_primary_weight: Option<f64>,
+    /// An option (default `false`, MODEL.md v2's rule): when `true`, the balance share in this
+    /// context's default choice counts only the transfers of its own p2p channels (none: 0),
+    /// so that a wallet owning the transfers does not pull, say, savings defaults.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub own_balance: bool,
     /// `θ_{j,κ}`: each platform's brand offset here (platform id → offset; 0 when absent).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub brand: BTreeMap<String, f64>,

@@ -147,6 +147,8 @@ pub struct UserCtx<'a> {
     pub balance_weight: [f64; 4],
     /// `β_soc,κ` per context, MODEL.md step 5.
     pub social_weight: [f64; 4],
+    /// Whether each context's balance share counts only its own p2p channels.
+    pub own_balance: [bool; 4],
     /// `D_churn`.
     pub churn_months: u32,
     /// `χ`.
@@ -256,6 +258,13 @@ impl<'a> UserCtx<'a> {
             primary_review: per_context(&|k| k.primary_review),
             balance_weight: per_context(&|k| k.balance_weight),
             social_weight: per_context(&|k| k.social_weight),
+            own_balance: {
+                let mut a = [false; 4];
+                for (x, k) in a.iter_mut().zip(&market.context) {
+                    *x = k.own_balance;
+                }
+                a
+            },
             churn_months: prm.churn_months,
             churn_rate: prm.churn_rate,
             per_ticket: 1.0 / prm.ticket,

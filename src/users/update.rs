@@ -214,12 +214,16 @@ pub(crate) fn returns<const MULTI: bool>(
     h: u8,
     w: &[f64],
     contacts: ContactsOf,
+    only: Option<usize>,
 ) -> ([f64; 8], f64) {
     let (c_st, c_mask) = (contacts.st, contacts.mask);
     let p = ctx.p;
     let mut recv = [0.0f64; 8];
     let mut total = 0.0;
     for ch in ctx.p2p {
+        if only.is_some_and(|k| k != ch.context) {
+            continue;
+        }
         let wc = w[ch.c];
         let eligible = c_mask.iter().filter(|&&cm| cm & ch.requires != 0).count();
         if wc == 0.0 || eligible == 0 {
@@ -378,8 +382,11 @@ pub(crate) fn update_user<const MULTI: bool>(
                 let u = u01(sd.draw(if k == 0 { 1 } else { PICK_DRAW + k as u64 }));
                 let returns = if ctx.balance_weight[k] == 0.0 {
                     ([0.0; 8], 0.0)
+                } else if MULTI && ctx.own_balance[k] {
+                    // The balance share over this context's own p2p channels only.
+                    returns::<MULTI>(ctx, x, h, w, contacts, Some(k))
                 } else {
-                    *recv.get_or_insert_with(|| returns::<MULTI>(ctx, x, h, w, contacts))
+                    *recv.get_or_insert_with(|| returns::<MULTI>(ctx, x, h, w, contacts, None))
                 };
                 rechoose_default(ctx, k, new_h, cls, returns, contacts, u)
             } else {
