@@ -322,6 +322,11 @@ fn sweep_paths_reach_context_fields() {
     let t = set_path(&s, "context.shop.brand.b", -0.25).unwrap();
     assert_eq!(t.contexts[0].brand["b"], -0.25);
     assert_eq!(get_path(&t, "context.shop.brand.a").unwrap(), 0.5);
+    // A context declared without brand offsets still has its table for a path to reach.
+    let mut bare = s.clone();
+    bare.contexts[1].brand.clear();
+    let t = set_path(&bare, "context.social.brand.a", 0.75).unwrap();
+    assert_eq!(t.contexts[1].brand["a"], 0.75);
 }
 
 #[test]
@@ -401,6 +406,9 @@ fn own_balance_keeps_transfers_out_of_another_contexts_default() {
     let sd = (0.25 / 20000.0f64).sqrt();
     let shared = default_share(&months(s, 1)[0], "shop", "a");
     let separate = default_share(&months(own, 1)[0], "shop", "a");
-    assert!((shared - logistic(2.0)).abs() < 4.0 * sd, "shared balance: {shared}");
+    assert!(
+        (shared - logistic(2.0)).abs() < 4.0 * sd,
+        "shared balance: {shared}"
+    );
     assert!((separate - 0.5).abs() < 4.0 * sd, "own balance: {separate}");
 }

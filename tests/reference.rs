@@ -223,21 +223,12 @@ fn every_reference_output_is_reproduced_byte_for_byte() {
 #[test]
 fn a_format_2_checkpoint_resumes_to_the_reference_files() {
     let dir = std::env::temp_dir().join(format!("paymarket-format2-{}", std::process::id()));
-    let china = "data/scenarios/china_2012_2021.toml";
-    let v = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-    run(
-        &v(&[
-            "run",
-            china,
-            "--users",
-            "20000",
-            "--merchants",
-            "2000",
-            "--checkpoint-at",
-            "2016-01",
-        ]),
-        &dir,
-    );
+    // The reference run that saves the checkpoint, then the format-2 file in its place.
+    let (_, args) = commands()
+        .into_iter()
+        .find(|(name, _)| *name == "history_checkpoint")
+        .unwrap();
+    run(&args, &dir);
     let ckpt = dir.join("checkpoint-2016-01.ckpt");
     std::fs::copy(
         "tests/fixtures/checkpoint_format2/checkpoint-2016-01.ckpt",

@@ -131,7 +131,8 @@ pub struct Context {
     #[serde(default, skip_serializing_if = "is_false")]
     pub own_balance: bool,
     /// `θ_{j,κ}`: each platform's brand offset here (platform id → offset; 0 when absent).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    /// Always written, so that a sweep path `context.ID.brand.PLATFORM` finds its table.
+    #[serde(default)]
     pub brand: BTreeMap<String, f64>,
     /// Where the context's evidence is documented.
     #[serde(default, skip_serializing_if = "String::is_empty")]
