@@ -158,10 +158,10 @@ fn changing_one_context_leaves_the_other_unchanged_and_moves_its_own_by_the_comp
     assert!(expected - 0.75 > 10.0 * sd, "the scenario shows the effect");
 }
 
-/// The duopoly scenario with every channel in one context named `everything` with the global
-/// parameters, same name.
-fn duopoly_in_one_context() -> Scenario {
-    let mut s = Scenario::load("data/scenarios/duopoly.toml").unwrap();
+/// `path`'s scenario with every channel in one context named `everything` with the global
+/// parameters, same name, written into `dir`; returns the new file.
+fn in_one_context(path: &str, dir: &Path) -> String {
+    let mut s = Scenario::load(path).unwrap();
     s.contexts = vec![Context {
         id: "everything".into(),
         ..Context::default()
@@ -169,58 +169,74 @@ fn duopoly_in_one_context() -> Scenario {
     for ch in &mut s.channels {
         ch.context = Some("everything".into());
     }
-    s
+    let out = dir.join(Path::new(path).file_name().unwrap());
+    std::fs::write(&out, s.to_toml().unwrap()).unwrap();
+    out.display().to_string()
 }
 
-fn ensemble(scenario: &Path, out: &Path) {
+fn paymarket(args: &[&str], out: &Path) {
     let _ = std::fs::remove_dir_all(out);
     let o = Command::new(env!("CARGO_BIN_EXE_paymarket"))
-        .args(["ensemble", &scenario.display().to_string(), "-r", "3"])
-        .args(["--users", "5000", "--merchants", "500", "-q", "--out"])
+        .args(args)
+        .args(["-q", "--out"])
         .arg(out)
         .output()
         .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }
 
 #[test]
-fn one_named_context_gives_the_files_of_no_context() {
+fn one_named_context_gives_the_reference_files_of_no_context() {
+    // The reference fixtures are the files of the same commands without contexts, written
+    // before contexts existed (tests/reference.rs checks that they still are).
     let dir = common::tmp_dir("contexts", "one");
-    let named = dir.join("named.toml");
-    std::fs::write(&named, duopoly_in_one_context().to_toml().unwrap()).unwrap();
-    ensemble(
-        Path::new("data/scenarios/duopoly.toml"),
-        &dir.join("implicit"),
-    );
-    ensemble(&named, &dir.join("named"));
+    let duopoly = in_one_context("data/scenarios/duopoly.toml", &dir);
+    let no_order = in_one_context("tests/fixtures/reference/duopoly_no_order.toml", &dir);
+    let china = in_one_context("data/scenarios/china_2012_2021.toml", &dir);
+    let size = ["--users", "5000", "--merchants", "500"];
+    let cases: Vec<(&str, Vec<&str>)> = vec![
+        (
+            "history",
+            vec!["run", &china, "--users", "20000", "--merchants", "2000"],
+        ),
+        (
+            "ensemble",
+            [&["ensemble", duopoly.as_str(), "-r", "3"][..], &size].concat(),
+        ),
+        (
+            "forked_comparison",
+            [
+                &["compare", duopoly.as_str(), no_order.as_str(), "-r", "3"][..],
+                &["--fork-at", "2021-06"],
+                &size,
+            ]
+            .concat(),
+        ),
+    ];
     let mut compared = 0;
-    for e in std::fs::read_dir(dir.join("implicit")).unwrap() {
-        let p = e.unwrap().path();
-        let name = p.file_name().unwrap().to_string_lossy().into_owned();
-        if !(name.ends_with(".csv") || name.ends_with(".svg")) {
-            continue;
+    for (name, args) in cases {
+        let out = dir.join(name);
+        paymarket(&args, &out);
+        let want_dir = Path::new("tests/fixtures/reference").join(name);
+        for e in std::fs::read_dir(&want_dir).unwrap() {
+            let p = e.unwrap().path();
+            let file = p.file_name().unwrap().to_string_lossy().into_owned();
+            let want = std::fs::read_to_string(&p).unwrap();
+            let got = std::fs::read_to_string(out.join(&file)).unwrap();
+            let got = if file.contains("defaults") {
+                got.replace(",everything,", ",all,")
+            } else {
+                got
+            };
+            assert!(want == got, "{name}/{file} differs with one named context");
+            compared += 1;
         }
-        let want = std::fs::read_to_string(&p).unwrap();
-        let got = std::fs::read_to_string(dir.join("named").join(&name)).unwrap();
-        let got = if name.contains("defaults") {
-            got.replace(",everything,", ",all,")
-        } else {
-            got
-        };
-        assert!(
-            want == got,
-            "{name} differs between no context and one named context"
-        );
-        compared += 1;
     }
-    assert!(compared >= 10, "compared {compared} files");
-    // And the single-context run is the engine's pre-context output (tests/reference.rs keeps
-    // the fixtures): the ensemble's platforms.csv is the reference one.
-    let fixture = std::fs::read("tests/fixtures/reference/ensemble/platforms.csv").unwrap();
-    assert_eq!(
-        std::fs::read(dir.join("named/platforms.csv")).unwrap(),
-        fixture
-    );
+    assert!(compared >= 25, "compared {compared} files");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
