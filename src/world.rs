@@ -188,11 +188,14 @@ impl Users {
 
     /// User `i`'s default wallet in context `k` at the end of the last simulated month, if any
     /// (context 0's is the state word's `π`).
+    /// `None` also for a context the scenario does not have.
     pub fn default_in(&self, i: usize, k: usize) -> Option<usize> {
-        let p = if k == 0 {
-            state::primary(self.state[self.cur][i])
-        } else {
-            defaults::get(self.defaults[self.cur][i], k)
+        let p = match k {
+            0 => state::primary(self.state[self.cur][i]),
+            1..=3 if !self.defaults[self.cur].is_empty() => {
+                defaults::get(self.defaults[self.cur][i], k)
+            }
+            _ => NO_PRIMARY,
         };
         (p != NO_PRIMARY).then_some(p as usize)
     }

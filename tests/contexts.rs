@@ -111,9 +111,18 @@ fn the_default_logit_anchor_holds_in_each_context() {
         for d in r.defaults.iter().filter(|d| d.platform == "none") {
             assert_eq!(d.default_users, 0.0, "{}: {d:?}", r.month);
         }
-        // Default users are people: the platform's primary users count each person once.
+        // `primary_users`: people whose default is `a` in at least one context, each counted
+        // once. The two contexts' draws are independent, so that is everyone but those with
+        // `b` in both: 1 − σ(−0.5)·σ(1).
         let a = r.platforms.iter().find(|p| p.platform == "a").unwrap();
-        assert!(a.primary_users <= a.users);
+        let want = 1.0 - logistic(-0.5) * logistic(1.0);
+        let got = a.primary_users / a.users;
+        let sd = (want * (1.0 - want) / n).sqrt();
+        assert!(
+            (got - want).abs() < 4.0 * sd,
+            "{}: primary share {got}, want {want}",
+            r.month
+        );
     }
 }
 
@@ -404,6 +413,14 @@ fn brand_and_fixed_cost_events_act_for_their_window_and_then_restore() {
         acc(4),
         acc(1)
     );
+    // And after it (from 2020-06) the fixed cost is back to the scenario's 10 RMB: shops sign
+    // `a` again.
+    assert!(
+        acc(11) > acc(5),
+        "acceptance after the window: {} vs {}",
+        acc(11),
+        acc(5)
+    );
 }
 
 #[test]
@@ -427,4 +444,87 @@ fn own_balance_keeps_transfers_out_of_another_contexts_default() {
         "shared balance: {shared}"
     );
     assert!((separate - 0.5).abs() < 4.0 * sd, "own balance: {separate}");
+}
+
+#[test]
+fn transfers_follow_the_default_of_their_own_context() {
+    // Month 1, everyone holds both: in the chat (social context) a transfer splits by the
+    // social default with loyalty 0.6 over ψ_a = σ(θ_a,social − θ_b,social) = σ(−1); the
+    // social defaults are `a` with the same probability σ(−1). So `a`'s share of the chat
+    // value is 0.6·σ(−1) + 0.4·σ(−1) = σ(−1) = 0.27. Routed by the shop default (`a` with
+    // probability σ(0.5)) it would be 0.6·σ(0.5) + 0.4·σ(−1) = 0.48.
+    let r = &months(two_contexts(), 1)[0];
+    let a = common::value(r, "chat", "a");
+    let b = common::value(r, "chat", "b");
+    let share = a / (a + b);
+    assert!(
+        (share - logistic(-1.0)).abs() < 0.03,
+        "chat share of a: {share}"
+    );
+}
+
+#[test]
+fn several_contexts_are_deterministic_across_threads_and_checkpoints() {
+    let mut s = Scenario::load("data/scenarios/contexts.toml").unwrap();
+    s.agents.users = 30_000;
+    s.agents.merchants = 1_000;
+    s.end = "2013-12".parse().unwrap();
+    let run = |threads: usize| -> Vec<MonthReport> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| months(s.clone(), 24))
+    };
+    let one = run(1);
+    assert!(one == run(2), "1 and 2 threads differ");
+    assert!(one == run(4), "1 and 4 threads differ");
+    // Saved after a year and resumed: the same second year.
+    let mut sim = Simulation::new(s.clone()).unwrap();
+    for _ in 0..12 {
+        sim.step().unwrap();
+    }
+    let path = common::tmp_dir("contexts", "ckpt").join("c.ckpt");
+    sim.save(&path).unwrap();
+    let mut resumed = Simulation::load(&path).unwrap();
+    for want in &one[12..] {
+        assert!(
+            resumed.step().unwrap().unwrap() == want,
+            "resumed {} differs",
+            want.month
+        );
+    }
+}
+
+#[test]
+fn scenarios_with_different_contexts_compare_on_every_other_table() {
+    let dir = common::tmp_dir("contexts", "compare");
+    let out = dir.join("cmp");
+    paymarket(
+        &[
+            "compare",
+            "data/scenarios/contexts_single.toml",
+            "data/scenarios/contexts.toml",
+            "-r",
+            "2",
+            "--users",
+            "3000",
+            "--merchants",
+            "300",
+        ],
+        &out,
+    );
+    let effects = std::fs::read_to_string(out.join("effects_platforms.csv")).unwrap();
+    assert!(
+        effects.lines().count() > 100,
+        "{} rows",
+        effects.lines().count()
+    );
+    let defaults = std::fs::read_to_string(out.join("effects_defaults.csv")).unwrap();
+    assert_eq!(
+        defaults.lines().count(),
+        1,
+        "defaults rows do not pair: header only"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -5,7 +5,7 @@
 //! `ensemble`, the runner, forks of a simulation. Never: the rules, the agents.
 
 use super::ensemble::{
-    cell_keys, find, key_columns, layout, open, values, Summary, SummaryWriter, TABLES,
+    cell_keys, find, key_columns, layout, open, values, Cell, Summary, SummaryWriter, TABLES,
 };
 use super::{feed, for_each_replicate, run_valid, Plan, Progress};
 use crate::error::{Error, Result};
@@ -39,7 +39,30 @@ impl Effects {
     }
 
     /// Adds one replicate's pair of runs (same seed).
+    ///
+    /// Two scenarios with different contexts (one without, one with three, say) are compared
+    /// on every table but `defaults`, whose rows then do not pair.
     pub fn add_pair(&mut self, base: &[MonthReport], alt: &[MonthReport]) -> Result<()> {
+        let (lb, la) = (layout(&base[0]), layout(&alt[0]));
+        if lb != la {
+            let others = |l: &[Cell]| -> Vec<Cell> {
+                l.iter()
+                    .filter(|c| c.table != "defaults")
+                    .cloned()
+                    .collect()
+            };
+            if others(&lb) == others(&la) {
+                let strip = |rs: &[MonthReport]| -> Vec<MonthReport> {
+                    rs.iter()
+                        .map(|r| MonthReport {
+                            defaults: Vec::new(),
+                            ..r.clone()
+                        })
+                        .collect()
+                };
+                return self.add_pair(&strip(base), &strip(alt));
+            }
+        }
         self.baseline.add_run(base)?;
         self.alternative.add_run(alt)?;
         if layout(&base[0]) != layout(&alt[0]) || base.len() != alt.len() {
@@ -164,12 +187,10 @@ pub fn compare(
     if let Some(f) = fork_at {
         crate::sim::fork_compatible(baseline, alternative, f)?;
     }
-    let larger = if alternative.agents.users > baseline.agents.users {
-        alternative
-    } else {
-        baseline
-    };
-    plan.check_memory(larger, if fork_at.is_some() { 2 } else { 1 })?;
+    // Each side as large as it is (a side with several contexts takes 16 bytes a user).
+    for side in [baseline, alternative] {
+        plan.check_memory(side, if fork_at.is_some() { 2 } else { 1 })?;
+    }
     let mut effects = Effects::new(&baseline.name, &alternative.name);
     let mut progress = Progress::new(plan.replicates, plan.progress);
     for_each_replicate(

@@ -44,6 +44,8 @@ pub fn fork_compatible(base: &Scenario, branch: &Scenario, at: crate::month::Mon
         "platforms"
     } else if a.channels != b.channels {
         "channels"
+    } else if a.contexts != b.contexts {
+        "contexts"
     } else {
         "events dated before the fork"
     };

@@ -9,7 +9,7 @@
 
 use crate::error::{Error, Result};
 use crate::policy::Policy;
-use crate::record::columns::{MARKET, PLATFORM};
+use crate::record::columns::{DEFAULT, MARKET, PLATFORM};
 use crate::record::MonthReport;
 use crate::scenario::Scenario;
 
@@ -103,6 +103,35 @@ pub fn check(r: &MonthReport, policy: &Policy, s: &Scenario) -> Result<()> {
                     c.bound.describe(population, all_shops)
                 ));
             }
+        }
+    }
+    for d in &r.defaults {
+        for c in DEFAULT {
+            if let Some(v) = (c.get)(d) {
+                if !c.bound.holds(v, population, all_shops) {
+                    return fail(format!(
+                        "{} of {} in context {} is {v}{}",
+                        c.name,
+                        d.platform,
+                        d.context,
+                        c.bound.describe(population, all_shops)
+                    ));
+                }
+            }
+        }
+    }
+    // In each context every person has at most one default.
+    for k in s.context_ids() {
+        let total: f64 = r
+            .defaults
+            .iter()
+            .filter(|d| d.context == k)
+            .map(|d| d.default_users)
+            .sum();
+        if total > population * (1.0 + 1e-12) {
+            return fail(format!(
+                "{total} people have a default in context {k}, more than the population {population}"
+            ));
         }
     }
     Ok(())
