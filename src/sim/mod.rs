@@ -431,7 +431,9 @@ impl Simulation {
                     value: Some(v),
                 });
             }
-            let none = ua.defaults(k, NO_PRIMARY as usize).saturating_sub(ua.by_set[0]);
+            let none = ua
+                .defaults(k, NO_PRIMARY as usize)
+                .saturating_sub(ua.by_set[0]);
             rows.push(DefaultRow {
                 context: id.to_string(),
                 platform: "none".to_string(),
