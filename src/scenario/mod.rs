@@ -14,12 +14,14 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
 
+mod context;
 mod event;
 mod explain;
 mod params;
 pub mod path;
 mod validate;
 
+pub use context::{Context, ALL_CONTEXTS, MAX_CONTEXTS};
 pub use event::EventKind;
 pub(crate) use explain::duplicates;
 use explain::explain_toml_error;
@@ -92,51 +94,6 @@ pub struct Scenario {
     /// Dated policy and business shocks, applied in file order within a month.
     #[serde(default, rename = "event")]
     pub events: Vec<Event>,
-}
-
-fn is_false(b: &bool) -> bool {
-    !*b
-}
-
-/// Most contexts a scenario may declare.
-pub const MAX_CONTEXTS: usize = 4;
-/// The implicit context of a scenario that declares none (a reserved id).
-pub const ALL_CONTEXTS: &str = "all";
-
-/// A context of payment: a named group of channels in which a user reaches first for one
-/// wallet, its default. Each parameter left out takes the global value of `[params]`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct Context {
-    /// Identifier, e.g. `shop`; `all` is reserved.
-    pub id: String,
-    /// `loyalty_κ`: the default's extra share of a payment in this context.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub loyalty: Option<f64>,
-    /// `ρ_π,κ`: monthly probability of re-choosing the default here.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub primary_review: Option<f64>,
-    /// `β_bal,κ`: weight of the balance share in the default choice.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub balance_weight: Option<f64>,
-    /// `β_soc,κ`: weight of contacts' defaults here.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub social_weight: Option<f64>,
-    /// `β_cov,κ`: weight of the wallet's coverage of this context's channels.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub coverage_primary_weight: Option<f64>,
-    /// An option (default `false`, MODEL.md v2's rule): when `true`, the balance share in this
-    /// context's default choice counts only the transfers of its own p2p channels (none: 0),
-    /// so that a wallet owning the transfers does not pull, say, savings defaults.
-    #[serde(default, skip_serializing_if = "is_false")]
-    pub own_balance: bool,
-    /// `θ_{j,κ}`: each platform's brand offset here (platform id → offset; 0 when absent).
-    /// Always written, so that a sweep path `context.ID.brand.PLATFORM` finds its table.
-    #[serde(default)]
-    pub brand: BTreeMap<String, f64>,
-    /// Where the context's evidence is documented.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub source: String,
 }
 
 fn d_seed() -> u64 {
@@ -648,28 +605,5 @@ impl Scenario {
     /// The channel ids in declaration order.
     pub fn channel_ids(&self) -> Vec<&str> {
         self.channels.iter().map(|c| c.id.as_str()).collect()
-    }
-
-    /// The context ids in declaration order: `all` when none is declared.
-    pub fn context_ids(&self) -> Vec<&str> {
-        if self.contexts.is_empty() {
-            vec![ALL_CONTEXTS]
-        } else {
-            self.contexts.iter().map(|c| c.id.as_str()).collect()
-        }
-    }
-
-    /// The context index of each channel (all 0 when no context is declared; an unknown or
-    /// missing context, refused by validation, also maps to 0).
-    pub fn channel_contexts(&self) -> Vec<usize> {
-        self.channels
-            .iter()
-            .map(|ch| {
-                ch.context
-                    .as_deref()
-                    .and_then(|id| self.contexts.iter().position(|k| k.id == id))
-                    .unwrap_or(0)
-            })
-            .collect()
     }
 }

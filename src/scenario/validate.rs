@@ -142,7 +142,7 @@ pub(crate) fn problems(s: &Scenario) -> Vec<Problem> {
     network_section(&mut c, s);
     platform_section(&mut c, s);
     channel_section(&mut c, s);
-    context_section(&mut c, s);
+    super::context::check(&mut c, s);
     let (networks, platforms, channels) = (s.network_ids(), s.platform_ids(), s.channel_ids());
     let contexts = s.context_ids();
     let merchant_channels = merchant_channels(s);
@@ -157,93 +157,6 @@ pub(crate) fn problems(s: &Scenario) -> Vec<Problem> {
         super::event::check(&mut c, s, k, e, &ids);
     }
     c.problems
-}
-
-/// The contexts: at most four, distinct ids other than `all`, their parameters and brand
-/// offsets, and every channel in exactly one declared context.
-fn context_section(c: &mut Checker, s: &Scenario) {
-    if s.contexts.len() > MAX_CONTEXTS {
-        c.push(
-            "context",
-            format!(
-                "at most {MAX_CONTEXTS} contexts, got {}; merge contexts whose channels share a default wallet",
-                s.contexts.len()
-            ),
-        );
-    }
-    for d in duplicates(s.contexts.iter().map(|k| k.id.as_str())) {
-        c.push("context", format!("context id {d:?} is declared twice"));
-    }
-    let platforms = s.platform_ids();
-    for (k, ctx) in s.contexts.iter().enumerate() {
-        if ctx.id.trim().is_empty() {
-            c.push(format!("context[{k}].id"), "a context needs a non-empty id");
-        }
-        if ctx.id == ALL_CONTEXTS {
-            c.push(
-                format!("context[{k}].id"),
-                "\"all\" is reserved for the implicit context of a scenario without contexts (and for a brand event in every context); choose another id",
-            );
-        }
-        let p = format!("context.{}", ctx.id);
-        for (name, v) in [
-            ("loyalty", ctx.loyalty),
-            ("primary_review", ctx.primary_review),
-        ] {
-            if let Some(v) = v {
-                c.share(&format!("{p}.{name}"), v, name);
-            }
-        }
-        for (name, v) in [
-            ("balance_weight", ctx.balance_weight),
-            ("social_weight", ctx.social_weight),
-            ("coverage_primary_weight", ctx.coverage_primary_weight),
-        ] {
-            if let Some(v) = v {
-                c.finite(&format!("{p}.{name}"), v, name);
-            }
-        }
-        for (j, offset) in &ctx.brand {
-            c.one_of(&format!("{p}.brand"), j, &platforms, "platform");
-            c.finite(&format!("{p}.brand.{j}"), *offset, "brand offset");
-        }
-        if !s
-            .channels
-            .iter()
-            .any(|ch| ch.context.as_deref() == Some(&ctx.id))
-        {
-            c.push(
-                p.clone(),
-                format!(
-                    "context {:?} has no channel; name it in some channel's `context` or remove it",
-                    ctx.id
-                ),
-            );
-        }
-    }
-    let ids = s.context_ids();
-    for ch in &s.channels {
-        let p = format!("channel.{}.context", ch.id);
-        match (&ch.context, s.contexts.is_empty()) {
-            (Some(k), true) => c.push(
-                p,
-                format!(
-                    "channel names context {k:?} but the scenario declares no [[context]]; declare it, or remove the field (every channel is then in the implicit context \"all\")"
-                ),
-            ),
-            (Some(k), false) => {
-                c.one_of(&p, k, &ids, "context");
-            }
-            (None, false) => c.push(
-                p,
-                format!(
-                    "the scenario declares contexts, so every channel names one; known: {}",
-                    ids.join(", ")
-                ),
-            ),
-            (None, true) => {}
-        }
-    }
 }
 
 /// The merchant channels' ids.

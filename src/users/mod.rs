@@ -22,9 +22,11 @@ use crate::social::Membership;
 use crate::world::{fold_chunks, state, Users, CHUNK};
 use rayon::prelude::*;
 
+mod contacts;
 mod tables;
 mod update;
 
+use contacts::Contacts;
 pub use tables::*;
 use update::*;
 

@@ -1,0 +1,172 @@
+//! Contacts (MODEL.md section 3, *Contacts*): each block of users' sampled contacts, their state,
+//! defaults and membership words gathered from last month's buffers, with the prefetch that
+//! brings them into cache a block ahead.
+//!
+//! Owns: `Contacts`, `ContactsOf`, `prefetch`, `MAX_CONTACTS`. Reads: `UserCtx`, last month's
+//! state and defaults buffers. Never: the rules, output.
+
+use super::{UserCtx, BLOCK};
+use crate::social::{community, contact_in};
+use crate::world::{defaults, state};
+
+/// Most contacts a user samples a month.
+pub const MAX_CONTACTS: usize = 64;
+
+/// The sampled contacts of a block of users: state words and membership masks.
+pub(crate) struct Contacts {
+    idx: Vec<u32>,
+    st: Vec<u16>,
+    mask: Vec<u16>,
+    /// Defaults words (several contexts only).
+    ext: Vec<u16>,
+    count: [usize; BLOCK],
+    len: usize,
+}
+
+/// Hints the processor to bring `v[i]` into cache. Contacts' state words are scattered over the
+/// whole population; with the hint issued a block of users ahead, the user update finds them in
+/// cache instead of waiting on memory (measured: see BENCHMARKS.md). Does nothing where the
+/// hint is not available.
+#[inline(always)]
+pub(crate) fn prefetch(v: &[u16], i: usize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let p = v.as_ptr().wrapping_add(i) as *const i8;
+        // SAFETY: `_mm_prefetch` only hints the cache: it never faults, reads or writes
+        // program-visible memory, whatever the address (here inside `v`, as `i` is a user
+        // index). SSE is part of the x86_64 baseline.
+        unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p) }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (v, i);
+}
+
+impl Contacts {
+    pub(super) fn new() -> Contacts {
+        Contacts {
+            idx: vec![0; BLOCK * MAX_CONTACTS],
+            st: vec![0; BLOCK * MAX_CONTACTS],
+            mask: vec![1; BLOCK * MAX_CONTACTS],
+            ext: vec![0; BLOCK * MAX_CONTACTS],
+            count: [0; BLOCK],
+            len: 0,
+        }
+    }
+
+    /// Samples the contacts of users `first..first + len` and asks the processor to start
+    /// fetching their state words (see [`prefetch`]); [`Contacts::load`] reads them a block
+    /// later, when they have arrived.
+    #[inline]
+    pub(super) fn sample(
+        &mut self,
+        ctx: &UserCtx,
+        first: usize,
+        len: usize,
+        old: &[u16],
+        old_ext: &[u16],
+    ) {
+        let with_ext = !old_ext.is_empty();
+        let (mut start, mut size) = community(first as u64, ctx.n, ctx.b);
+        for u in 0..len {
+            let i = (first + u) as u64;
+            if i >= start + ctx.b {
+                (start, size) = community(i, ctx.n, ctx.b);
+            }
+            let draws = ctx.contact_stream.agent(i);
+            let row = &mut self.idx[u * MAX_CONTACTS..][..MAX_CONTACTS];
+            let mut m = 0;
+            for k in 0..ctx.k {
+                if let Some(r) = contact_in(i, ctx.n, start, size, ctx.eps16, draws.draw(k as u64))
+                {
+                    row[m] = r as u32;
+                    prefetch(old, r as usize);
+                    if with_ext {
+                        prefetch(old_ext, r as usize);
+                    }
+                    m += 1;
+                }
+            }
+            self.count[u] = m;
+        }
+        self.len = len;
+    }
+
+    /// Loads the sampled contacts' state words and membership masks.
+    #[inline]
+    pub(super) fn load(&mut self, ctx: &UserCtx, old: &[u16], old_ext: &[u16]) {
+        if old_ext.is_empty() {
+            for u in 0..self.len {
+                let m = self.count[u];
+                let idx = &self.idx[u * MAX_CONTACTS..][..m];
+                let st = &mut self.st[u * MAX_CONTACTS..][..m];
+                for (s, &r) in st.iter_mut().zip(idx) {
+                    *s = old[r as usize];
+                }
+            }
+        } else {
+            // Several contexts: each contact's state and defaults words in one pass.
+            for u in 0..self.len {
+                let m = self.count[u];
+                let idx = &self.idx[u * MAX_CONTACTS..][..m];
+                let st = &mut self.st[u * MAX_CONTACTS..][..m];
+                let ext = &mut self.ext[u * MAX_CONTACTS..][..m];
+                for ((s, e), &r) in st.iter_mut().zip(ext.iter_mut()).zip(idx) {
+                    *s = old[r as usize];
+                    *e = old_ext[r as usize];
+                }
+            }
+        }
+        if ctx.masks_in_state {
+            for u in 0..self.len {
+                let m = self.count[u];
+                let st = &self.st[u * MAX_CONTACTS..][..m];
+                let mask = &mut self.mask[u * MAX_CONTACTS..][..m];
+                for (x, s) in mask.iter_mut().zip(st) {
+                    *x = state::networks(*s);
+                }
+            }
+        } else if ctx.contact_masks {
+            // More networks than the state word holds: hash each contact's membership.
+            for u in 0..self.len {
+                for k in 0..self.count[u] {
+                    let r = self.idx[u * MAX_CONTACTS + k] as u64;
+                    self.mask[u * MAX_CONTACTS + k] = ctx.member.mask(&ctx.member_stream.agent(r));
+                }
+            }
+        }
+    }
+
+    /// User `u`'s contacts: state words, membership masks and defaults words.
+    #[inline]
+    pub(super) fn of(&self, u: usize) -> ContactsOf<'_> {
+        let m = self.count[u];
+        ContactsOf {
+            st: &self.st[u * MAX_CONTACTS..][..m],
+            mask: &self.mask[u * MAX_CONTACTS..][..m],
+            ext: &self.ext[u * MAX_CONTACTS..][..m],
+        }
+    }
+}
+
+/// One user's sampled contacts as the update reads them.
+#[derive(Clone, Copy)]
+pub(crate) struct ContactsOf<'a> {
+    /// State words.
+    pub st: &'a [u16],
+    /// Membership masks.
+    pub mask: &'a [u16],
+    /// Defaults words (meaningful with several contexts only).
+    pub ext: &'a [u16],
+}
+
+impl ContactsOf<'_> {
+    /// Contact `r`'s default in context `k`.
+    #[inline(always)]
+    pub(super) fn default_in(&self, r: usize, k: usize) -> u8 {
+        if k == 0 {
+            state::primary(self.st[r])
+        } else {
+            defaults::get(self.ext[r], k)
+        }
+    }
+}
