@@ -402,6 +402,20 @@ impl StagedCsv {
         Ok(StagedCsv { staged, w })
     }
 
+    /// [`StagedCsv::open`], or [`StagedCsv::resume`] from month `from` when given: how a
+    /// recorder opens each of its files.
+    pub fn open_or_resume(
+        dir: &Path,
+        name: &str,
+        header: &[&str],
+        from: Option<Month>,
+    ) -> Result<StagedCsv> {
+        match from {
+            Some(from) => StagedCsv::resume(dir, name, header, from),
+            None => StagedCsv::open(dir, name, header),
+        }
+    }
+
     /// Opens `dir/name` to continue a run from month `from`: the header is checked, the rows
     /// dated before `from` (column `month`, the third) are copied and every later row is
     /// dropped, so that a resume repeated, or started again after it was killed, writes the

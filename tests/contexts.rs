@@ -6,7 +6,6 @@ use paymarket::scenario::Context;
 use paymarket::{Scenario, Simulation};
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
 
 mod common;
 
@@ -183,21 +182,6 @@ fn in_one_context(path: &str, dir: &Path) -> String {
     out.display().to_string()
 }
 
-fn paymarket(args: &[&str], out: &Path) {
-    let _ = std::fs::remove_dir_all(out);
-    let o = Command::new(env!("CARGO_BIN_EXE_paymarket"))
-        .args(args)
-        .args(["-q", "--out"])
-        .arg(out)
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-}
-
 #[test]
 fn one_named_context_gives_the_reference_files_of_no_context() {
     // The reference fixtures are the files of the same commands without contexts, written
@@ -229,7 +213,7 @@ fn one_named_context_gives_the_reference_files_of_no_context() {
     let mut compared = 0;
     for (name, args) in cases {
         let out = dir.join(name);
-        paymarket(&args, &out);
+        common::paymarket(&args, &out);
         let want_dir = Path::new("tests/fixtures/reference").join(name);
         for e in std::fs::read_dir(&want_dir).unwrap() {
             let p = e.unwrap().path();
@@ -500,7 +484,7 @@ fn several_contexts_are_deterministic_across_threads_and_checkpoints() {
 fn scenarios_with_different_contexts_compare_on_every_other_table() {
     let dir = common::tmp_dir("contexts", "compare");
     let out = dir.join("cmp");
-    paymarket(
+    common::paymarket(
         &[
             "compare",
             "data/scenarios/contexts_single.toml",

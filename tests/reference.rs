@@ -16,6 +16,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod common;
+
 const FIXTURES: &str = "tests/fixtures/reference";
 
 /// Each reference set: its directory name and the tool's arguments (without `--out`).
@@ -153,17 +155,7 @@ fn results(dir: &Path) -> BTreeMap<String, Vec<u8>> {
 }
 
 fn run(args: &[String], out: &Path) {
-    let _ = std::fs::remove_dir_all(out);
-    let o = Command::new(env!("CARGO_BIN_EXE_paymarket"))
-        .args(args)
-        .args(["--out", &out.display().to_string(), "-q"])
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    common::paymarket(args, out);
 }
 
 #[test]

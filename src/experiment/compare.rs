@@ -5,7 +5,7 @@
 //! `ensemble`, the runner, forks of a simulation. Never: the rules, the agents.
 
 use super::ensemble::{
-    cell_keys, find, key_columns, layout, open, values, Cell, Summary, SummaryWriter, TABLES,
+    cell_keys, key_columns, layout, open, values, Cell, Summary, SummaryWriter, TABLES,
 };
 use super::{feed, for_each_replicate, run_valid, Plan, Progress};
 use crate::error::{Error, Result};
@@ -100,8 +100,9 @@ impl Effects {
         key2: &str,
         metric: &str,
     ) -> Option<Moments> {
-        let c = find(&self.baseline.cells, table, key1, key2, metric)?;
-        (t < self.baseline.months.len()).then(|| *self.at(t, c))
+        self.baseline
+            .cell(t, table, key1, key2, metric)
+            .map(|c| *self.at(t, c))
     }
 
     /// The unpaired (Welch) interval for the same cell: what independent seeds would give.

@@ -180,8 +180,21 @@ impl Summary {
         key2: &str,
         metric: &str,
     ) -> Option<Moments> {
+        self.cell(t, table, key1, key2, metric)
+            .map(|c| *self.at(t, c))
+    }
+
+    /// The index of the named cell, when it exists and month index `t` is in the summary.
+    pub(crate) fn cell(
+        &self,
+        t: usize,
+        table: &str,
+        key1: &str,
+        key2: &str,
+        metric: &str,
+    ) -> Option<usize> {
         let c = find(&self.cells, table, key1, key2, metric)?;
-        (t < self.months.len()).then(|| *self.at(t, c))
+        (t < self.months.len()).then_some(c)
     }
 }
 

@@ -82,10 +82,8 @@ impl CsvRecorder {
     fn open(dir: &Path, resume: Option<Month>) -> Result<CsvRecorder> {
         let dir = make_dir(dir)?;
         crate::output::clear_manifest(&dir)?;
-        let open = |name: &str, header: &[&str]| match resume {
-            Some(from) => StagedCsv::resume(&dir, name, header, from),
-            None => StagedCsv::open(&dir, name, header),
-        };
+        let open =
+            |name: &str, header: &[&str]| StagedCsv::open_or_resume(&dir, name, header, resume);
         Ok(CsvRecorder {
             platforms: open(
                 CSV_FILES[0],
@@ -273,10 +271,8 @@ impl AgentPanel {
             )));
         }
         let dir = make_dir(dir)?;
-        let open = |name: &str, header: &[&str]| match resume {
-            Some(from) => StagedCsv::resume(&dir, name, header, from),
-            None => StagedCsv::open(&dir, name, header),
-        };
+        let open =
+            |name: &str, header: &[&str]| StagedCsv::open_or_resume(&dir, name, header, resume);
         Ok(AgentPanel {
             users: open(
                 PANEL_FILES[0],

@@ -142,3 +142,20 @@ pub fn blocked_file(dir: &Path) -> String {
 pub fn cj_of(s: &paymarket::Scenario, id: &str) -> usize {
     s.channels.iter().position(|c| c.id == id).unwrap()
 }
+
+/// Runs the `paymarket` tool with `args`, quietly, writing into `out` (emptied first); fails
+/// the test with the tool's stderr if it does not succeed.
+pub fn paymarket<S: AsRef<std::ffi::OsStr>>(args: &[S], out: &Path) {
+    let _ = std::fs::remove_dir_all(out);
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_paymarket"))
+        .args(args)
+        .args(["-q".as_ref(), "--out".as_ref(), out.as_os_str()])
+        .output()
+        .unwrap();
+    let shown: Vec<_> = args.iter().map(|a| a.as_ref().to_string_lossy()).collect();
+    assert!(
+        o.status.success(),
+        "{shown:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}

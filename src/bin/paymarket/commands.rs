@@ -30,7 +30,9 @@ fn load(path: &Path, size: Option<&Size>) -> Res<Scenario> {
     Ok(s)
 }
 
-fn pool(threads: Option<usize>) -> Res {
+/// Starts the worker threads (`--threads`) and says whether this process is the root rank (the
+/// one that writes files; always, without MPI).
+fn pool(threads: Option<usize>) -> Res<bool> {
     if let Some(t) = threads {
         if t == 0 {
             return Err("--threads must be at least 1".into());
@@ -40,7 +42,7 @@ fn pool(threads: Option<usize>) -> Res {
             .build_global()
             .map_err(|e| format!("cannot start {t} threads: {e}"))?;
     }
-    Ok(())
+    Ok(paymarket::dist::is_root())
 }
 
 fn plan(s: &Scenario, reps: &Reps, common: &Common) -> Res<Plan> {
@@ -245,8 +247,7 @@ pub fn ensemble(a: EnsembleArgs, start: Instant) -> Res<ExitCode> {
         size,
         common,
     } = a;
-    let root = paymarket::dist::is_root();
-    pool(common.threads)?;
+    let root = pool(common.threads)?;
     let s = load(&scenario, Some(&size))?;
     let plan = plan(&s, &reps, &common)?;
     if !root {
@@ -289,8 +290,7 @@ pub fn sweep(a: SweepArgs, start: Instant) -> Res<ExitCode> {
         size,
         common,
     } = a;
-    let root = paymarket::dist::is_root();
-    pool(common.threads)?;
+    let root = pool(common.threads)?;
     let s = load(&scenario, Some(&size))?;
     let plan = plan(&s, &reps, &common)?;
     let design = Design::from_specs(&grid, &range, lhs, &point, plan.seed)?;
@@ -354,8 +354,7 @@ pub fn calibrate(a: CalibrateArgs, start: Instant) -> Res<ExitCode> {
         size,
         common,
     } = a;
-    let root = paymarket::dist::is_root();
-    pool(common.threads)?;
+    let root = pool(common.threads)?;
     if replicates == 0 || budget == 0 {
         return Err("--replicates and --budget must be at least 1".into());
     }
@@ -406,8 +405,7 @@ pub fn compare(a: CompareArgs, start: Instant) -> Res<ExitCode> {
         size,
         common,
     } = a;
-    let root = paymarket::dist::is_root();
-    pool(common.threads)?;
+    let root = pool(common.threads)?;
     let mut b = load(&baseline, Some(&size))?;
     let mut a = load(&alternative, Some(&size))?;
     distinct_names(&mut b, &baseline, &mut a, &alternative)?;
