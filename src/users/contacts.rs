@@ -169,4 +169,24 @@ impl ContactsOf<'_> {
             defaults::get(self.ext[r], k)
         }
     }
+
+    /// Contact `r`'s default in the context whose default starts at bit `shift`
+    /// ([`default_shift`]) of the state word (bits 0–15) followed by the defaults word (bits
+    /// 16–31): branch-free, for a loop over contacts in a context known only at run time.
+    #[inline(always)]
+    pub(super) fn default_at(&self, r: usize, shift: u32) -> u8 {
+        let word = self.st[r] as u32 | (self.ext[r] as u32) << 16;
+        ((word >> shift) & 0xf) as u8
+    }
+}
+
+/// Where context `k`'s default starts in a contact's state word followed by its defaults word
+/// (see [`ContactsOf::default_at`]).
+#[inline(always)]
+pub(super) fn default_shift(k: usize) -> u32 {
+    if k == 0 {
+        8
+    } else {
+        16 + 4 * (k as u32 - 1)
+    }
 }

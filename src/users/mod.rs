@@ -293,6 +293,13 @@ pub struct UserAcc {
     pub active: [u64; 8],
     /// `K`: contexts.
     pub contexts: usize,
+    /// With several contexts, users by their combination of defaults: index
+    /// `Σ_κ min(π_κ, P)·(P+1)^κ` (`P` for none). The user update counts one cell where it would
+    /// count `K` defaults and up to `K` platforms defaulted anywhere;
+    /// [`UserAcc::finish_defaults`] derives `by_default` and `default_anywhere` from it.
+    pub by_combination: Vec<u64>,
+    /// `P`: platforms.
+    p: usize,
 }
 
 impl UserAcc {
@@ -306,6 +313,39 @@ impl UserAcc {
             default_anywhere: [0; 8],
             active: [0; 8],
             contexts,
+            by_combination: if contexts > 1 {
+                vec![0; (p + 1).pow(contexts as u32)]
+            } else {
+                Vec::new()
+            },
+            p,
+        }
+    }
+
+    /// Derives `by_default` and `default_anywhere` from `by_combination` (several contexts; with
+    /// one the update counts `by_default` itself).
+    fn finish_defaults(&mut self) {
+        let (p, base) = (self.p, self.p + 1);
+        for (mut c, &n) in self.by_combination.iter().enumerate() {
+            if n == 0 {
+                continue;
+            }
+            let mut anywhere = 0u8;
+            for k in 0..self.contexts {
+                let pi = c % base;
+                c /= base;
+                if pi < p {
+                    self.by_default[k][pi] += n;
+                    anywhere |= 1 << pi;
+                } else {
+                    self.by_default[k][crate::world::NO_PRIMARY as usize] += n;
+                }
+            }
+            for (j, a) in self.default_anywhere.iter_mut().enumerate() {
+                if anywhere & (1 << j) != 0 {
+                    *a += n;
+                }
+            }
         }
     }
 
@@ -331,6 +371,9 @@ impl UserAcc {
             *a += b;
         }
         for (a, b) in self.active.iter_mut().zip(&o.active) {
+            *a += b;
+        }
+        for (a, b) in self.by_combination.iter_mut().zip(&o.by_combination) {
             *a += b;
         }
     }
@@ -410,15 +453,18 @@ const BLOCK: usize = 32;
 
 /// Updates every user for one month and returns the month's sums.
 pub fn user_pass(ctx: &UserCtx, channels: usize, users: &mut Users) -> UserAcc {
-    if ctx.contexts > 1 {
-        pass::<true>(ctx, channels, users)
-    } else {
-        pass::<false>(ctx, channels, users)
-    }
+    let mut acc = match ctx.contexts {
+        1 => pass::<1>(ctx, channels, users),
+        2 => pass::<2>(ctx, channels, users),
+        3 => pass::<3>(ctx, channels, users),
+        _ => pass::<4>(ctx, channels, users),
+    };
+    acc.finish_defaults();
+    acc
 }
 
-/// [`user_pass`] for one context (`MULTI = false`) or several.
-fn pass<const MULTI: bool>(ctx: &UserCtx, channels: usize, users: &mut Users) -> UserAcc {
+/// [`user_pass`] for `K` contexts.
+fn pass<const K: usize>(ctx: &UserCtx, channels: usize, users: &mut Users) -> UserAcc {
     let cur = users.cur;
     let (old, new) = buffers(&mut users.state, cur);
     let (old_ext, new_ext) = buffers(&mut users.defaults, cur);
@@ -452,7 +498,7 @@ fn pass<const MULTI: bool>(ctx: &UserCtx, channels: usize, users: &mut Users) ->
                 for off in b0..b1 {
                     let i = base + off;
                     let ext = if ext_out.is_empty() { 0 } else { old_ext[i] };
-                    let (st, d, e) = update_user::<MULTI>(
+                    let (st, d, e) = update_user::<K>(
                         ctx,
                         i,
                         spend[i],

@@ -5,7 +5,7 @@
 //! Owns: `update_user` and its phases, `returns`, the lane tables. Reads: `UserCtx`, the
 //! state words, the contacts sampled by `contacts`. Never: anything allocated per user, output.
 
-use super::contacts::ContactsOf;
+use super::contacts::{default_shift, ContactsOf};
 use super::{hazard, occasion_prob, UserAcc, UserCtx};
 use crate::payments::hp_index;
 use crate::rng::{hi_u01, lo_u01, u01};
@@ -46,7 +46,7 @@ pub(crate) fn lane(packed: u64, j: usize) -> u32 {
 /// included): each contact paid sends the same amount back, routed by the contact's own
 /// primary (MODEL.md step 4, the balance shares `b_ij`).
 #[inline]
-pub(crate) fn returns<const MULTI: bool>(
+pub(crate) fn returns<const K: usize>(
     ctx: &UserCtx,
     x: f64,
     h: u8,
@@ -63,24 +63,29 @@ pub(crate) fn returns<const MULTI: bool>(
             continue;
         }
         let wc = w[ch.c];
-        let eligible = c_mask.iter().filter(|&&cm| cm & ch.requires != 0).count();
-        if wc == 0.0 || eligible == 0 {
+        if wc == 0.0 {
             continue;
         }
-        let per = x * wc / eligible as f64;
-        total += per * eligible as f64;
-        // Branch-free, as in the transfers themselves: the empty set's split row is all zeros.
+        let shift = default_shift(if K > 1 { ch.context } else { 0 });
+        // Branch-free, as in the transfers themselves: an ineligible contact's usable set is
+        // empty, and the empty set's split row is all zeros.
         let mut sum = [0.0f64; 8];
+        let mut eligible = 0u32;
         for (r, (&st, &cm)) in c_st.iter().zip(c_mask).enumerate() {
             let ok = (cm & ch.requires != 0) as u8;
+            eligible += ok as u32;
             let usable = h & state::wallets(st) & ch.usable & ok.wrapping_neg();
-            let k = if MULTI { ch.context } else { 0 };
-            let rpi = (contacts.default_in(r, k) as usize).min(p);
+            let rpi = (contacts.default_at(r, shift) as usize).min(p);
             let sr = &ch.split[usable as usize * (p + 1) + rpi];
             for j in 0..8 {
                 sum[j] += sr[j];
             }
         }
+        if eligible == 0 {
+            continue;
+        }
+        let per = x * wc / eligible as f64;
+        total += per * eligible as f64;
         for j in 0..p {
             recv[j] += per * sum[j];
         }
@@ -102,10 +107,10 @@ struct Paid {
 /// 20000 --merchants 2000 --threads 1`: 5,253,002,990 against 5,202,869,258 for the single
 /// function), kept for a loop a reader can follow phase by phase.
 ///
-/// `MULTI` is whether the scenario has several contexts: with one, the per-context loops and
-/// lookups compile away, so a scenario without contexts runs the v1 loop.
+/// `K` is the number of contexts (1 to 4): with one, the per-context loops and lookups compile
+/// away, so a scenario without contexts runs the v1 loop; with more, they are unrolled.
 #[inline]
-pub(crate) fn update_user<const MULTI: bool>(
+pub(crate) fn update_user<const K: usize>(
     ctx: &UserCtx,
     i: usize,
     spend: f32,
@@ -115,7 +120,6 @@ pub(crate) fn update_user<const MULTI: bool>(
     acc: &mut UserAcc,
 ) -> (u16, u32, u16) {
     let p = ctx.p;
-    let k_n = if MULTI { ctx.contexts } else { 1 };
     let hp_n = (1usize << p) * (p + 1);
     let x = spend as f64;
     let h = state::wallets(st);
@@ -123,7 +127,7 @@ pub(crate) fn update_user<const MULTI: bool>(
     // word's π.
     let mut pis = [p; 4];
     pis[0] = (state::primary(st) as usize).min(p);
-    for (k, pi) in pis.iter_mut().enumerate().take(k_n).skip(1) {
+    for (k, pi) in pis.iter_mut().enumerate().take(K).skip(1) {
         *pi = (defaults::get(ext, k) as usize).min(p);
     }
     let mask = if ctx.masks_in_state {
@@ -144,7 +148,7 @@ pub(crate) fn update_user<const MULTI: bool>(
         lost: row.lost,
         rescue: row.rescue,
     };
-    for (k, &pi) in pis.iter().enumerate().take(k_n).skip(1) {
+    for (k, &pi) in pis.iter().enumerate().take(K).skip(1) {
         let hp = hp_index(p, h, pi);
         let at = (k * classes + cls) * hp_n + hp;
         let rk = &ctx.tables.rows[at];
@@ -155,7 +159,7 @@ pub(crate) fn update_user<const MULTI: bool>(
         paid.lost += rk.lost;
         paid.rescue |= rk.rescue;
     }
-    p2p_transfers::<MULTI>(ctx, x, h, &pis, w, contacts, acc, &mut paid);
+    p2p_transfers::<K>(ctx, x, h, &pis, w, contacts, acc, &mut paid);
 
     // Purchase occasions: which held wallets were used, and whether a payment was lost.
     let sd = ctx.step_stream.agent(i as u64);
@@ -190,63 +194,60 @@ pub(crate) fn update_user<const MULTI: bool>(
     // draw 0, pick: draw 1); contexts 1 and 2 review with the halves of draw `REVIEW_DRAW`,
     // context 3 with draw `REVIEW_DRAW + 1`, and context κ picks with `PICK_DRAW + κ`. The
     // balance shares are computed once, when some context with a balance weight re-chooses.
-    let mut recv: Option<([f64; 8], f64)> = None;
     let mut new_pis = [NO_PRIMARY; 4];
-    let single = new_h.count_ones() == 1;
-    for k in 0..k_n {
-        let pi = pis[k];
-        new_pis[k] = if new_h == 0 {
-            NO_PRIMARY
-        } else if single {
-            // One wallet held: whatever the draws, it is the default (the logit has one term).
-            new_h.trailing_zeros() as u8
-        } else {
+    if new_h != 0 && new_h.count_ones() == 1 {
+        // One wallet held: whatever the draws, it is the default (the logit has one term).
+        new_pis = [new_h.trailing_zeros() as u8; 4];
+    } else if new_h != 0 {
+        // The review words, drawn once for every context that uses them.
+        let review_words = [
+            head,
+            if K > 1 { sd.draw(REVIEW_DRAW) } else { 0 },
+            if K > 3 { sd.draw(REVIEW_DRAW + 1) } else { 0 },
+        ];
+        let mut recv: Option<([f64; 8], f64)> = None;
+        for k in 0..K {
+            let pi = pis[k];
             let forced = pi >= p || new_h & (1 << pi) == 0;
-            let review = || {
-                // Contexts 1 and 2 share a draw (low and high halves), context 3 has its own.
-                let word = if k == 0 {
-                    head
-                } else {
-                    sd.draw(REVIEW_DRAW + (k as u64 - 1) / 2)
-                };
-                let v = if k % 2 == 1 {
-                    lo_u01(word)
-                } else {
-                    hi_u01(word)
-                };
-                v < ctx.primary_review[k]
+            // Context 0 reviews with the high half of `head`, 1 the low and 2 the high half of
+            // the first review word, 3 the low half of the second.
+            let word = review_words[(k + 1) / 2];
+            let v = if k % 2 == 1 {
+                lo_u01(word)
+            } else {
+                hi_u01(word)
             };
-            if forced || review() {
+            new_pis[k] = if forced || v < ctx.primary_review[k] {
                 let u = u01(sd.draw(if k == 0 { 1 } else { PICK_DRAW + k as u64 }));
                 let returns = if ctx.balance_weight[k] == 0.0 {
                     ([0.0; 8], 0.0)
-                } else if MULTI && ctx.own_balance[k] {
+                } else if K > 1 && ctx.own_balance[k] {
                     // The balance share over this context's own p2p channels only.
-                    returns::<MULTI>(ctx, x, h, w, contacts, Some(k))
+                    returns::<K>(ctx, x, h, w, contacts, Some(k))
                 } else {
-                    *recv.get_or_insert_with(|| returns::<MULTI>(ctx, x, h, w, contacts, None))
+                    *recv.get_or_insert_with(|| returns::<K>(ctx, x, h, w, contacts, None))
                 };
                 rechoose_default(ctx, k, new_h, cls, returns, contacts, u)
             } else {
                 pi as u8
-            }
-        };
-        acc.by_default[k & 3][(new_pis[k] & 0xf) as usize] += 1;
+            };
+        }
     }
     acc.by_set[new_h as usize] += 1;
     let mut new_ext = 0u16;
-    if MULTI {
-        // Branch-free: NO_PRIMARY's bit (15) falls outside the wallet set's eight bits, and
-        // unused contexts' nibbles are never read.
-        let bit = |pi: u8| (1u16 << (pi & 0xf)) as u8;
-        let mut anywhere = bit(new_pis[0]);
-        for k in 1..4 {
-            anywhere |= if k < k_n { bit(new_pis[k]) } else { 0 };
-            new_ext |= ((new_pis[k] & 0xf) as u16) << (4 * (k - 1));
+    if K == 1 {
+        acc.by_default[0][(new_pis[0] & 0xf) as usize] += 1;
+    } else {
+        // One count per combination of defaults (`UserAcc::by_combination`); the counts by
+        // context and the users with a default anywhere are derived from it once a month.
+        let base = p + 1;
+        let mut combination = 0;
+        for k in (0..K).rev() {
+            combination = combination * base + (new_pis[k] as usize).min(p);
         }
-        while anywhere != 0 {
-            acc.default_anywhere[anywhere.trailing_zeros() as usize] += 1;
-            anywhere &= anywhere - 1;
+        acc.by_combination[combination] += 1;
+        for k in 1..K {
+            new_ext |= ((new_pis[k] & 0xf) as u16) << (4 * (k - 1));
         }
     }
     (state::pack(new_h, new_pis[0], mask), d, new_ext)
@@ -263,7 +264,7 @@ const PICK_DRAW: u64 = 20;
 /// re-chosen, the one place they are used).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn p2p_transfers<const MULTI: bool>(
+fn p2p_transfers<const K: usize>(
     ctx: &UserCtx,
     x: f64,
     h: u8,
@@ -276,7 +277,7 @@ fn p2p_transfers<const MULTI: bool>(
     let p = ctx.p;
     let (c_st, c_mask) = (contacts.st, contacts.mask);
     for ch in ctx.p2p {
-        let pi = if MULTI { pis[ch.context] } else { pis[0] };
+        let pi = if K > 1 { pis[ch.context] } else { pis[0] };
         let wc = w[ch.c];
         if wc == 0.0 {
             continue;
