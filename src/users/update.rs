@@ -211,7 +211,7 @@ pub(crate) fn update_user<const K: usize>(
             let forced = pi >= p || new_h & (1 << pi) == 0;
             // Context 0 reviews with the high half of `head`, 1 the low and 2 the high half of
             // the first review word, 3 the low half of the second.
-            let word = review_words[(k + 1) / 2];
+            let word = review_words[k.div_ceil(2)];
             let v = if k % 2 == 1 {
                 lo_u01(word)
             } else {
