@@ -16,6 +16,7 @@
 //! market, the policy, the payment tables, `world::Users`. Never: record, output, sim.
 
 use crate::market::Market;
+use crate::payments::hp_index;
 use crate::policy::Policy;
 use crate::rng::{Stream, StreamId};
 use crate::social::Membership;
@@ -298,12 +299,15 @@ pub struct UserAcc {
     /// count `K` defaults and up to `K` platforms defaulted anywhere;
     /// [`UserAcc::finish_defaults`] derives `by_default` and `default_anywhere` from it.
     pub by_combination: Vec<u64>,
+    /// With [`UserTables::joint`] built, spending per joint row (its index); added into `spend`
+    /// context by context once the pass is done.
+    pub joint_spend: Vec<f64>,
     /// `P`: platforms.
     p: usize,
 }
 
 impl UserAcc {
-    fn new(p: usize, c: usize, classes: usize, contexts: usize) -> UserAcc {
+    fn new(p: usize, c: usize, classes: usize, contexts: usize, joint: usize) -> UserAcc {
         let hp_n = (1usize << p) * (p + 1);
         UserAcc {
             spend: vec![0.0; contexts * classes * hp_n],
@@ -318,7 +322,32 @@ impl UserAcc {
             } else {
                 Vec::new()
             },
+            joint_spend: vec![0.0; joint],
             p,
+        }
+    }
+
+    /// Adds the spending counted per joint row into `spend`, context by context (MODEL.md's
+    /// `(H, π)` rows of each context's channels).
+    fn finish_joint(&mut self, tables: &UserTables) {
+        if self.joint_spend.is_empty() {
+            return;
+        }
+        let (p, k_n, classes) = (self.p, self.contexts, tables.classes());
+        let hp_n = (1usize << p) * (p + 1);
+        let m_n = (p + 1).pow(k_n as u32);
+        for (at, &x) in self.joint_spend.iter().enumerate() {
+            if x == 0.0 {
+                continue;
+            }
+            let cls = at / (m_n << p);
+            let h = (at / m_n) % (1 << p);
+            let mut rest = at % m_n;
+            for k in 0..k_n {
+                let pi = rest % (p + 1);
+                rest /= p + 1;
+                self.spend[(k * classes + cls) * hp_n + hp_index(p, h as u8, pi)] += x;
+            }
         }
     }
 
@@ -374,6 +403,9 @@ impl UserAcc {
             *a += b;
         }
         for (a, b) in self.by_combination.iter_mut().zip(&o.by_combination) {
+            *a += b;
+        }
+        for (a, b) in self.joint_spend.iter_mut().zip(&o.joint_spend) {
             *a += b;
         }
     }
@@ -460,6 +492,7 @@ pub fn user_pass(ctx: &UserCtx, channels: usize, users: &mut Users) -> UserAcc {
         _ => pass::<4>(ctx, channels, users),
     };
     acc.finish_defaults();
+    acc.finish_joint(ctx.tables);
     acc
 }
 
@@ -481,7 +514,15 @@ fn pass<const K: usize>(ctx: &UserCtx, channels: usize, users: &mut Users) -> Us
             let (e0, e1) = ext.split_at_mut(k.min(ext.len()));
             ((st0, d0, e0), (st1, d1, e1))
         },
-        || UserAcc::new(ctx.p, channels, classes, ctx.contexts),
+        || {
+            UserAcc::new(
+                ctx.p,
+                channels,
+                classes,
+                ctx.contexts,
+                ctx.tables.joint.len(),
+            )
+        },
         |base, (out, dorm, ext_out), acc| {
             // Two blocks in flight: while one block is updated, the next block's contacts are
             // on their way from memory.

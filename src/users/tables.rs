@@ -76,6 +76,23 @@ pub struct Row {
     pub adopt: [f64; 8],
 }
 
+/// What a user of a membership class pays in every context at once, for one wallet set and one
+/// default per context: the context rows of [`UserTables::rows`] added in context order (so
+/// the sums are the ones the update would make row by row, to the bit).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct JointRow {
+    /// Share of the user's spending paid through each wallet in routed channels.
+    pub val: [f64; 8],
+    /// Share lost in routed channels.
+    pub lost: f64,
+    /// Platforms that would have rescued those losses.
+    pub rescue: u8,
+}
+
+/// Most joint rows a membership class may have (`2^P·(P+1)^K`) for [`UserTables::joint`] to be
+/// built: 324 with two platforms and four contexts, 2,000 with four platforms and three.
+pub const JOINT_MAX: usize = 4096;
+
 /// Per-step tables of the user update, by membership class.
 #[derive(Debug, Clone)]
 pub struct UserTables {
@@ -93,6 +110,11 @@ pub struct UserTables {
     pub rows: Vec<Row>,
     /// `K`: contexts.
     pub contexts: usize,
+    /// With several contexts and at most [`JOINT_MAX`] combinations a class, the rows of every
+    /// context added up, per `class * J + h * (P+1)^K + Σ_κ min(π_κ, P)·(P+1)^κ` (`J` =
+    /// [`UserTables::joint_per_class`]): one read where the update would read `K` rows.
+    /// Empty otherwise.
+    pub joint: Vec<JointRow>,
 }
 
 /// Inputs to [`UserTables::new`].
@@ -221,6 +243,7 @@ impl UserTables {
                 }
             }
         }
+        let joint = joint_rows(p, k_n, classes, &rows);
         UserTables {
             class_of_mask,
             weight,
@@ -228,6 +251,7 @@ impl UserTables {
             primary_base,
             rows,
             contexts: k_n,
+            joint,
         }
     }
 
@@ -235,6 +259,60 @@ impl UserTables {
     pub fn classes(&self) -> usize {
         self.weight.len()
     }
+
+    /// Joint rows a class (`2^P·(P+1)^K`), whether or not [`UserTables::joint`] is built.
+    pub fn joint_per_class(&self, p: usize) -> usize {
+        (1usize << p) * (p + 1).pow(self.contexts as u32)
+    }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Tests only: build no joint rows on this thread, so that a test can run the per-context
+    /// rows the update falls back to beside the joint ones.
+    pub(crate) static NO_JOINT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// [`UserTables::joint`]: empty with one context or more than [`JOINT_MAX`] rows a class.
+fn joint_rows(p: usize, k_n: usize, classes: usize, rows: &[Row]) -> Vec<JointRow> {
+    let m_n = (p + 1).pow(k_n as u32);
+    let per_class = (1usize << p) * m_n;
+    #[cfg(test)]
+    if NO_JOINT.get() {
+        return Vec::new();
+    }
+    if k_n == 1 || per_class > JOINT_MAX {
+        return Vec::new();
+    }
+    let hp_n = (1usize << p) * (p + 1);
+    let mut joint = vec![JointRow::default(); classes * per_class];
+    for cls in 0..classes {
+        for h in 0..1usize << p {
+            for m in 0..m_n {
+                let out = &mut joint[cls * per_class + h * m_n + m];
+                let mut rest = m;
+                for k in 0..k_n {
+                    let pi = rest % (p + 1);
+                    rest /= p + 1;
+                    let r = &rows[(k * classes + cls) * hp_n + hp_index(p, h as u8, pi)];
+                    // Context 0's row first, then each other context's added, as the update
+                    // would add them.
+                    if k == 0 {
+                        out.val = r.val;
+                        out.lost = r.lost;
+                        out.rescue = r.rescue;
+                    } else {
+                        for j in 0..p {
+                            out.val[j] += r.val[j];
+                        }
+                        out.lost += r.lost;
+                        out.rescue |= r.rescue;
+                    }
+                }
+            }
+        }
+    }
+    joint
 }
 
 /// `ω_ic` for every membership mask (`mask * C + c`): each open channel's weight, shifted by
@@ -410,5 +488,93 @@ mod tests {
         // The worked numbers: 0.6, 0.94, 1.76, 0.56.
         assert!((want[0][0] - 0.6).abs() < 1e-12 && (want[0][1] - 0.94).abs() < 1e-12);
         assert!((want[1][0] - 1.76).abs() < 1e-12 && (want[1][1] - 0.56).abs() < 1e-12);
+    }
+
+    /// A joint row is the context rows added up, and the spending counted on it goes back to
+    /// each context's `(H, π)` row: numbers worked by hand.
+    #[test]
+    fn joint_rows_add_the_context_rows() {
+        let p = 2;
+        let hp_n = 4 * (p + 1);
+        let mut route0 = vec![0.0; hp_n * (p + 2)];
+        let mut route1 = vec![0.0; hp_n * (p + 2)];
+        // H = {a, b}: in c0 with default a, 0.7 through a, 0.2 through b, 0.1 lost; in c1 with
+        // default b, 0.25 through a and 0.75 through b.
+        route0[hp_index(p, 3, 0) * (p + 2)..][..p + 2].copy_from_slice(&[0.7, 0.2, 0.0, 0.1]);
+        route1[hp_index(p, 3, 1) * (p + 2)..][..p + 2].copy_from_slice(&[0.25, 0.75, 0.0, 0.0]);
+        let table = |route: Vec<f64>, rescue: u8| ChannelTables {
+            route,
+            fee_route: vec![0.0; hp_n * p],
+            cov: vec![0.0; 4],
+            rescue: vec![rescue; 4],
+            logit: [0.0; 8],
+            expansion: vec![0; 4],
+        };
+        let tables = [table(route0, 0b10), table(route1, 0b01)];
+        let t = UserTables::new(&TableInputs {
+            p,
+            open_weight: &[0.6, 0.4],
+            routed: &[0, 1],
+            tables: &tables,
+            is_p2p: &[false, false],
+            subsidy: &[0.0; 4],
+            innovation: &[0.0, 0.0],
+            brand: &[0.0, 0.0],
+            coverage_weight: 0.0,
+            subsidy_weight: 0.0,
+            subsidy_split: 0.0,
+            coverage_primary_weight: &[0.0, 0.0],
+            context_of: &[0, 1],
+            brand_offset: &[0.0; 4],
+        });
+        // 2^2 wallet sets × 3^2 default pairs, one class.
+        assert_eq!(t.joint_per_class(p), 36);
+        assert_eq!(t.joint.len(), 36);
+        // H = {a, b} = 3, π_0 = a (0), π_1 = b (1): index 3·9 + 0 + 1·3.
+        let jr = &t.joint[3 * 9 + 3];
+        // a: 0.6·0.7 + 0.4·0.25 = 0.52; b: 0.6·0.2 + 0.4·0.75 = 0.42; lost 0.6·0.1 = 0.06,
+        // rescued by c0's rescuers (b) only, since c1 loses nothing.
+        assert!((jr.val[0] - 0.52).abs() < 1e-12, "{:?}", jr.val);
+        assert!((jr.val[1] - 0.42).abs() < 1e-12, "{:?}", jr.val);
+        assert!((jr.lost - 0.06).abs() < 1e-12);
+        assert_eq!(jr.rescue, 0b10);
+        // Spending of 5 on that joint row lands on c0's row (H, a) and c1's row (H, b).
+        let mut acc = UserAcc::new(p, 2, 1, 2, t.joint.len());
+        acc.joint_spend[3 * 9 + 3] = 5.0;
+        acc.finish_joint(&t);
+        let mut want = vec![0.0; 2 * hp_n];
+        want[hp_index(p, 3, 0)] = 5.0;
+        want[hp_n + hp_index(p, 3, 1)] = 5.0;
+        assert_eq!(acc.spend, want);
+        // More combinations a class than JOINT_MAX: no joint rows (three platforms and four
+        // contexts make 8·256 = 2,048, within it; eight platforms and two make 256·81, beyond).
+        assert_eq!(joint_rows(8, 2, 1, &[]).len(), 0);
+    }
+
+    /// A whole run with joint rows and the same run with the per-context rows give the same
+    /// months: the joint row's sums are made in the same order, and the spending decomposed
+    /// afterwards adds the same amounts to the same rows.
+    #[test]
+    fn joint_rows_change_no_month() {
+        let run = |no_joint: bool| {
+            NO_JOINT.set(no_joint);
+            let mut s = crate::Scenario::load("data/scenarios/contexts.toml").unwrap();
+            s.agents.users = 3000;
+            s.agents.merchants = 300;
+            s.end = "2014-12".parse().unwrap();
+            // On this thread (the tables are built by the caller of `step`; the results do not
+            // depend on the threads the passes use).
+            let mut sim = crate::Simulation::new(s).unwrap();
+            let mut months = Vec::new();
+            while let Some(r) = sim.step().unwrap() {
+                months.push(r.clone());
+            }
+            NO_JOINT.set(false);
+            (months, sim.users().clone())
+        };
+        let (joint, per_context) = (run(false), run(true));
+        assert_eq!(joint.0.len(), 36);
+        assert_eq!(joint.0, per_context.0);
+        assert_eq!(joint.1.state, per_context.1.state);
     }
 }

@@ -140,25 +140,43 @@ pub(crate) fn update_user<const K: usize>(
     let w = &ctx.tables.weight[cls];
     let hp = hp_index(p, h, pis[0]);
     let row = &ctx.tables.rows[cls * hp_n + hp];
-    acc.spend[cls * hp_n + hp] += x;
 
-    // Step 4: routed channels from the tables (one row per context), then transfers to contacts.
-    let mut paid = Paid {
-        val: row.val,
-        lost: row.lost,
-        rescue: row.rescue,
-    };
-    for (k, &pi) in pis.iter().enumerate().take(K).skip(1) {
-        let hp = hp_index(p, h, pi);
-        let at = (k * classes + cls) * hp_n + hp;
-        let rk = &ctx.tables.rows[at];
-        acc.spend[at] += x;
-        for j in 0..p {
-            paid.val[j] += rk.val[j];
+    // Step 4: routed channels from the tables (one row per context, or one joint row for all),
+    // then transfers to contacts.
+    let mut paid = if K > 1 && !ctx.tables.joint.is_empty() {
+        let m_n = (p + 1).pow(K as u32);
+        let mut m = 0;
+        for k in (0..K).rev() {
+            m = m * (p + 1) + pis[k];
         }
-        paid.lost += rk.lost;
-        paid.rescue |= rk.rescue;
-    }
+        let at = cls * (m_n << p) + h as usize * m_n + m;
+        let jr = &ctx.tables.joint[at];
+        acc.joint_spend[at] += x;
+        Paid {
+            val: jr.val,
+            lost: jr.lost,
+            rescue: jr.rescue,
+        }
+    } else {
+        acc.spend[cls * hp_n + hp] += x;
+        let mut paid = Paid {
+            val: row.val,
+            lost: row.lost,
+            rescue: row.rescue,
+        };
+        for (k, &pi) in pis.iter().enumerate().take(K).skip(1) {
+            let hp = hp_index(p, h, pi);
+            let at = (k * classes + cls) * hp_n + hp;
+            let rk = &ctx.tables.rows[at];
+            acc.spend[at] += x;
+            for j in 0..p {
+                paid.val[j] += rk.val[j];
+            }
+            paid.lost += rk.lost;
+            paid.rescue |= rk.rescue;
+        }
+        paid
+    };
     p2p_transfers::<K>(ctx, x, h, &pis, w, contacts, acc, &mut paid);
 
     // Purchase occasions: which held wallets were used, and whether a payment was lost.
