@@ -5,7 +5,8 @@
 //! little-endian), the length (`u64`) of a JSON header, the header (serde: the scenario, the
 //! month index, run, seed, policy in force, share history and the merchants' channel sums),
 //! then the agents' arrays in little-endian order: users' spending (`f32`), both state buffers
-//! (`u16`), dormancy (`u32`), both defaults buffers (`u16`; none with a single context);
+//! (`u16` state words with a single context, `u32` words of state and defaults with several:
+//! see [`crate::world::Users::words`]), dormancy (`u32`);
 //! merchants' channel (`u8`), size (`f32`), class (`u8`), accepted
 //! set (`u8`) and contract expiries (`u16`, `P` a merchant), and last the CRC-32 (`u32`) of
 //! everything after the version. The file is written under a temporary name and renamed into
@@ -183,11 +184,14 @@ impl Simulation {
         w.write_all(&json)?;
         let u = &self.users;
         put!(w, u.spend);
-        put!(w, u.state[0]);
-        put!(w, u.state[1]);
+        if u.has_defaults() {
+            put!(w, u.words[0]);
+            put!(w, u.words[1]);
+        } else {
+            put!(w, u.state[0]);
+            put!(w, u.state[1]);
+        }
         put!(w, u.dormancy);
-        put!(w, u.defaults[0]);
-        put!(w, u.defaults[1]);
         put!(w, m.channel);
         put!(w, m.size);
         put!(w, m.class);
@@ -257,13 +261,17 @@ impl Simulation {
         }
         crate::world::check_memory(h.users, h.merchants, p, 1, h.scenario.contexts.len().max(1))?;
         let (n, m) = (h.users as usize, h.merchants as usize);
-        let n_defaults = if h.scenario.contexts.len() > 1 { n } else { 0 };
+        let several = h.scenario.contexts.len() > 1;
+        let (n_state, n_words) = if several { (0, n) } else { (n, 0) };
         let mut read = || -> std::io::Result<(Users, Merchants)> {
+            let spend = take!(r, f32, n);
+            let state = [take!(r, u16, n_state), take!(r, u16, n_state)];
+            let words = [take!(r, u32, n_words), take!(r, u32, n_words)];
             let users = Users {
-                spend: take!(r, f32, n),
-                state: [take!(r, u16, n), take!(r, u16, n)],
+                spend,
+                state,
                 dormancy: take!(r, u32, n),
-                defaults: [take!(r, u16, n_defaults), take!(r, u16, n_defaults)],
+                words,
                 cur: h.cur,
             };
             let merchants = Merchants {

@@ -7,7 +7,7 @@
 
 use super::{UserCtx, BLOCK};
 use crate::social::{community, contact_in};
-use crate::world::{defaults, state};
+use crate::world::{defaults, state, Word};
 
 /// Most contacts a user samples a month.
 pub const MAX_CONTACTS: usize = 64;
@@ -28,7 +28,7 @@ pub(crate) struct Contacts {
 /// cache instead of waiting on memory (measured: see BENCHMARKS.md). Does nothing where the
 /// hint is not available.
 #[inline(always)]
-pub(crate) fn prefetch(v: &[u16], i: usize) {
+pub(crate) fn prefetch<T>(v: &[T], i: usize) {
     #[cfg(target_arch = "x86_64")]
     {
         let p = v.as_ptr().wrapping_add(i) as *const i8;
@@ -57,15 +57,7 @@ impl Contacts {
     /// fetching their state words (see [`prefetch`]); [`Contacts::load`] reads them a block
     /// later, when they have arrived.
     #[inline]
-    pub(super) fn sample(
-        &mut self,
-        ctx: &UserCtx,
-        first: usize,
-        len: usize,
-        old: &[u16],
-        old_ext: &[u16],
-    ) {
-        let with_ext = !old_ext.is_empty();
+    pub(super) fn sample<W: Word>(&mut self, ctx: &UserCtx, first: usize, len: usize, old: &[W]) {
         let (mut start, mut size) = community(first as u64, ctx.n, ctx.b);
         for u in 0..len {
             let i = (first + u) as u64;
@@ -80,9 +72,6 @@ impl Contacts {
                 {
                     row[m] = r as u32;
                     prefetch(old, r as usize);
-                    if with_ext {
-                        prefetch(old_ext, r as usize);
-                    }
                     m += 1;
                 }
             }
@@ -91,28 +80,26 @@ impl Contacts {
         self.len = len;
     }
 
-    /// Loads the sampled contacts' state words and membership masks.
+    /// Loads the sampled contacts' state words, defaults words (several contexts) and
+    /// membership masks.
     #[inline]
-    pub(super) fn load(&mut self, ctx: &UserCtx, old: &[u16], old_ext: &[u16]) {
-        if old_ext.is_empty() {
-            for u in 0..self.len {
-                let m = self.count[u];
-                let idx = &self.idx[u * MAX_CONTACTS..][..m];
-                let st = &mut self.st[u * MAX_CONTACTS..][..m];
-                for (s, &r) in st.iter_mut().zip(idx) {
-                    *s = old[r as usize];
-                }
-            }
-        } else {
-            // Several contexts: each contact's state and defaults words in one pass.
-            for u in 0..self.len {
-                let m = self.count[u];
-                let idx = &self.idx[u * MAX_CONTACTS..][..m];
-                let st = &mut self.st[u * MAX_CONTACTS..][..m];
+    pub(super) fn load<W: Word>(&mut self, ctx: &UserCtx, old: &[W]) {
+        // Whether the words carry defaults (`u32`), known when the pass is compiled.
+        let with_defaults = std::mem::size_of::<W>() > 2;
+        for u in 0..self.len {
+            let m = self.count[u];
+            let idx = &self.idx[u * MAX_CONTACTS..][..m];
+            let st = &mut self.st[u * MAX_CONTACTS..][..m];
+            if with_defaults {
                 let ext = &mut self.ext[u * MAX_CONTACTS..][..m];
                 for ((s, e), &r) in st.iter_mut().zip(ext.iter_mut()).zip(idx) {
-                    *s = old[r as usize];
-                    *e = old_ext[r as usize];
+                    let w = old[r as usize];
+                    *s = w.state();
+                    *e = w.defaults();
+                }
+            } else {
+                for (s, &r) in st.iter_mut().zip(idx) {
+                    *s = old[r as usize].state();
                 }
             }
         }

@@ -20,7 +20,7 @@ use crate::payments::hp_index;
 use crate::policy::Policy;
 use crate::rng::{Stream, StreamId};
 use crate::social::Membership;
-use crate::world::{fold_chunks, state, Users, CHUNK};
+use crate::world::{fold_chunks, state, Users, Word, CHUNK};
 use rayon::prelude::*;
 
 mod contacts;
@@ -456,20 +456,30 @@ impl UserAcc {
 /// buffer holding last month's state), so that the user update reads its own and its contacts'
 /// networks without hashing. Only used when the scenario has at most [`crate::world::STATE_NETWORKS`] networks.
 pub fn membership_pass(users: &mut Users, member: &Membership, stream: Stream) {
+    if users.has_defaults() {
+        write_networks::<u32>(users, member, stream);
+    } else {
+        write_networks::<u16>(users, member, stream);
+    }
+}
+
+/// [`membership_pass`] on the buffers of word `W`.
+fn write_networks<W: Word>(users: &mut Users, member: &Membership, stream: Stream) {
     let cur = users.cur;
-    users.state[cur]
+    W::buffers(&mut users.state, &mut users.words)[cur]
         .par_chunks_mut(CHUNK)
         .enumerate()
         .for_each(|(ci, chunk)| {
-            for (off, st) in chunk.iter_mut().enumerate() {
+            for (off, w) in chunk.iter_mut().enumerate() {
                 let i = (ci * CHUNK + off) as u64;
-                *st = state::with_networks(*st, member.mask(&stream.agent(i)));
+                let st = state::with_networks(w.state(), member.mask(&stream.agent(i)));
+                *w = W::join(st, w.defaults());
             }
         });
 }
 
 /// Last month's buffer (`cur`) to read and this month's to write.
-fn buffers(pair: &mut [Vec<u16>; 2], cur: usize) -> (&[u16], &mut [u16]) {
+fn buffers<T>(pair: &mut [Vec<T>; 2], cur: usize) -> (&[T], &mut [T]) {
     let (first, second) = pair.split_at_mut(1);
     if cur == 0 {
         (&first[0], &mut second[0])
@@ -486,33 +496,31 @@ const BLOCK: usize = 32;
 /// Updates every user for one month and returns the month's sums.
 pub fn user_pass(ctx: &UserCtx, channels: usize, users: &mut Users) -> UserAcc {
     let mut acc = match ctx.contexts {
-        1 => pass::<1>(ctx, channels, users),
-        2 => pass::<2>(ctx, channels, users),
-        3 => pass::<3>(ctx, channels, users),
-        _ => pass::<4>(ctx, channels, users),
+        1 => pass::<1, u16>(ctx, channels, users),
+        2 => pass::<2, u32>(ctx, channels, users),
+        3 => pass::<3, u32>(ctx, channels, users),
+        _ => pass::<4, u32>(ctx, channels, users),
     };
     acc.finish_defaults();
     acc.finish_joint(ctx.tables);
     acc
 }
 
-/// [`user_pass`] for `K` contexts.
-fn pass<const K: usize>(ctx: &UserCtx, channels: usize, users: &mut Users) -> UserAcc {
+/// [`user_pass`] for `K` contexts, whose users' words are `W` (`u16` for one context, `u32`
+/// for several).
+fn pass<const K: usize, W: Word>(ctx: &UserCtx, channels: usize, users: &mut Users) -> UserAcc {
     let cur = users.cur;
-    let (old, new) = buffers(&mut users.state, cur);
-    let (old_ext, new_ext) = buffers(&mut users.defaults, cur);
+    let (old, new) = buffers(W::buffers(&mut users.state, &mut users.words), cur);
     let n = users.spend.len();
     let classes = ctx.tables.classes();
     let spend = &users.spend;
     let total = fold_chunks(
         n,
-        (&mut new[..], &mut users.dormancy[..], &mut new_ext[..]),
-        |(st, dorm, ext), k| {
+        (&mut new[..], &mut users.dormancy[..]),
+        |(st, dorm), k| {
             let (st0, st1) = st.split_at_mut(k);
             let (d0, d1) = dorm.split_at_mut(k);
-            // An empty defaults buffer (one context) splits into empty pieces.
-            let (e0, e1) = ext.split_at_mut(k.min(ext.len()));
-            ((st0, d0, e0), (st1, d1, e1))
+            ((st0, d0), (st1, d1))
         },
         || {
             UserAcc::new(
@@ -523,36 +531,32 @@ fn pass<const K: usize>(ctx: &UserCtx, channels: usize, users: &mut Users) -> Us
                 ctx.tables.joint.len(),
             )
         },
-        |base, (out, dorm, ext_out), acc| {
+        |base, (out, dorm), acc| {
             // Two blocks in flight: while one block is updated, the next block's contacts are
             // on their way from memory.
             let (mut contacts, mut ahead) = (Contacts::new(), Contacts::new());
-            ahead.sample(ctx, base, BLOCK.min(out.len()), old, old_ext);
+            ahead.sample(ctx, base, BLOCK.min(out.len()), old);
             for b0 in (0..out.len()).step_by(BLOCK) {
                 let b1 = (b0 + BLOCK).min(out.len());
                 std::mem::swap(&mut contacts, &mut ahead);
                 if b1 < out.len() {
                     let len = (b1 + BLOCK).min(out.len()) - b1;
-                    ahead.sample(ctx, base + b1, len, old, old_ext);
+                    ahead.sample(ctx, base + b1, len, old);
                 }
-                contacts.load(ctx, old, old_ext);
+                contacts.load(ctx, old);
                 for off in b0..b1 {
                     let i = base + off;
-                    let ext = if ext_out.is_empty() { 0 } else { old_ext[i] };
                     let (st, d, e) = update_user::<K>(
                         ctx,
                         i,
                         spend[i],
-                        (old[i], ext),
+                        (old[i].state(), old[i].defaults()),
                         dorm[off],
                         contacts.of(off - b0),
                         acc,
                     );
-                    out[off] = st;
+                    out[off] = W::join(st, e);
                     dorm[off] = d;
-                    if !ext_out.is_empty() {
-                        ext_out[off] = e;
-                    }
                 }
             }
         },

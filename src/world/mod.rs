@@ -156,16 +156,76 @@ pub fn fold_chunks<S: Send, A: Send>(
 pub struct Users {
     /// Monthly spending `x_i`, RMB.
     pub spend: Vec<f32>,
-    /// State words (see [`state`]), two buffers: `state[cur]` is the state at the end of last
-    /// month.
+    /// With one context: the state words (see [`state`]), two buffers: `state[cur]` is the
+    /// state at the end of last month. Empty with several contexts, which keep them in `words`.
     pub state: [Vec<u16>; 2],
     /// Months since each held wallet was last used, 4 bits per platform.
     pub dormancy: Vec<u32>,
-    /// Defaults in contexts 1–3 (see [`defaults`]), two buffers like `state`; empty when the
-    /// scenario has one context, whose default is the state word's `π`.
-    pub defaults: [Vec<u16>; 2],
+    /// With several contexts: each user's state word (bits 0–15) and defaults word (bits 16–31:
+    /// the defaults of contexts 1–3, see [`defaults`]) as one [`Word`], two buffers like
+    /// `state`, so that a contact's state and defaults are one memory access. Empty with one
+    /// context, whose default is the state word's `π`.
+    pub words: [Vec<u32>; 2],
     /// Which buffer holds last month's state.
     pub cur: usize,
+}
+
+/// A user's state as the user pass stores it: the state word alone (`u16`, one context), or
+/// the state word and the defaults word together (`u32`, several contexts).
+pub trait Word: Copy + Send + Sync + 'static {
+    /// The state word (see [`state`]).
+    fn state(self) -> u16;
+    /// The defaults word (see [`defaults`]; 0 with one context).
+    fn defaults(self) -> u16;
+    /// The stored word of a state word and a defaults word.
+    fn join(state: u16, defaults: u16) -> Self;
+    /// The users' two buffers of this word: `state` (`u16`) or `words` (`u32`).
+    fn buffers<'a>(
+        state: &'a mut [Vec<u16>; 2],
+        words: &'a mut [Vec<u32>; 2],
+    ) -> &'a mut [Vec<Self>; 2];
+}
+
+impl Word for u16 {
+    #[inline(always)]
+    fn state(self) -> u16 {
+        self
+    }
+    #[inline(always)]
+    fn defaults(self) -> u16 {
+        0
+    }
+    #[inline(always)]
+    fn join(state: u16, _: u16) -> u16 {
+        state
+    }
+    fn buffers<'a>(
+        state: &'a mut [Vec<u16>; 2],
+        _: &'a mut [Vec<u32>; 2],
+    ) -> &'a mut [Vec<u16>; 2] {
+        state
+    }
+}
+
+impl Word for u32 {
+    #[inline(always)]
+    fn state(self) -> u16 {
+        self as u16
+    }
+    #[inline(always)]
+    fn defaults(self) -> u16 {
+        (self >> 16) as u16
+    }
+    #[inline(always)]
+    fn join(state: u16, defaults: u16) -> u32 {
+        state as u32 | (defaults as u32) << 16
+    }
+    fn buffers<'a>(
+        _: &'a mut [Vec<u16>; 2],
+        words: &'a mut [Vec<u32>; 2],
+    ) -> &'a mut [Vec<u32>; 2] {
+        words
+    }
 }
 
 impl Users {
@@ -188,15 +248,38 @@ impl Users {
         Users::BYTES_PER_USER + if contexts > 1 { 2 * 2 } else { 0 }
     }
 
+    /// Whether the scenario has several contexts (the words hold a defaults word).
+    pub fn has_defaults(&self) -> bool {
+        !self.words[0].is_empty()
+    }
+
+    /// User `i`'s state word in buffer `b`.
+    #[inline]
+    pub fn state_word(&self, b: usize, i: usize) -> u16 {
+        if self.has_defaults() {
+            self.words[b][i].state()
+        } else {
+            self.state[b][i]
+        }
+    }
+
+    /// User `i`'s defaults word in buffer `b` (0 with one context).
+    #[inline]
+    pub fn defaults_word(&self, b: usize, i: usize) -> u16 {
+        if self.has_defaults() {
+            self.words[b][i].defaults()
+        } else {
+            0
+        }
+    }
+
     /// User `i`'s default wallet in context `k` at the end of the last simulated month, if any
     /// (context 0's is the state word's `π`).
     /// `None` also for a context the scenario does not have.
     pub fn default_in(&self, i: usize, k: usize) -> Option<usize> {
         let p = match k {
-            0 => state::primary(self.state[self.cur][i]),
-            1..=3 if !self.defaults[self.cur].is_empty() => {
-                defaults::get(self.defaults[self.cur][i], k)
-            }
+            0 => state::primary(self.state_word(self.cur, i)),
+            1..=3 if self.has_defaults() => defaults::get(self.defaults_word(self.cur, i), k),
             _ => NO_PRIMARY,
         };
         (p != NO_PRIMARY).then_some(p as usize)
@@ -204,12 +287,12 @@ impl Users {
 
     /// User `i`'s wallet set at the end of the last simulated month.
     pub fn wallets(&self, i: usize) -> u8 {
-        state::wallets(self.state[self.cur][i])
+        state::wallets(self.state_word(self.cur, i))
     }
 
     /// User `i`'s primary wallet at the end of the last simulated month, if any.
     pub fn primary(&self, i: usize) -> Option<usize> {
-        let p = state::primary(self.state[self.cur][i]);
+        let p = state::primary(self.state_word(self.cur, i));
         (p != NO_PRIMARY).then_some(p as usize)
     }
 }
@@ -393,11 +476,27 @@ fn init_users(s: &Scenario, policy: &Policy, seed: u64) -> Users {
             }
         });
     drop(extra_chunks);
+    let dormancy = vec![0u32; n];
+    if k_n == 1 {
+        return Users {
+            spend,
+            state: [state.clone(), state],
+            dormancy,
+            words: [Vec::new(), Vec::new()],
+            cur: 0,
+        };
+    }
+    let words: Vec<u32> = state
+        .iter()
+        .zip(&extra)
+        .map(|(&st, &ext)| u32::join(st, ext))
+        .collect();
+    drop((state, extra));
     Users {
         spend,
-        state: [state.clone(), state],
-        dormancy: vec![0u32; n],
-        defaults: [extra.clone(), extra],
+        state: [Vec::new(), Vec::new()],
+        dormancy,
+        words: [words.clone(), words],
         cur: 0,
     }
 }
