@@ -7,7 +7,7 @@
 
 use super::{UserCtx, BLOCK};
 use crate::social::{community, contact_in};
-use crate::world::{defaults, state, Word};
+use crate::world::{state, Word};
 
 /// Most contacts a user samples a month.
 pub const MAX_CONTACTS: usize = 64;
@@ -17,8 +17,8 @@ pub(crate) struct Contacts {
     idx: Vec<u32>,
     st: Vec<u16>,
     mask: Vec<u16>,
-    /// Defaults words (several contexts only).
-    ext: Vec<u16>,
+    /// Whole words, state and defaults (several contexts only; see [`Word::bits`]).
+    words: Vec<u32>,
     count: [usize; BLOCK],
     len: usize,
 }
@@ -47,7 +47,7 @@ impl Contacts {
             idx: vec![0; BLOCK * MAX_CONTACTS],
             st: vec![0; BLOCK * MAX_CONTACTS],
             mask: vec![1; BLOCK * MAX_CONTACTS],
-            ext: vec![0; BLOCK * MAX_CONTACTS],
+            words: vec![0; BLOCK * MAX_CONTACTS],
             count: [0; BLOCK],
             len: 0,
         }
@@ -91,11 +91,11 @@ impl Contacts {
             let idx = &self.idx[u * MAX_CONTACTS..][..m];
             let st = &mut self.st[u * MAX_CONTACTS..][..m];
             if with_defaults {
-                let ext = &mut self.ext[u * MAX_CONTACTS..][..m];
-                for ((s, e), &r) in st.iter_mut().zip(ext.iter_mut()).zip(idx) {
+                let words = &mut self.words[u * MAX_CONTACTS..][..m];
+                for ((s, x), &r) in st.iter_mut().zip(words.iter_mut()).zip(idx) {
                     let w = old[r as usize];
                     *s = w.state();
-                    *e = w.defaults();
+                    *x = w.bits();
                 }
             } else {
                 for (s, &r) in st.iter_mut().zip(idx) {
@@ -130,7 +130,7 @@ impl Contacts {
         ContactsOf {
             st: &self.st[u * MAX_CONTACTS..][..m],
             mask: &self.mask[u * MAX_CONTACTS..][..m],
-            ext: &self.ext[u * MAX_CONTACTS..][..m],
+            words: &self.words[u * MAX_CONTACTS..][..m],
         }
     }
 }
@@ -142,28 +142,27 @@ pub(crate) struct ContactsOf<'a> {
     pub st: &'a [u16],
     /// Membership masks.
     pub mask: &'a [u16],
-    /// Defaults words (meaningful with several contexts only).
-    pub ext: &'a [u16],
+    /// Whole words: state and defaults (meaningful with several contexts only).
+    pub words: &'a [u32],
 }
 
 impl ContactsOf<'_> {
-    /// Contact `r`'s default in context `k`.
+    /// Contact `r`'s default in context `k` (several contexts: `k > 0`).
     #[inline(always)]
     pub(super) fn default_in(&self, r: usize, k: usize) -> u8 {
         if k == 0 {
             state::primary(self.st[r])
         } else {
-            defaults::get(self.ext[r], k)
+            self.default_at(r, default_shift(k))
         }
     }
 
     /// Contact `r`'s default in the context whose default starts at bit `shift`
-    /// ([`default_shift`]) of the state word (bits 0–15) followed by the defaults word (bits
-    /// 16–31): branch-free, for a loop over contacts in a context known only at run time.
+    /// ([`default_shift`]) of its whole word: branch-free, for a loop over contacts in a context
+    /// known only at run time. Several contexts only (with one, the words are not loaded).
     #[inline(always)]
     pub(super) fn default_at(&self, r: usize, shift: u32) -> u8 {
-        let word = self.st[r] as u32 | (self.ext[r] as u32) << 16;
-        ((word >> shift) & 0xf) as u8
+        ((self.words[r] >> shift) & 0xf) as u8
     }
 }
 

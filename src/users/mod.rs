@@ -144,8 +144,14 @@ pub struct UserCtx<'a> {
     pub rescue_weight: f64,
     /// `K`: contexts.
     pub contexts: usize,
+    /// `(P+1)^κ` per context: the weight of context `κ`'s default in the index of a
+    /// combination of defaults ([`UserAcc::by_combination`], [`UserTables::joint`]).
+    pub combination_pow: [usize; 4],
     /// `ρ_π,κ` per context.
     pub primary_review: [f64; 4],
+    /// `ρ_π,κ` per context as a threshold on a 32-bit half of a draw ([`below`]): a review
+    /// happens when the half is below it, exactly when its uniform is below `ρ_π,κ`.
+    pub review_below: [u64; 4],
     /// `β_bal,κ` per context, MODEL.md step 5.
     pub balance_weight: [f64; 4],
     /// `β_soc,κ` per context, MODEL.md step 5.
@@ -258,7 +264,9 @@ impl<'a> UserCtx<'a> {
             coverage_weight: prm.coverage_weight,
             rescue_weight: prm.rescue_weight,
             contexts: market.contexts,
+            combination_pow: [0, 1, 2, 3].map(|k| (p + 1).pow(k)),
             primary_review: per_context(&|k| k.primary_review),
+            review_below: per_context(&|k| k.primary_review).map(below),
             balance_weight: per_context(&|k| k.balance_weight),
             social_weight: per_context(&|k| k.social_weight),
             own_balance: {
@@ -272,6 +280,20 @@ impl<'a> UserCtx<'a> {
             churn_rate: prm.churn_rate,
             per_ticket: 1.0 / prm.ticket,
         }
+    }
+}
+
+/// The threshold `T` for which a 32-bit draw `b` has `b < T` exactly when its uniform
+/// `b / 2^32` ([`crate::rng::lo_u01`], [`crate::rng::hi_u01`]) is below `prob`: `⌈prob·2^32⌉`,
+/// clamped to `0..=2^32` (the scaling by a power of two is exact, so the comparison is too).
+pub fn below(prob: f64) -> u64 {
+    let x = prob * 4_294_967_296.0;
+    if x.is_nan() || x <= 0.0 {
+        0
+    } else if x >= 4_294_967_296.0 {
+        1 << 32
+    } else {
+        x.ceil() as u64
     }
 }
 
@@ -570,6 +592,28 @@ fn pass<const K: usize, W: Word>(ctx: &UserCtx, channels: usize, users: &mut Use
 mod tests {
     use super::*;
     use crate::world::NO_PRIMARY;
+
+    /// The integer review threshold agrees with the uniform's comparison, at the edges too.
+    #[test]
+    fn review_thresholds_match_the_uniforms() {
+        use crate::rng::{hi_u01, lo_u01};
+        assert_eq!(below(0.0), 0);
+        assert_eq!(below(-1.0), 0);
+        assert_eq!(below(1.0), 1 << 32);
+        // 0.25·2^32 = 2^30 exactly: b < 2^30.
+        assert_eq!(below(0.25), 1 << 30);
+        for prob in [0.25, 0.05, 0.4, 1e-9, 0.999_999_999, 1.0 / 3.0] {
+            let t = below(prob);
+            for b in [t.saturating_sub(1), t, t + 1, 0, u32::MAX as u64] {
+                if b > u32::MAX as u64 {
+                    continue;
+                }
+                let word = b | (b << 32);
+                assert_eq!(lo_u01(word) < prob, b < t, "prob {prob}, low half {b}");
+                assert_eq!(hi_u01(word) < prob, b < t, "prob {prob}, high half {b}");
+            }
+        }
+    }
 
     #[test]
     fn occasion_probabilities() {

@@ -54,7 +54,6 @@ pub(crate) fn returns<const K: usize>(
     contacts: ContactsOf,
     only: Option<usize>,
 ) -> ([f64; 8], f64) {
-    let (c_st, c_mask) = (contacts.st, contacts.mask);
     let p = ctx.p;
     let mut recv = [0.0f64; 8];
     let mut total = 0.0;
@@ -67,20 +66,15 @@ pub(crate) fn returns<const K: usize>(
             continue;
         }
         let shift = default_shift(if K > 1 { ch.context } else { 0 });
-        // Branch-free, as in the transfers themselves: an ineligible contact's usable set is
-        // empty, and the empty set's split row is all zeros.
-        let mut sum = [0.0f64; 8];
-        let mut eligible = 0u32;
-        for (r, (&st, &cm)) in c_st.iter().zip(c_mask).enumerate() {
-            let ok = (cm & ch.requires != 0) as u8;
-            eligible += ok as u32;
-            let usable = h & state::wallets(st) & ch.usable & ok.wrapping_neg();
-            let rpi = (contacts.default_at(r, shift) as usize).min(p);
-            let sr = &ch.split[usable as usize * (p + 1) + rpi];
-            for j in 0..8 {
-                sum[j] += sr[j];
-            }
-        }
+        // With at most four platforms the split rows' upper four lanes are zero: add four.
+        let (sum, eligible) = if p <= 4 {
+            let (s4, e) = returns_sum::<K, 4>(p, h, ch, contacts, shift);
+            let mut sum = [0.0f64; 8];
+            sum[..4].copy_from_slice(&s4);
+            (sum, e)
+        } else {
+            returns_sum::<K, 8>(p, h, ch, contacts, shift)
+        };
         if eligible == 0 {
             continue;
         }
@@ -91,6 +85,37 @@ pub(crate) fn returns<const K: usize>(
         }
     }
     (recv, total)
+}
+
+/// One p2p channel's part of [`returns`]: the split of one transfer from each contact, added
+/// over the contacts in the first `L` lanes, and how many contacts are eligible. Branch-free, as
+/// in the transfers themselves: an ineligible contact's usable set is empty, and the empty
+/// set's split row is all zeros.
+#[inline(always)]
+fn returns_sum<const K: usize, const L: usize>(
+    p: usize,
+    h: u8,
+    ch: &super::P2pChannel,
+    contacts: ContactsOf,
+    shift: u32,
+) -> ([f64; L], u32) {
+    let mut sum = [0.0f64; L];
+    let mut eligible = 0u32;
+    for (r, (&st, &cm)) in contacts.st.iter().zip(contacts.mask).enumerate() {
+        let ok = (cm & ch.requires != 0) as u8;
+        eligible += ok as u32;
+        let usable = h & state::wallets(st) & ch.usable & ok.wrapping_neg();
+        let rpi = if K > 1 {
+            contacts.default_at(r, shift)
+        } else {
+            state::primary(st)
+        };
+        let sr = &ch.split[usable as usize * (p + 1) + (rpi as usize).min(p)];
+        for j in 0..L {
+            sum[j] += sr[j];
+        }
+    }
+    (sum, eligible)
 }
 
 /// What a user's payments this month leave for the decisions: the share of spending paid
@@ -143,12 +168,15 @@ pub(crate) fn update_user<const K: usize>(
 
     // Step 4: routed channels from the tables (one row per context, or one joint row for all),
     // then transfers to contacts.
+    // The index of the combination of defaults (several contexts): `Σ_κ π_κ·(P+1)^κ`.
+    let mut m = 0;
+    if K > 1 {
+        for k in 0..K {
+            m += pis[k] * ctx.combination_pow[k];
+        }
+    }
     let mut paid = if K > 1 && !ctx.tables.joint.is_empty() {
         let m_n = (p + 1).pow(K as u32);
-        let mut m = 0;
-        for k in (0..K).rev() {
-            m = m * (p + 1) + pis[k];
-        }
         let at = cls * (m_n << p) + h as usize * m_n + m;
         let jr = &ctx.tables.joint[at];
         acc.joint_spend[at] += x;
@@ -212,61 +240,70 @@ pub(crate) fn update_user<const K: usize>(
     // draw 0, pick: draw 1); contexts 1 and 2 review with the halves of draw `REVIEW_DRAW`,
     // context 3 with draw `REVIEW_DRAW + 1`, and context κ picks with `PICK_DRAW + κ`. The
     // balance shares are computed once, when some context with a balance weight re-chooses.
+    // With several contexts, the combination index and defaults word of the new defaults are
+    // the old ones changed where a context re-chooses.
     let mut new_pis = [NO_PRIMARY; 4];
-    if new_h != 0 && new_h.count_ones() == 1 {
+    let (mut combination, mut new_ext) = (m, ext);
+    let ones: usize = ctx.combination_pow[..K].iter().sum();
+    let ext_ones = (0x1111u16 >> 4) & ((1u16 << (4 * (K - 1))).wrapping_sub(1));
+    if new_h == 0 {
+        // Nothing held: no default anywhere (index `P` in every context, `0xf` nibbles).
+        (combination, new_ext) = (p * ones, 0xf * ext_ones);
+    } else if new_h.count_ones() == 1 {
         // One wallet held: whatever the draws, it is the default (the logit has one term).
-        new_pis = [new_h.trailing_zeros() as u8; 4];
-    } else if new_h != 0 {
-        // The review words, drawn once for every context that uses them.
-        let review_words = [
-            head,
+        let j = new_h.trailing_zeros() as u8;
+        new_pis = [j; 4];
+        (combination, new_ext) = (j as usize * ones, j as u16 * ext_ones);
+    } else {
+        // Context 0 reviews with the high half of `head`, 1 the low and 2 the high half of
+        // review word `REVIEW_DRAW`, 3 the low half of `REVIEW_DRAW + 1`. Each half is compared
+        // with the threshold `review_below`: the same decision as its uniform (`lo_u01`,
+        // `hi_u01`) against `ρ_π,κ`, without the conversion.
+        let (w1, w3) = (
             if K > 1 { sd.draw(REVIEW_DRAW) } else { 0 },
             if K > 3 { sd.draw(REVIEW_DRAW + 1) } else { 0 },
-        ];
-        let mut recv: Option<([f64; 8], f64)> = None;
+        );
+        let halves = [(head >> 32) as u32, w1 as u32, (w1 >> 32) as u32, w3 as u32];
+        let mut redo = 0u8;
         for k in 0..K {
             let pi = pis[k];
             let forced = pi >= p || new_h & (1 << pi) == 0;
-            // Context 0 reviews with the high half of `head`, 1 the low and 2 the high half of
-            // the first review word, 3 the low half of the second.
-            let word = review_words[k.div_ceil(2)];
-            let v = if k % 2 == 1 {
-                lo_u01(word)
+            let review = (halves[k] as u64) < ctx.review_below[k];
+            redo |= ((forced | review) as u8) << k;
+            new_pis[k] = pi as u8;
+        }
+        let mut recv: Option<([f64; 8], f64)> = None;
+        while redo != 0 {
+            let k = redo.trailing_zeros() as usize;
+            redo &= redo - 1;
+            let u = u01(sd.draw(if k == 0 { 1 } else { PICK_DRAW + k as u64 }));
+            let returns = if ctx.balance_weight[k] == 0.0 {
+                ([0.0; 8], 0.0)
+            } else if K > 1 && ctx.own_balance[k] {
+                // The balance share over this context's own p2p channels only.
+                returns::<K>(ctx, x, h, w, contacts, Some(k))
             } else {
-                hi_u01(word)
+                *recv.get_or_insert_with(|| returns::<K>(ctx, x, h, w, contacts, None))
             };
-            new_pis[k] = if forced || v < ctx.primary_review[k] {
-                let u = u01(sd.draw(if k == 0 { 1 } else { PICK_DRAW + k as u64 }));
-                let returns = if ctx.balance_weight[k] == 0.0 {
-                    ([0.0; 8], 0.0)
-                } else if K > 1 && ctx.own_balance[k] {
-                    // The balance share over this context's own p2p channels only.
-                    returns::<K>(ctx, x, h, w, contacts, Some(k))
-                } else {
-                    *recv.get_or_insert_with(|| returns::<K>(ctx, x, h, w, contacts, None))
-                };
-                rechoose_default(ctx, k, new_h, cls, returns, contacts, u)
-            } else {
-                pi as u8
-            };
+            let j = rechoose_default(ctx, k, new_h, cls, returns, contacts, u);
+            new_pis[k] = j;
+            if K > 1 {
+                // `π_κ` (`P` for none) becomes `j`: modular arithmetic, as `j` may be smaller.
+                let step = (j as usize).wrapping_sub(pis[k]);
+                combination = combination.wrapping_add(step.wrapping_mul(ctx.combination_pow[k]));
+                if k > 0 {
+                    new_ext = defaults::set(new_ext, k, j);
+                }
+            }
         }
     }
     acc.by_set[new_h as usize] += 1;
-    let mut new_ext = 0u16;
     if K == 1 {
         acc.by_default[0][(new_pis[0] & 0xf) as usize] += 1;
     } else {
         // One count per combination of defaults (`UserAcc::by_combination`); the counts by
         // context and the users with a default anywhere are derived from it once a month.
-        let base = p + 1;
-        let mut combination = 0;
-        for k in (0..K).rev() {
-            combination = combination * base + (new_pis[k] as usize).min(p);
-        }
         acc.by_combination[combination] += 1;
-        for k in 1..K {
-            new_ext |= ((new_pis[k] & 0xf) as u16) << (4 * (k - 1));
-        }
     }
     (state::pack(new_h, new_pis[0], mask), d, new_ext)
 }

@@ -179,6 +179,8 @@ pub trait Word: Copy + Send + Sync + 'static {
     fn defaults(self) -> u16;
     /// The stored word of a state word and a defaults word.
     fn join(state: u16, defaults: u16) -> Self;
+    /// The word widened: the state word in bits 0–15, the defaults word in bits 16–31.
+    fn bits(self) -> u32;
     /// The users' two buffers of this word: `state` (`u16`) or `words` (`u32`).
     fn buffers<'a>(
         state: &'a mut [Vec<u16>; 2],
@@ -198,6 +200,10 @@ impl Word for u16 {
     #[inline(always)]
     fn join(state: u16, _: u16) -> u16 {
         state
+    }
+    #[inline(always)]
+    fn bits(self) -> u32 {
+        self as u32
     }
     fn buffers<'a>(
         state: &'a mut [Vec<u16>; 2],
@@ -219,6 +225,10 @@ impl Word for u32 {
     #[inline(always)]
     fn join(state: u16, defaults: u16) -> u32 {
         state as u32 | (defaults as u32) << 16
+    }
+    #[inline(always)]
+    fn bits(self) -> u32 {
+        self
     }
     fn buffers<'a>(
         _: &'a mut [Vec<u16>; 2],
