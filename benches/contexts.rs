@@ -8,33 +8,16 @@
 //! pairs' time ratios is printed (a slow drift of the machine's speed moves both sides of a
 //! pair alike); then criterion times each.
 
+#[path = "../examples/support/contexts.rs"]
+mod variants;
+
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use paymarket::scenario::Context;
 use paymarket::{Scenario, Simulation};
 
-/// The scenario with four contexts (`contexts = 4`) or none (`contexts = 1`).
+/// [`variants::variant`], with an end far enough to never run out of months while criterion
+/// iterates.
 fn scenario(contexts: usize, users: u64) -> Scenario {
-    let mut s = Scenario::load("data/scenarios/contexts.toml").expect("scenario");
-    if contexts == 4 {
-        s.contexts.push(Context {
-            id: "store".into(),
-            ..Context::default()
-        });
-        let store = s
-            .channels
-            .iter_mut()
-            .find(|c| c.id == "storefront")
-            .unwrap();
-        store.context = Some("store".into());
-    } else {
-        s.contexts.clear();
-        for ch in &mut s.channels {
-            ch.context = None;
-        }
-    }
-    s.agents.users = users;
-    s.agents.merchants = users / 10;
-    // Far enough to never run out of months while criterion iterates.
+    let mut s = variants::variant(contexts, users);
     s.end = "2199-12".parse().unwrap();
     s
 }

@@ -147,16 +147,6 @@ pub(crate) struct ContactsOf<'a> {
 }
 
 impl ContactsOf<'_> {
-    /// Contact `r`'s default in context `k` (several contexts: `k > 0`).
-    #[inline(always)]
-    pub(super) fn default_in(&self, r: usize, k: usize) -> u8 {
-        if k == 0 {
-            state::primary(self.st[r])
-        } else {
-            self.default_at(r, default_shift(k))
-        }
-    }
-
     /// Contact `r`'s default in the context whose default starts at bit `shift`
     /// ([`default_shift`]) of its whole word: branch-free, for a loop over contacts in a context
     /// known only at run time. Several contexts only (with one, the words are not loaded).

@@ -37,6 +37,18 @@ pub(crate) const NIBBLES: [u64; 256] = lane_table(4, 0xf);
 /// at once, how many contacts hold each platform (at most 64 contacts, so a lane never overflows).
 pub(crate) const SPREAD: [u64; 256] = lane_table(8, 1);
 
+/// `ONE_IN_LANE[π]` is 1 in byte lane `π` for a platform, 0 for none ([`NO_PRIMARY`]): adding
+/// it counts defaults in eight lanes at once.
+const ONE_IN_LANE: [u64; 16] = {
+    let mut t = [0u64; 16];
+    let mut j = 0;
+    while j < 8 {
+        t[j] = 1 << (8 * j);
+        j += 1;
+    }
+    t
+};
+
 #[inline(always)]
 pub(crate) fn lane(packed: u64, j: usize) -> u32 {
     ((packed >> (8 * j)) & 0xff) as u32
@@ -171,8 +183,8 @@ pub(crate) fn update_user<const K: usize>(
     // The index of the combination of defaults (several contexts): `Σ_κ π_κ·(P+1)^κ`.
     let mut m = 0;
     if K > 1 {
-        for k in 0..K {
-            m += pis[k] * ctx.combination_pow[k];
+        for k in (0..K).rev() {
+            m = m * (p + 1) + pis[k];
         }
     }
     let mut paid = if K > 1 && !ctx.tables.joint.is_empty() {
@@ -267,7 +279,9 @@ pub(crate) fn update_user<const K: usize>(
         let mut redo = 0u8;
         for k in 0..K {
             let pi = pis[k];
-            let forced = pi >= p || new_h & (1 << pi) == 0;
+            // No default (`pi = P`) or one dropped: bit `pi` of the new set is clear either
+            // way, as the set has no bit `P`.
+            let forced = (new_h as u32 >> pi) & 1 == 0;
             let review = (halves[k] as u64) < ctx.review_below[k];
             redo |= ((forced | review) as u8) << k;
             new_pis[k] = pi as u8;
@@ -285,7 +299,7 @@ pub(crate) fn update_user<const K: usize>(
             } else {
                 *recv.get_or_insert_with(|| returns::<K>(ctx, x, h, w, contacts, None))
             };
-            let j = rechoose_default(ctx, k, new_h, cls, returns, contacts, u);
+            let j = rechoose_default::<K>(ctx, k, new_h, cls, returns, contacts, u);
             new_pis[k] = j;
             if K > 1 {
                 // `π_κ` (`P` for none) becomes `j`: modular arithmetic, as `j` may be smaller.
@@ -513,7 +527,7 @@ fn churn(ctx: &UserCtx, h: u8, d: u32, words: &[u64; 8]) -> u8 {
 /// context) and the share of contacts whose default in `k` it is; `u` is the uniform draw that
 /// picks.
 #[inline(always)]
-fn rechoose_default(
+fn rechoose_default<const K: usize>(
     ctx: &UserCtx,
     k: usize,
     new_h: u8,
@@ -523,9 +537,17 @@ fn rechoose_default(
     u: f64,
 ) -> u8 {
     let m = contacts.st.len();
-    let mut prim = [0u32; 16];
+    // Contacts by default in `k`, one byte-wide lane a platform (at most 64 contacts; none
+    // counts nowhere).
+    let shift = default_shift(k);
+    let mut prim = 0u64;
     for r in 0..m {
-        prim[contacts.default_in(r, k) as usize] += 1;
+        let d = if K > 1 {
+            contacts.default_at(r, shift)
+        } else {
+            state::primary(contacts.st[r])
+        };
+        prim += ONE_IN_LANE[d as usize];
     }
     let base = &ctx.tables.primary_base[k * ctx.tables.classes() + cls];
     let (balance_weight, social_weight) = (ctx.balance_weight[k], ctx.social_weight[k]);
@@ -540,7 +562,7 @@ fn rechoose_default(
             0.0
         };
         let e = if m > 0 {
-            prim[j] as f64 / m as f64
+            lane(prim, j) as f64 / m as f64
         } else {
             0.0
         };
