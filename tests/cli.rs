@@ -277,8 +277,8 @@ fn ensemble_sweep_and_compare_write_their_files() {
     }
     let summary = std::fs::read_to_string(Path::new(&ens).join("summary_platforms.csv")).unwrap();
     assert!(summary.starts_with("scenario,month,platform,metric,mean,sd,ci_low,ci_high,n\n"));
-    // 24 months × 2 platforms × 11 metrics, each summarised over 3 runs.
-    assert_eq!(summary.lines().count(), 1 + 24 * 2 * 11);
+    // 24 months × 2 platforms × 12 metrics, each summarised over 3 runs.
+    assert_eq!(summary.lines().count(), 1 + 24 * 2 * 12);
     assert!(summary.lines().skip(1).all(|l| l.ends_with(",3")));
 
     let sw = dir.join("sweep").display().to_string();

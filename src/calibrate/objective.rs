@@ -33,6 +33,7 @@ pub(crate) fn measure_of(r: &MonthReport, platform: &str, measure: Measure) -> f
             }
         }
         Measure::ActiveUsers => row.map(|p| p.active_users / 1e6).unwrap_or(f64::NAN),
+        Measure::AnnualUsers => row.map(|p| p.annual_users / 1e6).unwrap_or(f64::NAN),
         Measure::Adopters => r.market.adopters / 1e6,
     }
 }
@@ -89,6 +90,7 @@ pub fn replay_table(reports: &[MonthReport], targets: &[Target]) -> String {
                 format!("value share of {} without transfers, %", t.platform)
             }
             Measure::ActiveUsers => format!("monthly users of {}, millions", t.platform),
+            Measure::AnnualUsers => format!("annual users of {}, millions", t.platform),
             Measure::Adopters => "holders of any wallet, millions".to_string(),
         };
         out.push_str(&format!(

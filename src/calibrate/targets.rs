@@ -20,6 +20,9 @@ pub enum Measure {
     ShareWithoutP2p,
     /// People who used the wallet in the month, in millions.
     ActiveUsers,
+    /// People who used the wallet in the last 12 months (one dropped within them counted), in
+    /// millions.
+    AnnualUsers,
     /// People holding at least one wallet, in millions.
     Adopters,
 }
@@ -31,6 +34,7 @@ impl Measure {
             Measure::Share => "value_share_pct",
             Measure::ShareWithoutP2p => "value_share_without_p2p_pct",
             Measure::ActiveUsers => "active_users_millions",
+            Measure::AnnualUsers => "annual_users_millions",
             Measure::Adopters => "adopters_millions",
         }
     }

@@ -69,6 +69,7 @@ const fn col<R>(name: &'static str, get: fn(&R) -> Option<f64>, bound: Bound) ->
 pub const PLATFORM: &[Column<PlatformRow>] = &[
     col("users", |p| Some(p.users), Bound::People),
     col("active_users", |p| Some(p.active_users), Bound::People),
+    col("annual_users", |p| Some(p.annual_users), Bound::People),
     col("primary_users", |p| Some(p.primary_users), Bound::People),
     col("merchants", |p| Some(p.merchants), Bound::Shops),
     col("value", |p| Some(p.value()), Bound::NonNegative),

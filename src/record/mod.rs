@@ -28,6 +28,10 @@ pub struct PlatformRow {
     pub users: f64,
     /// People who used it this month.
     pub active_users: f64,
+    /// People who used it in the last 12 months (a wallet dropped within them counted; one
+    /// taken up counts as used in its first month).
+    #[serde(default)]
+    pub annual_users: f64,
     /// People whose primary wallet it is at the end of the month.
     pub primary_users: f64,
     /// Shops accepting it at the end of the month.

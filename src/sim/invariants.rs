@@ -18,7 +18,8 @@ pub const CONSERVATION_TOLERANCE: f64 = 1e-9;
 
 /// Checks one month's report: money is conserved per channel, shares are in `[0, 1]`, counts do
 /// not exceed the population or the shops, nothing is NaN or infinite, a platform outside
-/// `use_c` carries no value in `c`, and a platform has no users before its launch.
+/// `use_c` carries no value in `c`, a platform's active users are among its annual users, and a
+/// platform has no users before its launch.
 pub fn check(r: &MonthReport, policy: &Policy, s: &Scenario) -> Result<()> {
     let fail = |message: String| {
         Err(Error::Invariant {
@@ -84,6 +85,13 @@ pub fn check(r: &MonthReport, policy: &Policy, s: &Scenario) -> Result<()> {
                     ));
                 }
             }
+        }
+        // Everyone who used a wallet this month used it within the last twelve.
+        if p.active_users > p.annual_users * (1.0 + 1e-12) {
+            return fail(format!(
+                "{} has {} active users but only {} annual users",
+                p.platform, p.active_users, p.annual_users
+            ));
         }
         if let Some(l) = s.platforms[j].launch {
             if r.month < l && p.users > 0.0 {

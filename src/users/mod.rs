@@ -314,6 +314,9 @@ pub struct UserAcc {
     pub default_anywhere: [u64; 8],
     /// Users who used each platform this month.
     pub active: [u64; 8],
+    /// Users who used each platform in the last 12 months, a wallet dropped within them
+    /// included (MODEL.md section 6).
+    pub annual: [u64; 8],
     /// `K`: contexts.
     pub contexts: usize,
     /// With several contexts, users by their combination of defaults: index
@@ -338,6 +341,7 @@ impl UserAcc {
             by_default: [[0; 16]; 4],
             default_anywhere: [0; 8],
             active: [0; 8],
+            annual: [0; 8],
             contexts,
             by_combination: if contexts > 1 {
                 vec![0; (p + 1).pow(contexts as u32)]
@@ -422,6 +426,9 @@ impl UserAcc {
             *a += b;
         }
         for (a, b) in self.active.iter_mut().zip(&o.active) {
+            *a += b;
+        }
+        for (a, b) in self.annual.iter_mut().zip(&o.annual) {
             *a += b;
         }
         for (a, b) in self.by_combination.iter_mut().zip(&o.by_combination) {
