@@ -336,7 +336,7 @@ impl Simulation {
                 platform: pl.id.clone(),
                 users: ua.holders(j) as f64 * wu,
                 active_users: ua.active[j] as f64 * wu,
-                annual_users: ua.annual[j] as f64 * wu,
+                annual_users: ua.annual(j) as f64 * wu,
                 primary_users: ua.primaries(j) as f64 * wu,
                 merchants: (0..c_n)
                     .map(|c| ma.accepting[c * p + j] as f64 * self.market.shop_weight[c])

@@ -3,7 +3,7 @@
 //! brings them into cache a block ahead.
 //!
 //! Owns: `Contacts`, `ContactsOf`, `prefetch`, `MAX_CONTACTS`. Reads: `UserCtx`, last month's
-//! state and defaults buffers. Never: the rules, output.
+//! words (`u16` state words, or `u32` state and defaults words). Never: the rules, output.
 
 use super::{UserCtx, BLOCK};
 use crate::social::{community, contact_in};

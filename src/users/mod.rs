@@ -314,9 +314,9 @@ pub struct UserAcc {
     pub default_anywhere: [u64; 8],
     /// Users who used each platform this month.
     pub active: [u64; 8],
-    /// Users who used each platform in the last 12 months, a wallet dropped within them
-    /// included (MODEL.md section 6).
-    pub annual: [u64; 8],
+    /// Users by the set of wallets they used in the last 12 months, a wallet dropped within
+    /// them included (MODEL.md section 6); [`UserAcc::annual`] counts each platform's.
+    pub by_annual_set: [u64; 256],
     /// `K`: contexts.
     pub contexts: usize,
     /// With several contexts, users by their combination of defaults: index
@@ -341,7 +341,7 @@ impl UserAcc {
             by_default: [[0; 16]; 4],
             default_anywhere: [0; 8],
             active: [0; 8],
-            annual: [0; 8],
+            by_annual_set: [0; 256],
             contexts,
             by_combination: if contexts > 1 {
                 vec![0; (p + 1).pow(contexts as u32)]
@@ -428,7 +428,7 @@ impl UserAcc {
         for (a, b) in self.active.iter_mut().zip(&o.active) {
             *a += b;
         }
-        for (a, b) in self.annual.iter_mut().zip(&o.annual) {
+        for (a, b) in self.by_annual_set.iter_mut().zip(&o.by_annual_set) {
             *a += b;
         }
         for (a, b) in self.by_combination.iter_mut().zip(&o.by_combination) {
@@ -437,6 +437,16 @@ impl UserAcc {
         for (a, b) in self.joint_spend.iter_mut().zip(&o.joint_spend) {
             *a += b;
         }
+    }
+
+    /// Users who used platform `j` in the last 12 months (MODEL.md section 6, `annual_users`).
+    pub fn annual(&self, j: usize) -> u64 {
+        self.by_annual_set
+            .iter()
+            .enumerate()
+            .filter(|(h, _)| h & (1 << j) != 0)
+            .map(|(_, n)| n)
+            .sum()
     }
 
     /// Users holding platform `j` at the end of the month.

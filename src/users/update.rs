@@ -247,17 +247,60 @@ pub(crate) fn update_user<const K: usize>(
     // A new wallet starts unused for 0 months; a dropped one keeps, in its counter, when it
     // was last used (`remember`).
     let (d, annual) = remember(d & !(NIBBLES[added as usize] as u32), h, new_h, dropped);
-    let mut todo = annual;
-    while todo != 0 {
-        acc.annual[todo.trailing_zeros() as usize] += 1;
-        todo &= todo - 1;
-    }
+    acc.by_annual_set[annual as usize] += 1;
 
-    // Default wallets, context by context: re-chosen with probability ρ_π,κ, always when there
-    // is none or it was dropped. Context 0 draws as v1's primary (review: the high half of
-    // draw 0, pick: draw 1); contexts 1 and 2 review with the halves of draw `REVIEW_DRAW`,
-    // context 3 with draw `REVIEW_DRAW + 1`, and context κ picks with `PICK_DRAW + κ`. The
-    // balance shares are computed once, when some context with a balance weight re-chooses.
+    // Default wallets, context by context.
+    let (new_pis, combination, new_ext) = new_defaults::<K>(
+        ctx,
+        Mover {
+            x,
+            h,
+            new_h,
+            cls,
+            w,
+        },
+        (pis, m, ext),
+        (&sd, head),
+        contacts,
+    );
+    acc.by_set[new_h as usize] += 1;
+    if K == 1 {
+        acc.by_default[0][(new_pis[0] & 0xf) as usize] += 1;
+    } else {
+        // One count per combination of defaults (`UserAcc::by_combination`); the counts by
+        // context and the users with a default anywhere are derived from it once a month.
+        acc.by_combination[combination] += 1;
+    }
+    (state::pack(new_h, new_pis[0], mask), d, new_ext)
+}
+
+/// What the default re-choice reads of the user: spending, wallet sets before and after this
+/// month's adoption and churn, membership class and channel weights.
+struct Mover<'a> {
+    x: f64,
+    h: u8,
+    new_h: u8,
+    cls: usize,
+    w: &'a [f64],
+}
+
+/// Step 5, the defaults, context by context: re-chosen with probability `ρ_π,κ`, always when
+/// there is none or it was dropped (see [`rechoose_default`]). Takes the old defaults (`pis`,
+/// `P` for none), their combination index `m` and the defaults word; returns the new defaults,
+/// their combination index ([`UserAcc::by_combination`]) and defaults word. Context 0 draws as
+/// v1's primary (review: the high half of draw 0, pick: draw 1); contexts 1 and 2 review with the
+/// halves of draw `REVIEW_DRAW`, context 3 with draw `REVIEW_DRAW + 1`, and context κ picks with
+/// `PICK_DRAW + κ`. The balance shares are computed once, when some context with a balance
+/// weight re-chooses.
+#[inline(always)]
+fn new_defaults<const K: usize>(
+    ctx: &UserCtx,
+    u: Mover,
+    (pis, m, ext): ([usize; 4], usize, u16),
+    (sd, head): (&crate::rng::AgentDraws, u64),
+    contacts: ContactsOf,
+) -> ([u8; 4], usize, u16) {
+    let (p, x, h, new_h, cls, w) = (ctx.p, u.x, u.h, u.new_h, u.cls, u.w);
     // With several contexts, the combination index and defaults word of the new defaults are
     // the old ones changed where a context re-chooses.
     let mut new_pis = [NO_PRIMARY; 4];
@@ -317,15 +360,7 @@ pub(crate) fn update_user<const K: usize>(
             }
         }
     }
-    acc.by_set[new_h as usize] += 1;
-    if K == 1 {
-        acc.by_default[0][(new_pis[0] & 0xf) as usize] += 1;
-    } else {
-        // One count per combination of defaults (`UserAcc::by_combination`); the counts by
-        // context and the users with a default anywhere are derived from it once a month.
-        acc.by_combination[combination] += 1;
-    }
-    (state::pack(new_h, new_pis[0], mask), d, new_ext)
+    (new_pis, combination, new_ext)
 }
 
 /// Draw index of the review of contexts 1 and 2 (low and high halves) and, plus one, of
@@ -456,7 +491,12 @@ fn remember(d: u32, h: u8, new_h: u8, dropped: u8) -> (u32, u8) {
     let mut d = d;
     // A counter of `1..=12` ages by one; past 12, or a dropped wallet's last use 12 months
     // ago or more, it is cleared. Only wallets dropped now or within the year have work.
-    let mut todo = nonzero_nibbles(d & !(NIBBLES[h as usize] as u32)) | dropped;
+    let others = d & !(NIBBLES[h as usize] as u32);
+    let mut todo = if others == 0 {
+        dropped
+    } else {
+        nonzero_nibbles(others) | dropped
+    };
     let mut annual = 0u8;
     while todo != 0 {
         let j = todo.trailing_zeros() as usize;
@@ -467,29 +507,30 @@ fn remember(d: u32, h: u8, new_h: u8, dropped: u8) -> (u32, u8) {
         d = (d & !(0xf << shift)) | (v << shift);
         annual |= ((v != 0) as u8) << j;
     }
-    // Held wallets used within the last 12 months (a counter of at most 11).
-    let mut held = new_h;
-    while held != 0 {
-        let j = held.trailing_zeros() as usize;
-        held &= held - 1;
-        annual |= ((((d >> (4 * j)) & 0xf) <= 11) as u8) << j;
-    }
+    // Held wallets used within the last 12 months: a counter of at most 11, that is without
+    // both of its bits 3 and 2 set (12 to 15).
+    let flags = d & (d << 1) & 0x8888_8888;
+    annual |= if flags == 0 {
+        new_h
+    } else {
+        new_h & !gather_nibbles(flags >> 3)
+    };
     (d, annual)
 }
 
 /// The wallets whose 4-bit counter in `d` is not zero.
 #[inline(always)]
 fn nonzero_nibbles(d: u32) -> u8 {
-    let any = (d | d >> 1 | d >> 2 | d >> 3) & 0x1111_1111;
-    // Gather bit 4·j into bit j.
-    let mut out = 0u8;
-    let mut x = any;
-    while x != 0 {
-        let b = x.trailing_zeros();
-        out |= 1 << (b / 4);
-        x &= x - 1;
-    }
-    out
+    gather_nibbles(d | d >> 1 | d >> 2 | d >> 3)
+}
+
+/// Bit `4·j` of `x` gathered into bit `j`, for the eight counters (other bits ignored).
+#[inline(always)]
+fn gather_nibbles(x: u32) -> u8 {
+    let x = x & 0x1111_1111;
+    let x = (x | x >> 3) & 0x0303_0303;
+    let x = (x | x >> 6) & 0x000f_000f;
+    ((x | x >> 12) & 0xff) as u8
 }
 
 /// What the adoption step reads of the user.
