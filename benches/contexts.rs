@@ -22,9 +22,10 @@ fn scenario(contexts: usize, users: u64) -> Scenario {
     s
 }
 
-/// Steps `a` and `b` by turns, `pairs` times each, and returns the median step time of each and
-/// the median of the per-pair ratios `b / a`: a slow drift of the machine's speed moves both
-/// sides of a pair alike, so the ratio is steadier than two separate medians.
+/// Steps `a` and `b` by turns, `pairs` times each (the order swapped every pair), and returns
+/// the median step time of each and the median of the per-pair ratios `b / a`: a slow drift of
+/// the machine's speed moves both sides of a pair alike, so the ratio is steadier than two
+/// separate medians.
 fn paired(
     pool: &rayon::ThreadPool,
     a: &mut Simulation,
@@ -37,8 +38,14 @@ fn paired(
         t.elapsed().as_secs_f64()
     };
     let (mut ta, mut tb, mut ratio) = (Vec::new(), Vec::new(), Vec::new());
-    for _ in 0..pairs {
-        let (x, y) = (step(a), step(b));
+    for k in 0..pairs {
+        let (x, y) = if k % 2 == 0 {
+            let x = step(a);
+            (x, step(b))
+        } else {
+            let y = step(b);
+            (step(a), y)
+        };
         ta.push(x);
         tb.push(y);
         ratio.push(y / x);

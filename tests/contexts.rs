@@ -478,6 +478,16 @@ fn several_contexts_are_deterministic_across_threads_and_checkpoints() {
             want.month
         );
     }
+    // Three contexts: every holder has a default in each, none in a fourth (before and after
+    // the resume).
+    for sim in [&sim, &resumed] {
+        let u = sim.users();
+        let holders = (0..u.len()).filter(|&i| u.wallets(i) != 0);
+        for i in holders.take(1000) {
+            assert!((0..3).all(|k| u.default_in(i, k).is_some()), "user {i}");
+            assert_eq!(u.default_in(i, 3), None, "user {i}: a fourth context");
+        }
+    }
 }
 
 #[test]

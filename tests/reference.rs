@@ -276,8 +276,8 @@ fn a_format_2_checkpoint_resumes_to_the_reference_files() {
 /// A format-2 checkpoint has no memory of wallets dropped before it (MODEL.md section 6's
 /// `annual_users` keeps it in the dormancy counters of wallets not held): the resumed
 /// `platforms.csv` equals the reference in every other column, its `annual_users` is at most the
-/// reference's in the twelve months from the resume (2016-01 to 2016-12), and equal from the
-/// month when every wallet dropped before the resume was last used twelve months ago or more.
+/// reference's in 2016-01 to 2016-11, and equal from 2016-12, when every wallet dropped before
+/// the resume was last used twelve months ago or more.
 fn annual_users_catch_up(got: &[u8], want: &[u8]) {
     let table = |b: &[u8]| -> Vec<Vec<String>> {
         String::from_utf8(b.to_vec())

@@ -31,8 +31,9 @@ use std::path::Path;
 const MAGIC: &[u8; 16] = b"PAYMARKET-CKPT\n\0";
 /// The checkpoint format version this build writes. It also reads format 2 (written before
 /// contexts existed: the same arrays, a policy without brand offsets and per-channel fixed
-/// costs, which a scenario of that format cannot have changed).
-pub const FORMAT: u32 = 3;
+/// costs, which a scenario of that format cannot have changed). Format 3, written by
+/// development builds between them with another layout of the defaults, is refused.
+pub const FORMAT: u32 = 4;
 
 /// Passes writes through while hashing them.
 struct HashWrite<W: Write> {
@@ -273,6 +274,7 @@ impl Simulation {
                 dormancy: take!(r, u32, n),
                 words,
                 cur: h.cur,
+                contexts: h.scenario.contexts.len().max(1),
             };
             let merchants = Merchants {
                 channel: take!(r, u8, m),

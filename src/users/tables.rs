@@ -89,9 +89,11 @@ pub struct JointRow {
     pub rescue: u8,
 }
 
-/// Most joint rows a membership class may have (`2^P·(P+1)^K`) for [`UserTables::joint`] to be
-/// built: 324 with two platforms and four contexts, 2,000 with four platforms and three.
-pub const JOINT_MAX: usize = 4096;
+/// Most joint rows in all (classes × `2^P·(P+1)^K`) for [`UserTables::joint`] to be built:
+/// each reduction chunk counts spending per joint row, so this bounds that accumulator (128 KiB
+/// a chunk) as well as the table (1.3 MB). Two platforms and four contexts make 324 a class,
+/// four platforms and three 2,000.
+pub const JOINT_MAX: usize = 16_384;
 
 /// Per-step tables of the user update, by membership class.
 #[derive(Debug, Clone)]
@@ -110,7 +112,7 @@ pub struct UserTables {
     pub rows: Vec<Row>,
     /// `K`: contexts.
     pub contexts: usize,
-    /// With several contexts and at most [`JOINT_MAX`] combinations a class, the rows of every
+    /// With several contexts and at most [`JOINT_MAX`] joint rows in all, the rows of every
     /// context added up, per `class * J + h * (P+1)^K + Σ_κ min(π_κ, P)·(P+1)^κ` (`J` =
     /// [`UserTables::joint_per_class`]): one read where the update would read `K` rows.
     /// Empty otherwise.
@@ -273,7 +275,7 @@ thread_local! {
     pub(crate) static NO_JOINT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-/// [`UserTables::joint`]: empty with one context or more than [`JOINT_MAX`] rows a class.
+/// [`UserTables::joint`]: empty with one context or more than [`JOINT_MAX`] rows in all.
 fn joint_rows(p: usize, k_n: usize, classes: usize, rows: &[Row]) -> Vec<JointRow> {
     let m_n = (p + 1).pow(k_n as u32);
     let per_class = (1usize << p) * m_n;
@@ -281,7 +283,7 @@ fn joint_rows(p: usize, k_n: usize, classes: usize, rows: &[Row]) -> Vec<JointRo
     if NO_JOINT.get() {
         return Vec::new();
     }
-    if k_n == 1 || per_class > JOINT_MAX {
+    if k_n == 1 || classes * per_class > JOINT_MAX {
         return Vec::new();
     }
     let hp_n = (1usize << p) * (p + 1);
@@ -546,8 +548,10 @@ mod tests {
         want[hp_index(p, 3, 0)] = 5.0;
         want[hp_n + hp_index(p, 3, 1)] = 5.0;
         assert_eq!(acc.spend, want);
-        // More combinations a class than JOINT_MAX: no joint rows (three platforms and four
-        // contexts make 8·256 = 2,048, within it; eight platforms and two make 256·81, beyond).
+        // More joint rows than JOINT_MAX: none built (eight platforms and two contexts make
+        // 256·81 = 20,736 for one class; four platforms and three, 2,000 a class, for nine
+        // classes 18,000).
         assert_eq!(joint_rows(8, 2, 1, &[]).len(), 0);
+        assert_eq!(joint_rows(4, 3, 9, &[]).len(), 0);
     }
 }

@@ -159,7 +159,9 @@ pub struct Users {
     /// With one context: the state words (see [`state`]), two buffers: `state[cur]` is the
     /// state at the end of last month. Empty with several contexts, which keep them in `words`.
     pub state: [Vec<u16>; 2],
-    /// Months since each held wallet was last used, 4 bits per platform.
+    /// 4 bits per platform: for a held wallet the months since it was last used or taken up
+    /// (to 15 at most); for one dropped within the last 12 months, the months since its last
+    /// use plus one; else 0 (see `remember` in the user update and MODEL.md's annual users).
     pub dormancy: Vec<u32>,
     /// With several contexts: each user's state word (bits 0–15) and defaults word (bits 16–31:
     /// the defaults of contexts 1–3, see [`defaults`]) as one [`Word`], two buffers like
@@ -168,6 +170,8 @@ pub struct Users {
     pub words: [Vec<u32>; 2],
     /// Which buffer holds last month's state.
     pub cur: usize,
+    /// `K`: the scenario's contexts.
+    pub contexts: usize,
 }
 
 /// A user's state as the user pass stores it: the state word alone (`u16`, one context), or
@@ -289,7 +293,7 @@ impl Users {
     pub fn default_in(&self, i: usize, k: usize) -> Option<usize> {
         let p = match k {
             0 => state::primary(self.state_word(self.cur, i)),
-            1..=3 if self.has_defaults() => defaults::get(self.defaults_word(self.cur, i), k),
+            1..=3 if k < self.contexts => defaults::get(self.defaults_word(self.cur, i), k),
             _ => NO_PRIMARY,
         };
         (p != NO_PRIMARY).then_some(p as usize)
@@ -494,6 +498,7 @@ fn init_users(s: &Scenario, policy: &Policy, seed: u64) -> Users {
             dormancy,
             words: [Vec::new(), Vec::new()],
             cur: 0,
+            contexts: 1,
         };
     }
     let words: Vec<u32> = state
@@ -508,6 +513,7 @@ fn init_users(s: &Scenario, policy: &Policy, seed: u64) -> Users {
         dormancy,
         words: [words.clone(), words],
         cur: 0,
+        contexts: k_n,
     }
 }
 
