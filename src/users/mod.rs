@@ -297,6 +297,16 @@ pub fn below(prob: f64) -> u64 {
     }
 }
 
+/// The users counted in `by_set` (users per wallet set) whose set has platform `j`.
+fn with_platform(by_set: &[u64; 256], j: usize) -> u64 {
+    by_set
+        .iter()
+        .enumerate()
+        .filter(|(h, _)| h & (1 << j) != 0)
+        .map(|(_, n)| n)
+        .sum()
+}
+
 /// The month's user-side sums (in agent units), merged in chunk order.
 #[derive(Debug, Clone)]
 pub struct UserAcc {
@@ -441,22 +451,12 @@ impl UserAcc {
 
     /// Users who used platform `j` in the last 12 months (MODEL.md section 6, `annual_users`).
     pub fn annual(&self, j: usize) -> u64 {
-        self.by_annual_set
-            .iter()
-            .enumerate()
-            .filter(|(h, _)| h & (1 << j) != 0)
-            .map(|(_, n)| n)
-            .sum()
+        with_platform(&self.by_annual_set, j)
     }
 
     /// Users holding platform `j` at the end of the month.
     pub fn holders(&self, j: usize) -> u64 {
-        self.by_set
-            .iter()
-            .enumerate()
-            .filter(|(h, _)| h & (1 << j) != 0)
-            .map(|(_, n)| n)
-            .sum()
+        with_platform(&self.by_set, j)
     }
 
     /// Users for whom platform `j` is the default in at least one context at the end of the
