@@ -16,17 +16,19 @@
 //! market, the policy, the payment tables, `world::Users`. Never: record, output, sim.
 
 use crate::market::Market;
-use crate::payments::hp_index;
 use crate::policy::Policy;
 use crate::rng::{Stream, StreamId};
 use crate::social::Membership;
 use crate::world::{fold_chunks, state, Users, Word, CHUNK};
 use rayon::prelude::*;
 
+mod acc;
+mod annual;
 mod contacts;
 mod tables;
 mod update;
 
+pub use acc::UserAcc;
 use contacts::Contacts;
 pub use tables::*;
 use update::*;
@@ -147,9 +149,7 @@ pub struct UserCtx<'a> {
     /// `(P+1)^κ` per context: the weight of context `κ`'s default in the index of a
     /// combination of defaults ([`UserAcc::by_combination`], [`UserTables::joint`]).
     pub combination_pow: [usize; 4],
-    /// `ρ_π,κ` per context.
-    pub primary_review: [f64; 4],
-    /// `ρ_π,κ` per context as a threshold on a 32-bit half of a draw ([`below`]): a review
+    /// `ρ_π,κ` per context, as a threshold on a 32-bit half of a draw ([`below`]): a review
     /// happens when the half is below it, exactly when its uniform is below `ρ_π,κ`.
     pub review_below: [u64; 4],
     /// `β_bal,κ` per context, MODEL.md step 5.
@@ -265,7 +265,6 @@ impl<'a> UserCtx<'a> {
             rescue_weight: prm.rescue_weight,
             contexts: market.contexts,
             combination_pow: [0, 1, 2, 3].map(|k| (p + 1).pow(k)),
-            primary_review: per_context(&|k| k.primary_review),
             review_below: per_context(&|k| k.primary_review).map(below),
             balance_weight: per_context(&|k| k.balance_weight),
             social_weight: per_context(&|k| k.social_weight),
@@ -294,200 +293,6 @@ pub fn below(prob: f64) -> u64 {
         1 << 32
     } else {
         x.ceil() as u64
-    }
-}
-
-/// The users counted in `by_set` (users per wallet set) whose set has platform `j`.
-fn with_platform(by_set: &[u64; 256], j: usize) -> u64 {
-    by_set
-        .iter()
-        .enumerate()
-        .filter(|(h, _)| h & (1 << j) != 0)
-        .map(|(_, n)| n)
-        .sum()
-}
-
-/// The month's user-side sums (in agent units), merged in chunk order.
-#[derive(Debug, Clone)]
-pub struct UserAcc {
-    /// Spending per `class * HP + hp` (before channel weights).
-    pub spend: Vec<f64>,
-    /// P2p value per `c * (P + 2) + k` (platforms, cash, lost).
-    pub p2p: Vec<f64>,
-    /// Users by wallet set at the end of the month.
-    pub by_set: [u64; 256],
-    /// Users by default wallet in each context at the end of the month (`[κ][π]`, index
-    /// [`NO_PRIMARY`](crate::world::NO_PRIMARY) for none); context 0's is v1's primary.
-    pub by_default: [[u64; 16]; 4],
-    /// Users for whom each platform is the default in at least one context (counted only with
-    /// several contexts; with one it is `by_default[0]`).
-    pub default_anywhere: [u64; 8],
-    /// Users who used each platform this month.
-    pub active: [u64; 8],
-    /// Users by the set of wallets they used in the last 12 months, a wallet dropped within
-    /// them included (MODEL.md section 6); [`UserAcc::annual`] counts each platform's.
-    pub by_annual_set: [u64; 256],
-    /// `K`: contexts.
-    pub contexts: usize,
-    /// With several contexts, users by their combination of defaults: index
-    /// `Σ_κ min(π_κ, P)·(P+1)^κ` (`P` for none). The user update counts one cell where it would
-    /// count `K` defaults and up to `K` platforms defaulted anywhere;
-    /// [`UserAcc::finish_defaults`] derives `by_default` and `default_anywhere` from it.
-    pub by_combination: Vec<u64>,
-    /// With [`UserTables::joint`] built, spending per joint row (its index); added into `spend`
-    /// context by context once the pass is done.
-    pub joint_spend: Vec<f64>,
-    /// `P`: platforms.
-    p: usize,
-}
-
-impl UserAcc {
-    fn new(p: usize, c: usize, classes: usize, contexts: usize, joint: usize) -> UserAcc {
-        let hp_n = (1usize << p) * (p + 1);
-        UserAcc {
-            spend: vec![0.0; contexts * classes * hp_n],
-            p2p: vec![0.0; c * (p + 2)],
-            by_set: [0; 256],
-            by_default: [[0; 16]; 4],
-            default_anywhere: [0; 8],
-            active: [0; 8],
-            by_annual_set: [0; 256],
-            contexts,
-            by_combination: if contexts > 1 {
-                vec![0; (p + 1).pow(contexts as u32)]
-            } else {
-                Vec::new()
-            },
-            joint_spend: vec![0.0; joint],
-            p,
-        }
-    }
-
-    /// Adds the spending counted per joint row into `spend`, context by context (MODEL.md's
-    /// `(H, π)` rows of each context's channels).
-    fn finish_joint(&mut self, tables: &UserTables) {
-        if self.joint_spend.is_empty() {
-            return;
-        }
-        let (p, k_n, classes) = (self.p, self.contexts, tables.classes());
-        let hp_n = (1usize << p) * (p + 1);
-        let m_n = (p + 1).pow(k_n as u32);
-        for (at, &x) in self.joint_spend.iter().enumerate() {
-            if x == 0.0 {
-                continue;
-            }
-            let cls = at / (m_n << p);
-            let h = (at / m_n) % (1 << p);
-            let mut rest = at % m_n;
-            for k in 0..k_n {
-                let pi = rest % (p + 1);
-                rest /= p + 1;
-                self.spend[(k * classes + cls) * hp_n + hp_index(p, h as u8, pi)] += x;
-            }
-        }
-    }
-
-    /// Derives `by_default` and `default_anywhere` from `by_combination` (several contexts; with
-    /// one the update counts `by_default` itself).
-    fn finish_defaults(&mut self) {
-        let (p, base) = (self.p, self.p + 1);
-        for (mut c, &n) in self.by_combination.iter().enumerate() {
-            if n == 0 {
-                continue;
-            }
-            let mut anywhere = 0u8;
-            for k in 0..self.contexts {
-                let pi = c % base;
-                c /= base;
-                if pi < p {
-                    self.by_default[k][pi] += n;
-                    anywhere |= 1 << pi;
-                } else {
-                    self.by_default[k][crate::world::NO_PRIMARY as usize] += n;
-                }
-            }
-            for (j, a) in self.default_anywhere.iter_mut().enumerate() {
-                if anywhere & (1 << j) != 0 {
-                    *a += n;
-                }
-            }
-        }
-    }
-
-    fn merge(&mut self, o: &UserAcc) {
-        for (a, b) in self.spend.iter_mut().zip(&o.spend) {
-            *a += b;
-        }
-        for (a, b) in self.p2p.iter_mut().zip(&o.p2p) {
-            *a += b;
-        }
-        for (a, b) in self.by_set.iter_mut().zip(&o.by_set) {
-            *a += b;
-        }
-        for (a, b) in self
-            .by_default
-            .iter_mut()
-            .flatten()
-            .zip(o.by_default.iter().flatten())
-        {
-            *a += b;
-        }
-        for (a, b) in self.default_anywhere.iter_mut().zip(&o.default_anywhere) {
-            *a += b;
-        }
-        for (a, b) in self.active.iter_mut().zip(&o.active) {
-            *a += b;
-        }
-        for (a, b) in self.by_annual_set.iter_mut().zip(&o.by_annual_set) {
-            *a += b;
-        }
-        for (a, b) in self.by_combination.iter_mut().zip(&o.by_combination) {
-            *a += b;
-        }
-        for (a, b) in self.joint_spend.iter_mut().zip(&o.joint_spend) {
-            *a += b;
-        }
-    }
-
-    /// Users who used platform `j` in the last 12 months (MODEL.md section 6, `annual_users`).
-    pub fn annual(&self, j: usize) -> u64 {
-        with_platform(&self.by_annual_set, j)
-    }
-
-    /// Users holding platform `j` at the end of the month.
-    pub fn holders(&self, j: usize) -> u64 {
-        with_platform(&self.by_set, j)
-    }
-
-    /// Users for whom platform `j` is the default in at least one context at the end of the
-    /// month (MODEL.md section 6, `primary_users`; v1's primary users with one context).
-    pub fn primaries(&self, j: usize) -> u64 {
-        if self.contexts == 1 {
-            self.by_default[0][j]
-        } else {
-            self.default_anywhere[j]
-        }
-    }
-
-    /// Users whose default in context `k` is platform `j` (or none, `j =`
-    /// [`NO_PRIMARY`](crate::world::NO_PRIMARY)) at the end of the month.
-    pub fn defaults(&self, k: usize, j: usize) -> u64 {
-        self.by_default[k][j]
-    }
-
-    /// Users holding at least one wallet.
-    pub fn adopters(&self) -> u64 {
-        self.by_set[1..].iter().sum()
-    }
-
-    /// Users holding at least two wallets.
-    pub fn multihoming(&self) -> u64 {
-        self.by_set
-            .iter()
-            .enumerate()
-            .filter(|(h, _)| h.count_ones() >= 2)
-            .map(|(_, n)| n)
-            .sum()
     }
 }
 
