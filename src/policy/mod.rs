@@ -11,7 +11,7 @@
 
 use crate::month::Month;
 use crate::rng::{u01, Stream, StreamId};
-use crate::scenario::{ChannelKind, Scenario, SizeClass};
+use crate::scenario::{ChannelKind, Logistic, Scenario, SizeClass};
 use serde::{Deserialize, Serialize};
 
 mod timeline;
@@ -79,19 +79,33 @@ pub struct Policy {
     pub links_now: Vec<Link>,
     /// Membership paths per declared network (index 0 is everyone and has none).
     pub paths: Vec<Vec<(Month, f64)>>,
-    /// Number of contexts (1 when the scenario declares none). (absent from checkpoints of format 2, see `fill_v1`)
+    /// Logistic membership curves per declared network (index 0 is everyone), where a network
+    /// has one instead of a path; a `network` event's path replaces it. Left out of a
+    /// checkpoint when there is none (so files without curves keep their bytes), see
+    /// [`Policy::fill_unsaved`].
+    #[serde(default, skip_serializing_if = "no_curves")]
+    pub curves: Vec<Option<Logistic>>,
+    /// Each channel's weight path, where it has one (the scenario's, never changed by an
+    /// event: not saved in checkpoints, see [`Policy::fill_unsaved`]).
+    #[serde(skip)]
+    pub weight_paths: Vec<Option<Vec<(Month, f64)>>>,
+    /// Each channel's weight path in force this month (1 for a channel without one): the
+    /// spending weight is `ω_c · weight_now[c]` before shifts. Not saved: recomputed.
+    #[serde(skip)]
+    pub weight_now: Vec<f64>,
+    /// Number of contexts (1 when the scenario declares none). (absent from checkpoints of format 2, see `fill_unsaved`)
     #[serde(default)]
     pub contexts: usize,
-    /// Brand offsets `θ_{j,κ}` outside event windows, per `j * K + κ`. (absent from checkpoints of format 2, see `fill_v1`)
+    /// Brand offsets `θ_{j,κ}` outside event windows, per `j * K + κ`. (absent from checkpoints of format 2, see `fill_unsaved`)
     #[serde(default)]
     pub base_brand: Vec<f64>,
-    /// Brand offsets in force this month, per `j * K + κ`. (absent from checkpoints of format 2, see `fill_v1`)
+    /// Brand offsets in force this month, per `j * K + κ`. (absent from checkpoints of format 2, see `fill_unsaved`)
     #[serde(default)]
     pub brand: Vec<f64>,
-    /// Fixed cost per shop outside event windows, per `j * C + c`. (absent from checkpoints of format 2, see `fill_v1`)
+    /// Fixed cost per shop outside event windows, per `j * C + c`. (absent from checkpoints of format 2, see `fill_unsaved`)
     #[serde(default)]
     pub base_fixed: Vec<f64>,
-    /// Fixed cost per shop in force this month, per `j * C + c`. (absent from checkpoints of format 2, see `fill_v1`)
+    /// Fixed cost per shop in force this month, per `j * C + c`. (absent from checkpoints of format 2, see `fill_unsaved`)
     #[serde(default)]
     pub fixed: Vec<f64>,
 }
@@ -158,6 +172,9 @@ impl Policy {
         }
         let mut paths = vec![Vec::new()];
         paths.extend(s.networks.iter().map(|n| n.path.clone()));
+        let weight_paths: Vec<_> = s.channels.iter().map(|ch| ch.weight_path.clone()).collect();
+        let mut curves = vec![None];
+        curves.extend(s.networks.iter().map(|n| n.logistic));
         let k_n = s.contexts.len().max(1);
         let mut base_brand = vec![0.0; p * k_n];
         for (k, ctx) in s.contexts.iter().enumerate() {
@@ -191,6 +208,9 @@ impl Policy {
             links: Vec::new(),
             links_now: Vec::new(),
             paths,
+            curves,
+            weight_now: weights_at(&weight_paths, s.start),
+            weight_paths,
             contexts: k_n,
             brand: base_brand.clone(),
             base_brand,
@@ -202,7 +222,15 @@ impl Policy {
     /// Completes a policy read from a checkpoint of format 2, written before contexts, brand
     /// offsets and per-channel fixed costs existed: such a scenario has one context and no
     /// `brand` or `fixed_cost` event, so the values in force are the scenario's own.
-    pub fn fill_v1(&mut self, s: &Scenario) {
+    /// Also restores what no checkpoint saves: the weight paths, their values in the last
+    /// month stepped (`t` steps done), and the absent list of curves (none in force).
+    pub fn fill_unsaved(&mut self, s: &Scenario, t: usize) {
+        if self.curves.is_empty() {
+            self.curves = vec![None; self.paths.len()];
+        }
+        self.weight_paths = s.channels.iter().map(|ch| ch.weight_path.clone()).collect();
+        let last = s.start.plus(t.saturating_sub(1) as i32);
+        self.weight_now = weights_at(&self.weight_paths, last);
         if self.contexts == 0 {
             let fresh = Policy::new(s);
             self.contexts = fresh.contexts;
@@ -225,6 +253,7 @@ impl Policy {
         }
         self.finish_phase_ins(t);
         self.refresh_windows(timeline, t);
+        self.weight_now = weights_at(&self.weight_paths, s.start.plus(t as i32));
         applied
     }
 
@@ -300,8 +329,11 @@ impl Policy {
                 path,
                 extend,
             } => {
+                // A path replaces a logistic curve (there is nothing to extend).
+                let extend = *extend && self.curves[*si].is_none();
+                self.curves[*si] = None;
                 let old = &mut self.paths[*si];
-                if *extend {
+                if extend {
                     let first = path.first().map(|p| p.0);
                     old.retain(|p| Some(p.0) < first);
                     old.extend(path.iter().cloned());
@@ -514,13 +546,20 @@ impl Policy {
         let mut shares = vec![1.0f64];
         let mut out = vec![(0usize, 1.0f64)];
         for (k, n) in s.networks.iter().enumerate() {
-            let m = (interpolate(&self.paths[k + 1], month) / s.population).clamp(0.0, 1.0);
-            shares.push(m);
             let parent = n
                 .within
                 .as_ref()
                 .and_then(|p| s.networks.iter().position(|x| &x.id == p))
                 .map_or(0, |i| i + 1);
+            if let Some(curve) = &self.curves[k + 1] {
+                // A logistic curve gives the conditional share itself.
+                let cond = curve.share(month);
+                shares.push(cond * shares[parent]);
+                out.push((parent, cond));
+                continue;
+            }
+            let m = (interpolate(&self.paths[k + 1], month) / s.population).clamp(0.0, 1.0);
+            shares.push(m);
             let cond = if parent == 0 {
                 m
             } else if shares[parent] > 0.0 {
@@ -532,6 +571,18 @@ impl Policy {
         }
         out
     }
+}
+
+fn no_curves(curves: &[Option<Logistic>]) -> bool {
+    curves.iter().all(Option::is_none)
+}
+
+/// Each channel's weight path in `month` (1 without a path).
+fn weights_at(paths: &[Option<Vec<(Month, f64)>>], month: Month) -> Vec<f64> {
+    paths
+        .iter()
+        .map(|p| p.as_ref().map_or(1.0, |p| interpolate(p, month)))
+        .collect()
 }
 
 /// Linear interpolation of a membership path, flat before the first and after the last point.

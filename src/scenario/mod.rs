@@ -159,10 +159,38 @@ pub struct Network {
     #[serde(default)]
     pub within: Option<String>,
     /// Dated points `["YYYY-MM", people]`, sorted by month; linear in between, flat outside.
+    /// Empty when the membership follows [`Network::logistic`] instead.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub path: Vec<(Month, f64)>,
+    /// A two-parameter membership curve instead of a path, for a network with no sourced
+    /// path (for example the people ready to pay by phone: a bank card bound, the app, trust):
+    /// the share, of the parent's members or of the population, is
+    /// `1 / (1 + exp(-(y - mid) / width))` at `y`, the month as a decimal year
+    /// (`year + (month - 1) / 12`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logistic: Option<Logistic>,
     /// Where the figures come from.
     #[serde(default)]
     pub source: String,
+}
+
+/// A logistic membership curve ([`Network::logistic`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Logistic {
+    /// The decimal year at which half of the eligible people are members, e.g. `2015.5`.
+    pub mid: f64,
+    /// The curve's scale in years (positive): the share goes from 27% at `mid - width` to
+    /// 73% at `mid + width`.
+    pub width: f64,
+}
+
+impl Logistic {
+    /// The member share in `month`.
+    pub fn share(&self, month: Month) -> f64 {
+        let y = month.year() as f64 + (month.month_of_year() - 1) as f64 / 12.0;
+        1.0 / (1.0 + (-(y - self.mid) / self.width).exp())
+    }
 }
 
 /// How a platform's fee is overridden for one channel and/or size class.
@@ -305,8 +333,14 @@ pub struct Channel {
     /// Owner group or `neutral` (informational).
     #[serde(default = "d_neutral")]
     pub owner: String,
-    /// Spending weight `ω_c` (relative to the other channels open to a user).
+    /// Spending weight `ω_c` (relative to the other channels open to a user); with
+    /// [`Channel::weight_path`], the factor that converts the path's units into a weight.
     pub weight: f64,
+    /// Dated points `["YYYY-MM", value]` of the channel's size in its source's units (RMB bn
+    /// of GMV, say), sorted by month, linear in between and flat outside: the weight in month
+    /// `t` is `weight · path(t)`. Absent: the weight is constant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight_path: Option<Vec<(Month, f64)>>,
     /// Network a user must belong to for this channel to be open.
     #[serde(default = "d_everyone")]
     pub requires: String,

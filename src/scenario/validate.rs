@@ -65,14 +65,26 @@ impl Checker {
     }
 
     pub(super) fn path_points(&mut self, path: &str, points: &[(Month, f64)]) {
+        self.dated_points(path, points, "membership path", "people");
+    }
+
+    /// Dated points `[month, value]` of a path (`what`) whose values (`unit`) are
+    /// non-negative: at least one, sorted by month with no repeats.
+    pub(super) fn dated_points(
+        &mut self,
+        path: &str,
+        points: &[(Month, f64)],
+        what: &str,
+        unit: &str,
+    ) {
         if points.is_empty() {
             self.push(
                 path,
-                "a membership path needs at least one [\"YYYY-MM\", people] point",
+                format!("a {what} needs at least one [\"YYYY-MM\", {unit}] point"),
             );
         }
-        for (k, (m, people)) in points.iter().enumerate() {
-            self.nonneg(&format!("{path}[{k}]"), *people, "people");
+        for (k, (m, v)) in points.iter().enumerate() {
+            self.nonneg(&format!("{path}[{k}]"), *v, unit);
             if k > 0 && points[k - 1].0 >= *m {
                 self.push(
                     format!("{path}[{k}]"),
@@ -270,7 +282,29 @@ fn network_section(c: &mut Checker, s: &Scenario) {
                 );
             }
         }
-        c.path_points(&format!("{p}.path"), &n.path);
+        match &n.logistic {
+            None => c.path_points(&format!("{p}.path"), &n.path),
+            Some(curve) if n.path.is_empty() => {
+                c.range(
+                    &format!("{p}.logistic.mid"),
+                    curve.mid,
+                    1900.0,
+                    2200.0,
+                    "a decimal year",
+                );
+                c.range(
+                    &format!("{p}.logistic.width"),
+                    curve.width,
+                    0.01,
+                    100.0,
+                    "a curve's width in years",
+                );
+            }
+            Some(_) => c.push(
+                format!("{p}.logistic"),
+                "give a network either a path or a logistic curve, not both",
+            ),
+        }
     }
 }
 
@@ -430,6 +464,9 @@ fn channel_section(c: &mut Checker, s: &Scenario) {
             c.push(format!("channel[{k}].id"), "a channel needs a non-empty id");
         }
         c.nonneg(&format!("{p}.weight"), ch.weight, "spending weight");
+        if let Some(points) = &ch.weight_path {
+            c.dated_points(&format!("{p}.weight_path"), points, "weight path", "size");
+        }
         c.one_of(&format!("{p}.requires"), &ch.requires, &networks, "network");
         if let Some(list) = &ch.platforms {
             for id in list {

@@ -303,7 +303,7 @@ impl Simulation {
         }
         let scenario = h.scenario;
         let mut policy = h.policy;
-        policy.fill_v1(&scenario);
+        policy.fill_unsaved(&scenario, h.t);
         let mut sim = Simulation::from_parts(scenario, users, merchants, h.seed, policy)?;
         sim.t = h.t;
         sim.run = h.run;

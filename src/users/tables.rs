@@ -328,7 +328,7 @@ pub(crate) fn open_weights(market: &Market, policy: &Policy) -> Vec<f64> {
             if mask as u16 & market.channel_requires[c] == 0 {
                 continue;
             }
-            let mut f = market.weight[c];
+            let mut f = market.weight[c] * policy.weight_now[c];
             for sn in 0..s1 {
                 if mask & (1 << sn) != 0 {
                     f *= policy.shift_now[c * s1 + sn];
