@@ -11,7 +11,7 @@ fn setup() -> (
     Vec<Parameter>,
     Settings,
 ) {
-    let s = Scenario::load("data/scenarios/china_2012_2021.toml").unwrap();
+    let s = Scenario::load("tests/fixtures/china_v1/china_2012_2021.toml").unwrap();
     let st = Settings {
         window_end: "2015-12".parse().unwrap(),
         replicates: 2,

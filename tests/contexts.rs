@@ -189,7 +189,7 @@ fn one_named_context_gives_the_reference_files_of_no_context() {
     let dir = common::tmp_dir("contexts", "one");
     let duopoly = in_one_context("data/scenarios/duopoly.toml", &dir);
     let no_order = in_one_context("tests/fixtures/reference/duopoly_no_order.toml", &dir);
-    let china = in_one_context("data/scenarios/china_2012_2021.toml", &dir);
+    let china = in_one_context("tests/fixtures/china_v1/china_2012_2021.toml", &dir);
     let size = ["--users", "5000", "--merchants", "500"];
     let cases: Vec<(&str, Vec<&str>)> = vec![
         (

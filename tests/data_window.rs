@@ -158,8 +158,14 @@ fn no_csv_row_after_2016_is_a_share_user_merchant_or_multihoming_figure() {
             if header[0] == "series" {
                 let series = words(&row[0].replace(['.', '_'], " "));
                 let price = series.iter().any(|w| PRICES.contains(&w.as_str()));
+                // A dated event (unit `event`, no value) is a launch, a block or an opening,
+                // not a count: its series may name merchants (a free merchant code's launch).
+                let unit = header.iter().position(|h| h == "unit");
+                let value = header.iter().position(|h| h == "value");
+                let event = unit.is_some_and(|u| row[u].starts_with("event"))
+                    && value.is_some_and(|v| row[v].trim().is_empty());
                 assert!(
-                    price || !series.iter().any(|w| KINDS.contains(&w.as_str())),
+                    price || event || !series.iter().any(|w| KINDS.contains(&w.as_str())),
                     "{place}: an adoption series dated after {LAST_YEAR}: {text}"
                 );
             }

@@ -22,7 +22,7 @@ const FIXTURES: &str = "tests/fixtures/reference";
 
 /// Each reference set: its directory name and the tool's arguments (without `--out`).
 fn commands() -> Vec<(&'static str, Vec<String>)> {
-    let china = "data/scenarios/china_2012_2021.toml";
+    let china = "tests/fixtures/china_v1/china_2012_2021.toml";
     let duopoly = "data/scenarios/duopoly.toml";
     let no_order = format!("{FIXTURES}/duopoly_no_order.toml");
     let v = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
@@ -111,7 +111,7 @@ fn commands() -> Vec<(&'static str, Vec<String>)> {
                 "--targets",
                 "data/observed",
                 "--params",
-                "data/calibration/china.toml",
+                "tests/fixtures/china_v1/calibration.toml",
                 "--budget",
                 "6",
                 "--report-replicates",

@@ -6,8 +6,10 @@ use paymarket::Scenario;
 fn every_shipped_scenario_round_trips_through_its_resolved_toml() {
     for f in [
         "data/scenarios/china_2012_2021.toml",
-        "data/scenarios/china_2012_2021_calibrated.toml",
         "data/scenarios/duopoly.toml",
+        "data/scenarios/contexts.toml",
+        "tests/fixtures/china_v1/china_2012_2021.toml",
+        "tests/fixtures/china_v1/china_2012_2021_calibrated.toml",
     ] {
         let mut s = Scenario::load(f).unwrap();
         // Command-line overrides are part of the resolved scenario.

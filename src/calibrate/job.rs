@@ -109,7 +109,8 @@ pub fn default_parameters(s: &Scenario, targets: &[Target]) -> Vec<Parameter> {
 pub struct Job {
     /// The scenario file.
     pub scenario_path: std::path::PathBuf,
-    /// The directory of `market_shares.csv` and `user_counts.csv`.
+    /// The directory of `market_shares.csv`, `user_counts.csv` and (for the v2 mapping)
+    /// `context_figures.csv`.
     pub targets_dir: std::path::PathBuf,
     /// A parameter file, or `None` for [`default_parameters`].
     pub parameters: Option<std::path::PathBuf>,
@@ -161,7 +162,11 @@ impl Job {
             })
         };
         let mut out = vec![(self.scenario_input(), read(&self.scenario_path)?)];
-        for name in ["market_shares.csv", "user_counts.csv"] {
+        for name in [
+            "market_shares.csv",
+            "user_counts.csv",
+            "context_figures.csv",
+        ] {
             let p = self.targets_dir.join(name);
             if p.exists() {
                 out.push((format!("inputs/targets/{name}"), read(&p)?));

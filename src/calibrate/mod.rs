@@ -41,6 +41,7 @@ use crate::scenario::Scenario;
 use serde::Deserialize;
 use std::path::Path;
 
+pub mod abc;
 mod identify;
 mod job;
 mod objective;
@@ -337,6 +338,8 @@ mod tests {
             value,
             weight,
             measure,
+            at_least: false,
+            context: String::new(),
         }
     }
 
@@ -387,7 +390,7 @@ mod tests {
 
     #[test]
     fn default_parameters_are_valid_and_follow_their_rule() {
-        let s = Scenario::load("data/scenarios/china_2012_2021.toml").unwrap();
+        let s = Scenario::load("tests/fixtures/china_v1/china_2012_2021.toml").unwrap();
         let ts = load_targets(
             Path::new("data/observed"),
             &s,
@@ -412,7 +415,7 @@ mod tests {
 
     #[test]
     fn observed_files_load_with_their_rules() {
-        let s = Scenario::load("data/scenarios/china_2012_2021.toml").unwrap();
+        let s = Scenario::load("tests/fixtures/china_v1/china_2012_2021.toml").unwrap();
         let end = Month::new(2016, 12).unwrap();
         let ts = load_targets(Path::new("data/observed"), &s, end).unwrap();
         let find = |series: &str, period: &str| {
@@ -449,5 +452,79 @@ mod tests {
             .iter()
             .filter(|t| t.months.1.year() == 2016)
             .all(|t| t.weight == 0.0));
+    }
+
+    /// The v2 mapping of docs/CALIBRATION.md, row by row: measure, bound, weight and months.
+    #[test]
+    fn observed_files_load_with_the_v2_mapping() {
+        let s = Scenario::load("data/scenarios/china_2012_2021.toml").unwrap();
+        let end = Month::new(2016, 12).unwrap();
+        let ts = load_targets(Path::new("data/observed"), &s, end).unwrap();
+        let find = |series: &str, period: &str| {
+            ts.iter()
+                .find(|t| t.series == series && t.period == period)
+                .unwrap_or_else(|| panic!("{series} {period}"))
+        };
+        let m = |s: &str| s.parse::<Month>().unwrap();
+        let a = find("alipay.mobile_payment_users", "2013");
+        assert_eq!(
+            (a.measure, a.at_least, a.weight, a.months),
+            (
+                Measure::AnnualUsers,
+                true,
+                1.0,
+                (m("2013-12"), m("2013-12"))
+            )
+        );
+        let w = find("wechatpay.users", "2016-06");
+        // Low confidence (0.5) times the mapping's low weight (0.5).
+        assert_eq!(
+            (w.measure, w.at_least, w.weight),
+            (Measure::Holders, false, 0.25)
+        );
+        let t = find("tencent.monthly_active_payment_accounts", "2016-12");
+        assert_eq!(
+            (t.measure, t.at_least, t.platform.as_str()),
+            (Measure::ActiveUsers, true, "tenpay")
+        );
+        let e = find("iresearch.mobile_3p_share_econ_benefit.tenpay", "2016Q4");
+        assert_eq!(
+            (e.measure, e.weight, e.months),
+            (Measure::ShareWithoutP2p, 1.0, (m("2016-10"), m("2016-12")))
+        );
+        let k = find("walkthechat.p2p_transfer_use.wechatpay", "2016");
+        assert_eq!(
+            (k.measure, k.context.as_str(), k.weight),
+            (Measure::DefaultShare, "social", 0.25)
+        );
+        assert_eq!(
+            k.months,
+            (m("2016-01"), m("2016-12")),
+            "a share: the year's mean"
+        );
+        let c = find("cnnic.mobile_payment_users", "2015-12");
+        assert_eq!((c.measure, c.weight), (Measure::Adopters, 1.0));
+        // Every user-count row and the six context rows, and the shares by the v1 rule.
+        assert_eq!(ts.iter().filter(|t| !t.measure.is_share()).count(), 10);
+        assert_eq!(
+            ts.iter()
+                .filter(|t| t.measure == Measure::DefaultShare)
+                .count(),
+            2
+        );
+        assert!(ts
+            .iter()
+            .any(|t| t.series == "share.tenpay" && t.period == "2016Q4"));
+    }
+
+    #[test]
+    fn a_lower_bound_counts_only_when_the_simulation_falls_short() {
+        let mut t = target(Measure::AnnualUsers, 100.0, 1.0);
+        t.at_least = true;
+        assert_eq!(error(&t, 150.0), 0.0);
+        assert_eq!(error(&t, 100.0), 0.0);
+        assert!((error(&t, 50.0) - 100.0 * 0.5f64.ln()).abs() < 1e-12);
+        t.at_least = false;
+        assert!((error(&t, 150.0) - 100.0 * 1.5f64.ln()).abs() < 1e-12);
     }
 }

@@ -13,8 +13,9 @@ use crate::record::MonthReport;
 use crate::scenario::Scenario;
 use crate::stats::Moments;
 
-/// The value of `measure` for `platform` in one month's report.
-pub(crate) fn measure_of(r: &MonthReport, platform: &str, measure: Measure) -> f64 {
+/// The value of target `t`'s measure in one month's report.
+pub(crate) fn measure_of(r: &MonthReport, t: &Target) -> f64 {
+    let (platform, measure) = (t.platform.as_str(), t.measure);
     let third: Vec<&crate::record::PlatformRow> = r
         .platforms
         .iter()
@@ -35,6 +36,17 @@ pub(crate) fn measure_of(r: &MonthReport, platform: &str, measure: Measure) -> f
         Measure::ActiveUsers => row.map(|p| p.active_users / 1e6).unwrap_or(f64::NAN),
         Measure::AnnualUsers => row.map(|p| p.annual_users / 1e6).unwrap_or(f64::NAN),
         Measure::Adopters => r.market.adopters / 1e6,
+        Measure::Holders => row.map(|p| p.users / 1e6).unwrap_or(f64::NAN),
+        Measure::DefaultShare => {
+            let d = r
+                .defaults
+                .iter()
+                .find(|d| d.context == t.context && d.platform == platform);
+            match d {
+                Some(d) if r.market.adopters > 0.0 => 100.0 * d.default_users / r.market.adopters,
+                _ => f64::NAN,
+            }
+        }
     }
 }
 
@@ -44,7 +56,7 @@ pub fn simulated(reports: &[MonthReport], t: &Target) -> f64 {
     let (mut sum, mut n) = (0.0, 0);
     for r in reports {
         if r.month >= t.months.0 && r.month <= t.months.1 {
-            sum += measure_of(r, &t.platform, t.measure);
+            sum += measure_of(r, t);
             n += 1;
         }
     }
@@ -92,6 +104,16 @@ pub fn replay_table(reports: &[MonthReport], targets: &[Target]) -> String {
             Measure::ActiveUsers => format!("monthly users of {}, millions", t.platform),
             Measure::AnnualUsers => format!("annual users of {}, millions", t.platform),
             Measure::Adopters => "holders of any wallet, millions".to_string(),
+            Measure::Holders => format!("holders of {}, millions", t.platform),
+            Measure::DefaultShare => format!(
+                "holders whose default in {} is {}, %",
+                t.context, t.platform
+            ),
+        };
+        let what = if t.at_least {
+            format!("{what} (published as a lower bound)")
+        } else {
+            what
         };
         out.push_str(&format!(
             "| {} | {} | {} | {what} | {} | {sim} | {} |\n",
@@ -119,14 +141,20 @@ pub struct Fit {
 
 /// A target's error: percentage points for shares; for counts, the relative error in log
 /// points, `100·ln(simulated / observed)` (symmetric: twice and half the observed level are
-/// both 69 points off; about the percentage error when small).
+/// both 69 points off; about the percentage error when small). A lower bound
+/// ([`Target::at_least`]) has no error where the simulation reaches it.
 pub fn error(t: &Target, sim: f64) -> f64 {
-    if t.measure.is_share() {
+    let e = if t.measure.is_share() {
         sim - t.value
     } else if sim > 0.0 && t.value > 0.0 {
         100.0 * (sim / t.value).ln()
     } else {
         f64::NAN
+    };
+    if t.at_least && e >= 0.0 {
+        0.0
+    } else {
+        e
     }
 }
 

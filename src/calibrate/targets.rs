@@ -25,6 +25,11 @@ pub enum Measure {
     AnnualUsers,
     /// People holding at least one wallet, in millions.
     Adopters,
+    /// People holding the wallet, in millions.
+    Holders,
+    /// `100 ×` the share of the holders of any wallet whose default in the target's context
+    /// ([`Target::context`]) is the platform.
+    DefaultShare,
 }
 
 impl Measure {
@@ -36,11 +41,18 @@ impl Measure {
             Measure::ActiveUsers => "active_users_millions",
             Measure::AnnualUsers => "annual_users_millions",
             Measure::Adopters => "adopters_millions",
+            Measure::Holders => "holders_millions",
+            Measure::DefaultShare => "default_share_pct",
         }
     }
 
+    /// Whether the target is a percentage (its error in points) rather than a count (its error
+    /// in log points).
     pub(crate) fn is_share(self) -> bool {
-        matches!(self, Measure::Share | Measure::ShareWithoutP2p)
+        matches!(
+            self,
+            Measure::Share | Measure::ShareWithoutP2p | Measure::DefaultShare
+        )
     }
 }
 
@@ -63,6 +75,11 @@ pub struct Target {
     pub weight: f64,
     /// What it compares with.
     pub measure: Measure,
+    /// A lower bound ("more than …"): it adds to the distance only when the simulation is
+    /// below it.
+    pub at_least: bool,
+    /// The context of a [`Measure::DefaultShare`] target (empty otherwise).
+    pub context: String,
 }
 
 /// The months of a period written `YYYY`, `YYYYQn`, `YYYY-MM` or `YYYY-MM-DD`.
@@ -143,10 +160,21 @@ pub(crate) fn bad_period(path: &Path, row: usize, p: &str) -> Error {
     ))
 }
 
-/// Reads `market_shares.csv` and `user_counts.csv` from `dir` into targets for `scenario`
-/// (the rules are in `data/observed/README.md`). Rows after `window_end` get weight 0: they are
-/// reported, never fitted.
+/// Reads the targets in `dir` for `scenario`. A scenario that declares contexts is read by the
+/// v2 mapping of docs/CALIBRATION.md ([`load_targets_v2`]); one without, by the v1 rules of
+/// `data/observed/README.md` ([`load_targets_v1`]). Rows after `window_end` get weight 0: they
+/// are reported, never fitted.
 pub fn load_targets(dir: &Path, scenario: &Scenario, window_end: Month) -> Result<Vec<Target>> {
+    if scenario.contexts.is_empty() {
+        load_targets_v1(dir, scenario, window_end)
+    } else {
+        load_targets_v2(dir, scenario, window_end)
+    }
+}
+
+/// Reads `market_shares.csv` and `user_counts.csv` from `dir` by the v1 rules (the one-primary
+/// model's: every wallet count against monthly users; see `data/observed/README.md`).
+pub fn load_targets_v1(dir: &Path, scenario: &Scenario, window_end: Month) -> Result<Vec<Target>> {
     let ids = scenario.platform_ids();
     let other = ids
         .iter()
@@ -182,6 +210,8 @@ pub fn load_targets(dir: &Path, scenario: &Scenario, window_end: Month) -> Resul
             } else {
                 Measure::Share
             },
+            at_least: false,
+            context: String::new(),
         });
     }
     let path = dir.join("user_counts.csv");
@@ -225,7 +255,207 @@ pub fn load_targets(dir: &Path, scenario: &Scenario, window_end: Month) -> Resul
             value: r.value,
             weight,
             measure,
+            at_least: false,
+            context: String::new(),
         });
+    }
+    Ok(out)
+}
+
+/// How the v2 mapping (docs/CALIBRATION.md) reads one published series: the measure, whether
+/// it is a lower bound, the factor on its confidence weight ("low weight": a half), and for a
+/// count dated by a year, that it is a stock compared with the year's December.
+struct Rule {
+    series: &'static str,
+    period: &'static str,
+    platform: &'static str,
+    measure: Measure,
+    at_least: bool,
+    factor: f64,
+    context: &'static str,
+}
+
+/// The v2 mapping, fixed before any fit (docs/CALIBRATION.md, "How each series maps").
+const V2_RULES: &[Rule] = &[
+    Rule {
+        series: "alipay.mobile_payment_users",
+        period: "2013",
+        platform: "alipay",
+        measure: Measure::AnnualUsers,
+        at_least: true,
+        factor: 1.0,
+        context: "",
+    },
+    Rule {
+        series: "alipay.wallet_annual_active_users",
+        period: "2014-10-16",
+        platform: "alipay",
+        measure: Measure::AnnualUsers,
+        at_least: false,
+        factor: 1.0,
+        context: "",
+    },
+    Rule {
+        series: "alipay.active_users",
+        period: "2016",
+        platform: "alipay",
+        measure: Measure::AnnualUsers,
+        at_least: true,
+        factor: 1.0,
+        context: "",
+    },
+    Rule {
+        series: "wechatpay.users_bound_cards_after_cny",
+        period: "2014-02",
+        platform: "tenpay",
+        measure: Measure::Holders,
+        at_least: false,
+        factor: 0.5,
+        context: "",
+    },
+    Rule {
+        series: "wechatpay.users",
+        period: "2015-02",
+        platform: "tenpay",
+        measure: Measure::Holders,
+        at_least: true,
+        factor: 1.0,
+        context: "",
+    },
+    Rule {
+        series: "wechatpay.users",
+        period: "2016-06",
+        platform: "tenpay",
+        measure: Measure::Holders,
+        at_least: false,
+        factor: 0.5,
+        context: "",
+    },
+    Rule {
+        series: "cnnic.mobile_payment_users",
+        period: "",
+        platform: "",
+        measure: Measure::Adopters,
+        at_least: false,
+        factor: 1.0,
+        context: "",
+    },
+    Rule {
+        series: "iresearch.mobile_3p_share_econ_benefit.alipay",
+        period: "2016Q4",
+        platform: "alipay",
+        measure: Measure::ShareWithoutP2p,
+        at_least: false,
+        factor: 1.0,
+        context: "",
+    },
+    Rule {
+        series: "iresearch.mobile_3p_share_econ_benefit.tenpay",
+        period: "2016Q4",
+        platform: "tenpay",
+        measure: Measure::ShareWithoutP2p,
+        at_least: false,
+        factor: 1.0,
+        context: "",
+    },
+    Rule {
+        series: "tencent.monthly_active_payment_accounts",
+        period: "2016-12",
+        platform: "tenpay",
+        measure: Measure::ActiveUsers,
+        at_least: true,
+        factor: 1.0,
+        context: "",
+    },
+    Rule {
+        series: "ipsos.value_share_c_side.alipay",
+        period: "2015",
+        platform: "alipay",
+        measure: Measure::Share,
+        at_least: false,
+        factor: 0.5,
+        context: "",
+    },
+    Rule {
+        series: "walkthechat.p2p_transfer_use.wechatpay",
+        period: "2016",
+        platform: "tenpay",
+        measure: Measure::DefaultShare,
+        at_least: false,
+        factor: 0.5,
+        context: "social",
+    },
+    Rule {
+        series: "walkthechat.p2p_transfer_use.alipay",
+        period: "2016",
+        platform: "alipay",
+        measure: Measure::DefaultShare,
+        at_least: false,
+        factor: 0.5,
+        context: "social",
+    },
+];
+
+#[derive(Deserialize)]
+struct SeriesRow {
+    series: String,
+    period: String,
+    value: Option<f64>,
+    confidence: String,
+}
+
+/// Reads the targets of the v2 mapping (docs/CALIBRATION.md) from `dir`: `market_shares.csv`
+/// by the v1 share rule, and the rows of `user_counts.csv` and `context_figures.csv` that the
+/// mapping names, each with its measure, bound and weight. A count dated by a year is a stock
+/// compared with that year's December; a share is the mean over its period's months. A row the
+/// mapping does not name is left out; a named row whose platform or context the scenario lacks
+/// is reported with weight 0.
+pub fn load_targets_v2(dir: &Path, scenario: &Scenario, window_end: Month) -> Result<Vec<Target>> {
+    let mut out: Vec<Target> = load_targets_v1(dir, scenario, window_end)?
+        .into_iter()
+        .filter(|t| t.measure.is_share())
+        .collect();
+    let ids = scenario.platform_ids();
+    let contexts = scenario.context_ids();
+    for file in ["user_counts.csv", "context_figures.csv"] {
+        let path = dir.join(file);
+        if file == "context_figures.csv" && !path.exists() {
+            continue;
+        }
+        for (k, r) in read_rows::<SeriesRow>(&path)?.into_iter().enumerate() {
+            let Some(rule) = V2_RULES
+                .iter()
+                .find(|x| x.series == r.series && (x.period.is_empty() || x.period == r.period))
+            else {
+                continue;
+            };
+            let Some(value) = r.value else {
+                continue;
+            };
+            let mut months =
+                period_months(&r.period).ok_or_else(|| bad_period(&path, k + 1, &r.period))?;
+            if !rule.measure.is_share() {
+                months.0 = months.1;
+            }
+            let known = (rule.platform.is_empty() || ids.contains(&rule.platform))
+                && (rule.context.is_empty() || contexts.contains(&rule.context));
+            let mut weight = confidence_weight(&r.confidence) * rule.factor;
+            if months.1 > window_end || !known {
+                weight = 0.0;
+            }
+            out.push(Target {
+                series: r.series,
+                platform: rule.platform.to_string(),
+                publisher: rule.series.split('.').next().unwrap_or("").to_string(),
+                period: r.period,
+                months,
+                value,
+                weight,
+                measure: rule.measure,
+                at_least: rule.at_least,
+                context: rule.context.to_string(),
+            });
+        }
     }
     Ok(out)
 }
