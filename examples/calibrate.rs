@@ -78,6 +78,7 @@ fn go(flags: &support::Flags) -> Result<(), Box<dyn std::error::Error>> {
         progress: true,
         provenance: None,
         settings,
+        abc: None,
     };
     let pool = support::pool(flags.count("threads")?.unwrap_or(0))?;
     let started = std::time::Instant::now();

@@ -46,7 +46,7 @@ pub fn create_dir(dir: &Path) -> Result<()> {
 
 /// A number as the CSV files write it: the shortest text that reads back to the same `f64`
 /// (deterministic and exact), `0` for either zero, empty for NaN (a value that does not exist).
-pub(crate) fn number(x: f64) -> String {
+pub fn number(x: f64) -> String {
     if x.is_nan() {
         String::new()
     } else if x == 0.0 {

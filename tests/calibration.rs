@@ -5,6 +5,8 @@ use paymarket::calibrate::{calibrate, load_targets, Parameter, Settings};
 use paymarket::Scenario;
 use std::path::Path;
 
+mod common;
+
 fn setup() -> (
     Scenario,
     Vec<paymarket::calibrate::Target>,
@@ -23,18 +25,8 @@ fn setup() -> (
     };
     let targets = load_targets(Path::new("data/observed"), &s, st.window_end).unwrap();
     let ps = vec![
-        Parameter {
-            path: "platform.tenpay.imitation.wechat".into(),
-            lo: 0.0,
-            hi: 0.5,
-            why: String::new(),
-        },
-        Parameter {
-            path: "params.loyalty".into(),
-            lo: 0.0,
-            hi: 0.9,
-            why: String::new(),
-        },
+        Parameter::new("platform.tenpay.imitation.wechat", 0.0, 0.5, ""),
+        Parameter::new("params.loyalty", 0.0, 0.9, ""),
     ];
     (s, targets, ps, st)
 }
@@ -92,6 +84,7 @@ fn the_workflow_writes_a_scenario_that_reads_back_calibrated() {
         command: "test".into(),
         progress: false,
         provenance: None,
+        abc: None,
     };
     let report = paymarket::calibrate::run(&job).unwrap();
     let text = std::fs::read_to_string(dir.join("calibrated.toml")).unwrap();
@@ -116,4 +109,196 @@ fn the_workflow_writes_a_scenario_that_reads_back_calibrated() {
         assert!(dir.join(f).exists(), "{f}");
     }
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A quick ABC calibration: the same posterior on one thread and on the default pool, its
+/// posterior file reads back with the sampler's particles, and the calibrated scenario carries
+/// the posterior mean.
+#[test]
+fn abc_is_deterministic_and_its_files_read_back() {
+    use paymarket::calibrate::abc::AbcSettings;
+    use paymarket::calibrate::posterior::Draws;
+    let params = "[[parameter]]\npath = \"context.shop.brand.tenpay\"\nlo = -2.0\nhi = 2.0\n\
+                  [[parameter]]\npath = \"context.social.social_weight\"\nlo = 0.0\nhi = 6.0\nmean = 3.0\nsd = 1.0\n";
+    let job_in = |name: &str| {
+        let dir = std::env::temp_dir().join(format!("paymarket-abc-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("params.toml"), params).unwrap();
+        paymarket::calibrate::Job {
+            scenario_path: "data/scenarios/china_2012_2021.toml".into(),
+            targets_dir: "data/observed".into(),
+            parameters: Some(dir.join("params.toml")),
+            settings: Settings {
+                window_end: "2014-12".parse().unwrap(),
+                replicates: 2,
+                seed: 5,
+                users: 2_000,
+                merchants: 200,
+                users_weight: 0.01,
+                budget: 24,
+            },
+            report_replicates: 2,
+            out: dir.join("out"),
+            write_scenario: None,
+            command: "test".into(),
+            progress: false,
+            provenance: None,
+            abc: Some(AbcSettings {
+                particles: 12,
+                budget: 24,
+                ..AbcSettings::default()
+            }),
+        }
+    };
+    let (a_job, b_job) = (job_in("one"), job_in("pool"));
+    let abc = a_job.abc.clone().unwrap();
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    let a = one
+        .install(|| paymarket::calibrate::run_abc(&a_job, &abc))
+        .unwrap();
+    let b = paymarket::calibrate::run_abc(&b_job, &abc).unwrap();
+    assert_eq!(
+        a.posterior, b.posterior,
+        "the posterior differs between 1 thread and the pool"
+    );
+    // 12 from the prior, 6 kept, then two generations of 6 new candidates: 24 in all.
+    assert_eq!(a.posterior.particles.len(), 6);
+    assert_eq!(a.posterior.generations.len(), 3);
+    assert_eq!(a.posterior.generations[2].simulated, 24);
+    for f in [
+        "posterior.csv",
+        "prior_sample.csv",
+        "fit.csv",
+        "predictive.csv",
+        "probabilities.csv",
+    ] {
+        let (x, y) = (a_job.out.join(f), b_job.out.join(f));
+        assert_eq!(
+            std::fs::read(&x).unwrap(),
+            std::fs::read(&y).unwrap(),
+            "{f}"
+        );
+    }
+    let d = Draws::read(&a_job.out.join("posterior.csv")).unwrap();
+    assert_eq!(
+        d.paths,
+        vec!["context.shop.brand.tenpay", "context.social.social_weight"]
+    );
+    assert!((d.weights.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+    for (v, p) in d.vectors.iter().zip(&a.posterior.particles) {
+        for (x, y) in v.iter().zip(&p.x) {
+            assert!((x - y).abs() <= 1e-12 * y.abs().max(1.0), "{x} against {y}");
+        }
+    }
+    // The calibrated scenario is the posterior mean, its posterior file beside it.
+    let text = std::fs::read_to_string(a_job.out.join("calibrated.toml")).unwrap();
+    let back = Scenario::from_toml_str(&text, "calibrated").unwrap();
+    let mean = a.posterior.mean();
+    let shop = back.contexts.iter().find(|c| c.id == "shop").unwrap();
+    assert_eq!(shop.brand["tenpay"], mean[0]);
+    assert!(a_job.out.join("calibrated_posterior.csv").exists());
+    assert!(text.contains("(ABC)") && text.contains("posterior mean"));
+}
+
+/// `--posterior`: each replicate runs with one particle's vector, recorded with the run; a
+/// posterior of one particle is the scenario with that particle's values; the set reruns from
+/// its manifest alone; a posterior that does not fit the scenario is refused with its row.
+#[test]
+fn ensembles_run_over_a_posterior_sample() {
+    use paymarket::calibrate::posterior::Draws;
+    let dir = common::tmp_dir("calibration", "posterior");
+    let post = dir.join("p.csv");
+    std::fs::write(
+        &post,
+        "particle,weight,distance,generation,params.loyalty\n0,0.25,1,0,0.6\n1,0.75,1,1,0.8\n",
+    )
+    .unwrap();
+    let size = ["--users", "2000", "--merchants", "200"];
+    let args = |extra: &[&str]| -> Vec<String> {
+        let mut a: Vec<String> = [
+            "ensemble",
+            "data/scenarios/duopoly.toml",
+            "--replicates",
+            "6",
+            "--seed",
+            "9",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        a.extend(size.iter().map(|s| s.to_string()));
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    };
+    let out = dir.join("ens");
+    common::paymarket(&args(&["--posterior", post.to_str().unwrap()]), &out);
+    let d = Draws::read(&post).unwrap();
+    let rows = std::fs::read_to_string(out.join("replicate_parameters.csv")).unwrap();
+    let mut lines = rows.lines();
+    assert_eq!(lines.next(), Some("run,particle,params.loyalty"));
+    for (r, line) in lines.enumerate() {
+        let k = d.pick(9, r as u64);
+        assert_eq!(line, format!("{r},{k},{}", d.vectors[k][0]), "run {r}");
+    }
+    assert_eq!(rows.lines().count(), 7);
+    let manifest = std::fs::read_to_string(out.join("manifest.json")).unwrap();
+    assert!(
+        manifest.contains("inputs/posterior/p.csv")
+            && manifest.contains("replicate_parameters.csv")
+    );
+    // Made again from the set alone: the same summaries.
+    let again = dir.join("again");
+    common::paymarket(&["rerun".to_string(), out.display().to_string()], &again);
+    for f in ["summary_platforms.csv", "replicate_parameters.csv"] {
+        assert_eq!(
+            std::fs::read(out.join(f)).unwrap(),
+            std::fs::read(again.join(f)).unwrap(),
+            "{f}"
+        );
+    }
+    // One particle: the same as the scenario with its value.
+    let single = dir.join("one.csv");
+    std::fs::write(
+        &single,
+        "particle,weight,distance,generation,params.loyalty\n0,1,1,0,0.7\n",
+    )
+    .unwrap();
+    let with = dir.join("with");
+    common::paymarket(&args(&["--posterior", single.to_str().unwrap()]), &with);
+    let mut s = Scenario::load("data/scenarios/duopoly.toml").unwrap();
+    s.params.loyalty = 0.7;
+    let fixed = dir.join("fixed.toml");
+    std::fs::write(&fixed, s.to_toml().unwrap()).unwrap();
+    let plain = dir.join("plain");
+    let mut a = args(&[]);
+    a[1] = fixed.display().to_string();
+    common::paymarket(&a, &plain);
+    assert_eq!(
+        std::fs::read(with.join("summary_platforms.csv")).unwrap(),
+        std::fs::read(plain.join("summary_platforms.csv")).unwrap()
+    );
+    // A path the scenario lacks, a negative weight: refused with what and where.
+    for (text, want) in [
+        (
+            "particle,weight,distance,generation,params.nothing\n0,1,1,0,0.7\n",
+            "particle 0",
+        ),
+        (
+            "particle,weight,distance,generation,params.loyalty\n0,-1,1,0,0.7\n",
+            "row 2: weight -1 is negative",
+        ),
+    ] {
+        std::fs::write(&single, text).unwrap();
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_paymarket"))
+            .args(args(&["--posterior", single.to_str().unwrap()]))
+            .args(["-q", "--out", dir.join("bad").to_str().unwrap()])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success() && err.contains(want), "{err}");
+    }
 }

@@ -82,3 +82,32 @@ fn the_checker_reports_a_discrepancy_with_its_month_channel_and_size() {
     let msg = invariants::check(&bad, policy, &s).unwrap_err().to_string();
     assert!(msg.contains("value of a in garden is NaN"), "{msg}");
 }
+
+/// The structural comparison of docs/CALIBRATION.md is the historical scenario with every
+/// channel, and every context's event, in one context: nothing else differs.
+#[test]
+fn the_one_context_variant_differs_only_in_its_contexts() {
+    use paymarket::scenario::Context;
+    let mut main = Scenario::load("data/scenarios/china_2012_2021.toml").unwrap();
+    let one = Scenario::load("data/scenarios/china_2012_2021_one_context.toml").unwrap();
+    main.name = one.name.clone();
+    main.description = one.description.clone();
+    main.contexts = vec![Context {
+        id: "pay".into(),
+        social_weight: Some(1.0),
+        brand: [
+            ("tenpay".to_string(), 0.0),
+            ("other_wallets".to_string(), 0.0),
+        ]
+        .into(),
+        source: "every channel".into(),
+        ..Context::default()
+    }];
+    for c in &mut main.channels {
+        c.context = Some("pay".into());
+    }
+    for e in main.events.iter_mut().filter(|e| e.context.is_some()) {
+        e.context = Some("pay".into());
+    }
+    assert_eq!(main, one);
+}

@@ -123,8 +123,8 @@ pub fn comparison(
     let plan = Plan {
         replicates: flags.count("replicates")?.unwrap_or(20),
         seed: flags.count("seed")?.unwrap_or(baseline.seed),
-        in_flight: 0,
         progress: true,
+        ..Plan::default()
     };
     let pool = pool(flags.count("threads")?.unwrap_or(0))?;
     let started = std::time::Instant::now();

@@ -22,12 +22,7 @@ use std::path::Path;
 /// gross margin (0.05–0.5); and the shared primary-wallet, coverage, rescue and merchant-noise
 /// parameters.
 pub fn default_parameters(s: &Scenario, targets: &[Target]) -> Vec<Parameter> {
-    let p = |path: String, lo: f64, hi: f64, why: &str| Parameter {
-        path,
-        lo,
-        hi,
-        why: why.to_string(),
-    };
+    let p = |path: String, lo: f64, hi: f64, why: &str| Parameter::new(path, lo, hi, why);
     let mut out = Vec::new();
     for (j, pl) in s.platforms.iter().enumerate() {
         // Every third-party platform's value moves the shares; others only if targeted.
@@ -129,6 +124,8 @@ pub struct Job {
     /// How the output set was made (command line, threads), recorded in its manifest; the
     /// job fills in the arguments and inputs that make it again ([`Job::rerun_args`]).
     pub provenance: Option<crate::output::Provenance>,
+    /// `Some` for the ABC method ([`super::run_abc`]), `None` for the point search ([`run`]).
+    pub abc: Option<super::abc::AbcSettings>,
 }
 
 /// File name of a path, for names inside an output set.
@@ -203,6 +200,16 @@ impl Job {
             ("--merchants", st.merchants.to_string()),
         ] {
             a.extend([flag.to_string(), v]);
+        }
+        if let Some(abc) = &self.abc {
+            for (flag, v) in [
+                ("--method", "abc".to_string()),
+                ("--particles", abc.particles.to_string()),
+                ("--alpha", format!("{}", abc.alpha)),
+                ("--min-acceptance", format!("{}", abc.min_acceptance)),
+            ] {
+                a.extend([flag.to_string(), v]);
+            }
         }
         a
     }
@@ -304,30 +311,7 @@ fn write_set(
     r: &Report,
 ) -> Result<Vec<String>> {
     let st = &job.settings;
-    let identity = crate::output::Identity {
-        command: "calibrate".into(),
-        scenarios: vec![crate::output::ScenarioId::new(
-            &base.name,
-            base.fingerprint(),
-        )],
-        seed: st.seed,
-        panel: None,
-    };
-    let provenance = job
-        .provenance
-        .clone()
-        .map(|p| crate::output::Provenance {
-            rerun: job.rerun_args(),
-            ..p
-        })
-        .unwrap_or_else(|| crate::output::Provenance {
-            command: vec![job.command.clone()],
-            seed: st.seed,
-            threads: rayon::current_num_threads(),
-            rerun: job.rerun_args(),
-            inputs: vec![],
-        });
-    let mut set = crate::output::OutputSet::begin(&job.out, &identity, provenance, &job.inputs()?)?;
+    let mut set = begin_set(job, base)?;
     let dir = job.out.as_path();
     let mut files = vec![
         write_fit(dir, &r.targets, &r.fit)?,
@@ -353,6 +337,35 @@ fn write_set(
     set.add(files.iter().cloned());
     set.finish()?;
     Ok(files)
+}
+
+/// Starts a calibration's output set: the identity, the provenance and the copies of the inputs.
+pub(crate) fn begin_set(job: &Job, base: &Scenario) -> Result<crate::output::OutputSet> {
+    let st = &job.settings;
+    let identity = crate::output::Identity {
+        command: "calibrate".into(),
+        scenarios: vec![crate::output::ScenarioId::new(
+            &base.name,
+            base.fingerprint(),
+        )],
+        seed: st.seed,
+        panel: None,
+    };
+    let provenance = job
+        .provenance
+        .clone()
+        .map(|p| crate::output::Provenance {
+            rerun: job.rerun_args(),
+            ..p
+        })
+        .unwrap_or_else(|| crate::output::Provenance {
+            command: vec![job.command.clone()],
+            seed: st.seed,
+            threads: rayon::current_num_threads(),
+            rerun: job.rerun_args(),
+            inputs: vec![],
+        });
+    crate::output::OutputSet::begin(&job.out, &identity, provenance, &job.inputs()?)
 }
 
 /// `fit.csv`: every target with its simulated mean, spread, interval and error.
@@ -530,9 +543,20 @@ fn calibrated_text(
         .zip(&calibration.best)
         .map(|(p, v)| (p.path.clone(), *v))
         .collect();
-    let mut patched = crate::scenario::path::patch_toml(text, &values, "calibrated")?;
+    patch_calibrated(text, &values, calibrated, &header)
+}
+
+/// The scenario text with `values` rewritten in place (each marked "calibrated, was ..."),
+/// `calibrated`'s name and `header` on top; it must read back as `calibrated`.
+pub(crate) fn patch_calibrated(
+    text: &str,
+    values: &[(String, f64)],
+    calibrated: &Scenario,
+    header: &str,
+) -> Result<String> {
+    let mut patched = crate::scenario::path::patch_toml(text, values, "calibrated")?;
     patched = crate::scenario::path::patch_name(&patched, &calibrated.name)?;
-    patched.insert_str(0, &header);
+    patched.insert_str(0, header);
     // The file must read back as the calibrated scenario.
     let back = Scenario::from_toml_str(&patched, "the calibrated scenario")?;
     if back != *calibrated {

@@ -42,12 +42,15 @@ use serde::Deserialize;
 use std::path::Path;
 
 pub mod abc;
+mod bayes;
 mod identify;
 mod job;
 mod objective;
+pub mod posterior;
 mod search;
 mod targets;
 
+pub use bayes::*;
 pub use identify::*;
 pub use job::*;
 pub use objective::*;
@@ -122,6 +125,36 @@ pub struct Parameter {
     /// Why these bounds (free text, for the reader).
     #[serde(default)]
     pub why: String,
+    /// With `sd`: the prior of `--method abc` is a normal of this mean truncated to
+    /// `[lo, hi]`; without, the prior is uniform on `[lo, hi]`.
+    #[serde(default)]
+    pub mean: Option<f64>,
+    /// The truncated normal prior's standard deviation (with `mean`).
+    #[serde(default)]
+    pub sd: Option<f64>,
+}
+
+impl Parameter {
+    /// A parameter with a uniform prior on its bounds.
+    pub fn new(path: impl Into<String>, lo: f64, hi: f64, why: impl Into<String>) -> Parameter {
+        Parameter {
+            path: path.into(),
+            lo,
+            hi,
+            why: why.into(),
+            mean: None,
+            sd: None,
+        }
+    }
+
+    /// The parameter's prior for [`abc::abc_smc`].
+    pub fn prior(&self) -> abc::Prior {
+        abc::Prior {
+            lo: self.lo,
+            hi: self.hi,
+            normal: self.mean.zip(self.sd),
+        }
+    }
 }
 
 /// A parameter file: `[[parameter]]` tables with `path`, `lo`, `hi` and `why`.
@@ -156,6 +189,17 @@ fn check_parameters(ps: &[Parameter], s: &Scenario) -> Result<()> {
                 "parameter[{k}] {}: bounds [{}, {}] must be finite with lo < hi",
                 p.path, p.lo, p.hi
             )));
+        }
+        match (p.mean, p.sd) {
+            (None, None) => {}
+            (Some(m), Some(sd)) if m.is_finite() && sd.is_finite() && sd > 0.0 => {}
+            _ => {
+                return Err(Error::Config(format!(
+                    "parameter[{k}] {}: a normal prior needs both a finite mean and a positive \
+                     sd, got mean {:?} and sd {:?}; leave both out for a uniform prior",
+                    p.path, p.mean, p.sd
+                )))
+            }
         }
         // Both bounds must give a valid scenario (this also checks the path).
         set_path(s, &p.path, p.lo)?;

@@ -198,7 +198,7 @@ pub fn evaluate(candidate: &Scenario, targets: &[Target], st: &Settings) -> Resu
     let plan = st.plan(st.replicates);
     // Replicates in parallel (or over MPI ranks); NaN travels as `None` between ranks.
     let runs: Vec<Vec<Option<f64>>> = crate::experiment::dist::map_all(st.replicates, |r| {
-        let reports = run_valid(plan.replicate_valid(&s, r), r)?;
+        let reports = run_valid(plan.replicate_valid(&s, r)?, r)?;
         Ok(targets
             .iter()
             .map(|t| Some(simulated(&reports, t)).filter(|v| v.is_finite()))

@@ -200,12 +200,12 @@ pub fn compare(
         &mut progress,
         |r| match fork_at {
             None => Ok((
-                run_valid(plan.replicate_valid(&vb, r), r)?,
-                run_valid(plan.replicate_valid(&va, r), r)?,
+                run_valid(plan.replicate_valid(&vb, r)?, r)?,
+                run_valid(plan.replicate_valid(&va, r)?, r)?,
             )),
             Some(f) => forked_pair(
-                plan.replicate_valid(&vb, r),
-                plan.replicate_valid(&va, r),
+                plan.replicate_valid(&vb, r)?,
+                plan.replicate_valid(&va, r)?,
                 r,
                 f,
             ),

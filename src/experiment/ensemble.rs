@@ -214,7 +214,7 @@ pub fn ensemble(
         plan.replicates,
         plan.in_flight(),
         &mut progress,
-        |r| run_valid(plan.replicate_valid(&valid, r), r),
+        |r| run_valid(plan.replicate_valid(&valid, r)?, r),
         |_, reports| {
             feed(recorders, &reports)?;
             summary.add_run(&reports)

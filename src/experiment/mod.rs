@@ -53,6 +53,13 @@ pub struct Plan {
     pub in_flight: usize,
     /// Show a progress line on stderr (only when stderr is a terminal).
     pub progress: bool,
+    /// A posterior sample (from `calibrate --method abc`): replicate `r` runs with the
+    /// parameter vector of particle [`Draws::pick`]`(seed, r)`, so that the replicates spread
+    /// over parameter uncertainty as well as seed noise. Both sides of a comparison take the
+    /// same vector in the same replicate.
+    ///
+    /// [`Draws::pick`]: crate::calibrate::posterior::Draws::pick
+    pub posterior: Option<std::sync::Arc<crate::calibrate::posterior::Draws>>,
 }
 
 impl Default for Plan {
@@ -62,6 +69,7 @@ impl Default for Plan {
             seed: 1,
             in_flight: 0,
             progress: false,
+            posterior: None,
         }
     }
 }
@@ -91,15 +99,34 @@ impl Plan {
     }
 
     /// [`Plan::replicate`] of a validated scenario.
-    pub fn replicate_valid(&self, scenario: &ValidScenario, r: u64) -> ValidScenario {
-        scenario.clone().with_seed(replicate_seed(self.seed, r))
+    pub fn replicate_valid(&self, scenario: &ValidScenario, r: u64) -> Result<ValidScenario> {
+        let s = match &self.posterior {
+            None => scenario.clone(),
+            Some(d) => d.apply(scenario, d.pick(self.seed, r))?,
+        };
+        Ok(s.with_seed(replicate_seed(self.seed, r)))
     }
 
-    /// The scenario of replicate `r`: the same scenario with the replicate's seed.
-    pub fn replicate(&self, scenario: &Scenario, r: u64) -> Scenario {
-        let mut s = scenario.clone();
+    /// The scenario of replicate `r`: the same scenario with the replicate's seed and, with a
+    /// posterior, its particle's parameter values.
+    pub fn replicate(&self, scenario: &Scenario, r: u64) -> Result<Scenario> {
+        let mut s = match &self.posterior {
+            None => scenario.clone(),
+            Some(d) => d.apply(scenario, d.pick(self.seed, r))?.into_inner(),
+        };
         s.seed = replicate_seed(self.seed, r);
-        s
+        Ok(s)
+    }
+
+    /// The particle of each replicate under [`Plan::posterior`] (none without one), for the
+    /// record of an output set.
+    pub fn particles(&self) -> Vec<(u64, usize)> {
+        match &self.posterior {
+            None => Vec::new(),
+            Some(d) => (0..self.replicates)
+                .map(|r| (r, d.pick(self.seed, r)))
+                .collect(),
+        }
     }
 }
 

@@ -257,7 +257,7 @@ pub fn sweep(
         &mut progress,
         |i| {
             let (k, r) = ((i / r_n) as usize, i % r_n);
-            run_valid(plan.replicate_valid(&settings[k], r), r)
+            run_valid(plan.replicate_valid(&settings[k], r)?, r)
         },
         |i, reports| {
             summary.add_run(&reports)?;

@@ -49,12 +49,45 @@ fn plan(s: &Scenario, reps: &Reps, common: &Common) -> Res<Plan> {
     if reps.replicates == 0 {
         return Err("--replicates must be at least 1".into());
     }
+    let posterior = match &reps.posterior {
+        None => None,
+        Some(p) => {
+            let d = paymarket::calibrate::posterior::Draws::read(p)?;
+            d.check(s)?;
+            Some(std::sync::Arc::new(d))
+        }
+    };
     Ok(Plan {
         replicates: reps.replicates,
         seed: reps.seed.unwrap_or(s.seed),
         in_flight: reps.in_flight.unwrap_or(0),
         progress: !common.quiet,
+        posterior,
     })
+}
+
+/// With `--posterior`: the copy of the posterior file in the output set, and the arguments
+/// that make the set again from it.
+fn posterior_input(reps: &Reps) -> Option<(String, String)> {
+    let p = reps.posterior.as_ref()?;
+    let name = p
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "posterior.csv".into());
+    let text = std::fs::read_to_string(p).ok()?;
+    Some((format!("inputs/posterior/{name}"), text))
+}
+
+/// Adds `replicate_parameters.csv` to a set whose plan has a posterior.
+fn record_particles(set: &mut OutputSet, out: &Path, plan: &Plan) -> Res {
+    if let Some(d) = &plan.posterior {
+        set.add([paymarket::calibrate::posterior::write_replicates(
+            out,
+            d,
+            &plan.particles(),
+        )?]);
+    }
+    Ok(())
 }
 
 /// Peak resident memory of this process (VmHWM), where the OS reports it.
@@ -256,14 +289,20 @@ pub fn ensemble(a: EnsembleArgs, start: Instant) -> Res<ExitCode> {
     }
     let mut rerun = vec!["ensemble".to_string(), RESOLVED.into()];
     rerun.extend(reps_args(&plan, &reps));
-    let mut set = begin(
+    let extra: Vec<(String, String)> = posterior_input(&reps).into_iter().collect();
+    if let Some((name, _)) = extra.first() {
+        rerun.extend(["--posterior".into(), name.clone()]);
+    }
+    let mut set = begin_with(
         &common.out,
         "ensemble",
         &[(RESOLVED, &s)],
         plan.seed,
         None,
         rerun,
+        &extra,
     )?;
+    record_particles(&mut set, &common.out, &plan)?;
     let summary = with_runs(&mut set, reps.summary_only, |rec| {
         experiment::ensemble(&s, &plan, rec)
     })?;
@@ -292,6 +331,11 @@ pub fn sweep(a: SweepArgs, start: Instant) -> Res<ExitCode> {
     } = a;
     let root = pool(common.threads)?;
     let s = load(&scenario, Some(&size))?;
+    if reps.posterior.is_some() {
+        return Err(
+            "--posterior is for ensemble and compare: a sweep sets its parameters itself".into(),
+        );
+    }
     let plan = plan(&s, &reps, &common)?;
     let design = Design::from_specs(&grid, &range, lhs, &point, plan.seed)?;
     let mut extra = vec!["setting".to_string()];
@@ -353,11 +397,43 @@ pub fn calibrate(a: CalibrateArgs, start: Instant) -> Res<ExitCode> {
         write_scenario,
         size,
         common,
+        method,
+        particles,
+        alpha,
+        min_acceptance,
     } = a;
     let root = pool(common.threads)?;
     if replicates == 0 || budget == 0 {
         return Err("--replicates and --budget must be at least 1".into());
     }
+    let abc = match method {
+        Method::Point => None,
+        Method::Abc => {
+            if !(alpha > 0.0 && alpha < 1.0) {
+                return Err(
+                    format!("--alpha must be between 0 and 1 (exclusive), got {alpha}").into(),
+                );
+            }
+            if !(0.0..=1.0).contains(&min_acceptance) {
+                return Err(format!(
+                    "--min-acceptance must be between 0 and 1, got {min_acceptance}"
+                )
+                .into());
+            }
+            if particles < 2 || budget < particles {
+                return Err(format!(
+                    "ABC needs --particles of at least 2 and a --budget of at least the particles: got {particles} particles, budget {budget}"
+                )
+                .into());
+            }
+            Some(paymarket::calibrate::abc::AbcSettings {
+                particles: particles as usize,
+                alpha,
+                min_acceptance,
+                budget: budget as usize,
+            })
+        }
+    };
     if !(users_weight.is_finite() && users_weight >= 0.0) {
         return Err(format!("--users-weight must be 0 or more, got {users_weight}").into());
     }
@@ -381,7 +457,22 @@ pub fn calibrate(a: CalibrateArgs, start: Instant) -> Res<ExitCode> {
         command: command_line().join(" "),
         progress: !common.quiet,
         provenance: Some(provenance(seed, vec![])),
+        abc: abc.clone(),
     };
+    if let Some(abc) = &abc {
+        let report = paymarket::calibrate::run_abc(&job, abc)?;
+        if !root {
+            return Ok(ExitCode::SUCCESS);
+        }
+        print!("{}", report.text());
+        eprintln!(
+            "calibrated scenario written to {}, its posterior sample to {}",
+            report.scenario_file.display(),
+            report.posterior_file.display()
+        );
+        done("calibration", start, &common.out);
+        return Ok(ExitCode::SUCCESS);
+    }
     let report = paymarket::calibrate::run(&job)?;
     if !root {
         return Ok(ExitCode::SUCCESS);
@@ -410,6 +501,9 @@ pub fn compare(a: CompareArgs, start: Instant) -> Res<ExitCode> {
     let mut a = load(&alternative, Some(&size))?;
     distinct_names(&mut b, &baseline, &mut a, &alternative)?;
     let plan = plan(&b, &reps, &common)?;
+    if let Some(d) = &plan.posterior {
+        d.check(&a)?;
+    }
     if !root {
         experiment::compare(&b, &a, &plan, fork_at, &mut [])?;
         return Ok(ExitCode::SUCCESS);
@@ -420,14 +514,20 @@ pub fn compare(a: CompareArgs, start: Instant) -> Res<ExitCode> {
         rerun.extend(["--fork-at".into(), f.to_string()]);
     }
     rerun.extend(reps_args(&plan, &reps));
-    let mut set = begin(
+    let extra: Vec<(String, String)> = posterior_input(&reps).into_iter().collect();
+    if let Some((name, _)) = extra.first() {
+        rerun.extend(["--posterior".into(), name.clone()]);
+    }
+    let mut set = begin_with(
         &common.out,
         "compare",
         &[(bn, &b), (an, &a)],
         plan.seed,
         None,
         rerun,
+        &extra,
     )?;
+    record_particles(&mut set, &common.out, &plan)?;
     let effects = with_runs(&mut set, reps.summary_only, |rec| {
         experiment::compare(&b, &a, &plan, fork_at, rec)
     })?;

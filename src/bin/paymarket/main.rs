@@ -149,6 +149,15 @@ pub struct CompareArgs {
     pub common: Common,
 }
 
+/// The calibration methods.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Method {
+    /// One best point.
+    Point,
+    /// A posterior sample (approximate Bayesian computation).
+    Abc,
+}
+
 /// The arguments of `paymarket calibrate`.
 #[derive(Args)]
 pub struct CalibrateArgs {
@@ -157,9 +166,23 @@ pub struct CalibrateArgs {
     /// Directory of market_shares.csv and user_counts.csv (e.g. data/observed).
     #[arg(long, value_name = "DIR")]
     pub targets: PathBuf,
-    /// Objective evaluations in all: half a Latin hypercube, half Nelder–Mead.
+    /// Candidates evaluated in all: for `point`, half a Latin hypercube and half
+    /// Nelder–Mead; for `abc`, every generation's candidates, the first included.
     #[arg(long, value_parser = count)]
     pub budget: u64,
+    /// `point`: one best point (Latin hypercube, then Nelder–Mead); `abc`: a posterior sample
+    /// by approximate Bayesian computation from the parameters' priors.
+    #[arg(long, value_enum, default_value_t = Method::Point)]
+    pub method: Method,
+    /// ABC: candidates in the first generation (half are kept as the posterior sample).
+    #[arg(long, default_value_t = 200, value_parser = count)]
+    pub particles: u64,
+    /// ABC: the share of candidates kept each generation.
+    #[arg(long, default_value_t = 0.5)]
+    pub alpha: f64,
+    /// ABC: stop when fewer than this share of a generation's candidates beat the new tolerance.
+    #[arg(long, default_value_t = 0.05)]
+    pub min_acceptance: f64,
     /// Parameter file ([[parameter]] path, lo, hi, why); default: every third-party
     /// platform's innovation, imitation, initial share and brand, its campaigns and the
     /// shared behavioural parameters.
@@ -233,6 +256,10 @@ pub struct Reps {
     /// Do not draw SVG charts.
     #[arg(long)]
     pub no_charts: bool,
+    /// A posterior sample (`posterior.csv` from `calibrate --method abc`): each replicate runs
+    /// with one parameter vector drawn by weight, so the bands include parameter uncertainty.
+    #[arg(long, value_name = "FILE")]
+    pub posterior: Option<PathBuf>,
 }
 
 #[derive(Args)]

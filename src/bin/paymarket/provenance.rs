@@ -52,6 +52,20 @@ pub fn begin(
     panel: Option<f64>,
     rerun: Vec<String>,
 ) -> Res<OutputSet> {
+    begin_with(out, command, scenarios, seed, panel, rerun, &[])
+}
+
+/// [`begin`] with further inputs copied into the set (`(name in the set, text)`: a posterior
+/// sample, say).
+pub fn begin_with(
+    out: &Path,
+    command: &str,
+    scenarios: &[(&str, &Scenario)],
+    seed: u64,
+    panel: Option<f64>,
+    rerun: Vec<String>,
+    extra: &[(String, String)],
+) -> Res<OutputSet> {
     let identity = Identity {
         command: command.into(),
         scenarios: scenarios
@@ -65,6 +79,7 @@ pub fn begin(
     for (name, s) in scenarios {
         inputs.push((name.to_string(), s.to_toml()?));
     }
+    inputs.extend(extra.iter().cloned());
     Ok(OutputSet::begin(
         out,
         &identity,
