@@ -32,10 +32,30 @@ fn year(m: Month) -> f64 {
     m.year() as f64 + (m.month_of_year() as f64 - 1.0) / 12.0
 }
 
-/// One line to draw: its label and, per month, the moments summarised.
+/// One line to draw: its label and, per month, its centre and 95% band.
 struct Line<'a> {
     label: &'a str,
-    points: Vec<(f64, Moments)>,
+    points: Vec<(f64, Spread)>,
+}
+
+/// A plotted value: the centre line and the band around it.
+#[derive(Debug, Clone, Copy)]
+struct Spread {
+    mean: f64,
+    lo: f64,
+    hi: f64,
+}
+
+impl From<Moments> for Spread {
+    /// The mean with its 95% confidence interval.
+    fn from(m: Moments) -> Spread {
+        let (lo, hi) = m.ci95();
+        Spread {
+            mean: m.mean(),
+            lo,
+            hi,
+        }
+    }
 }
 
 /// An observed point: x (years), y, the line it belongs to, and whether it is drawn filled.
@@ -117,8 +137,8 @@ fn draw(path: &Path, frame: &Frame, lines: &[Line], points: &[Point]) -> Result<
             .draw_series(LineSeries::new(
                 l.points
                     .iter()
-                    .filter(|(_, m)| m.mean().is_finite())
-                    .map(|(x, m)| (*x, m.mean())),
+                    .filter(|(_, m)| m.mean.is_finite())
+                    .map(|(x, m)| (*x, m.mean)),
                 colour.stroke_width(2),
             ))
             .map_err(|e| err(e.to_string()))?
@@ -157,8 +177,7 @@ fn bounds(lines: &[Line], points: &[Point], zero_line: bool) -> Option<(f64, f64
     let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
     for l in lines {
         for (x, m) in &l.points {
-            let (lo, hi) = m.ci95();
-            for y in [m.mean(), lo, hi] {
+            for y in [m.mean, m.lo, m.hi] {
                 if y.is_finite() {
                     y0 = y0.min(y);
                     y1 = y1.max(y);
@@ -189,14 +208,14 @@ fn bounds(lines: &[Line], points: &[Point], zero_line: bool) -> Option<(f64, f64
 fn band(l: &Line) -> Vec<(f64, f64)> {
     l.points
         .iter()
-        .filter(|(_, m)| m.ci95().0.is_finite())
-        .map(|(x, m)| (*x, m.ci95().1))
+        .filter(|(_, m)| m.lo.is_finite())
+        .map(|(x, m)| (*x, m.hi))
         .chain(
             l.points
                 .iter()
                 .rev()
-                .filter(|(_, m)| m.ci95().0.is_finite())
-                .map(|(x, m)| (*x, m.ci95().0)),
+                .filter(|(_, m)| m.lo.is_finite())
+                .map(|(x, m)| (*x, m.lo)),
         )
         .collect()
 }
@@ -213,7 +232,7 @@ fn paths<'a>(
             points: months
                 .iter()
                 .enumerate()
-                .map(|(t, m)| (year(*m), get(t, id).unwrap_or_default()))
+                .map(|(t, m)| (year(*m), get(t, id).unwrap_or_default().into()))
                 .collect(),
         })
         .collect()
@@ -366,6 +385,49 @@ pub fn fit_chart(
     );
     let frame = Frame {
         title: &title,
+        y_label: "value share, %",
+        x_desc: "month (red line: the end of the calibration window)",
+        markers: &[window_end],
+        zero_line: false,
+    };
+    draw(path, &frame, &lines, &points)
+}
+
+/// One platform's predictive value share for [`band_fit_chart`]: its id and, per month, the
+/// mean and the 95% band of the predictive runs, percent.
+pub type BandSeries = (String, Vec<(Month, f64, f64, f64)>);
+
+/// Draws a predictive fit: each platform's value share (percent: the mean and the 95% band of
+/// predictive runs, each with its own parameter vector and seed) with the observed shares as
+/// dots (filled: compared with the share of all value; hollow: without p2p transfers) and a
+/// vertical line where the calibration window ends.
+pub fn band_fit_chart(
+    path: &Path,
+    title: &str,
+    series: &[BandSeries],
+    observed: &[Observed],
+    window_end: Month,
+) -> Result<()> {
+    let lines: Vec<Line> = series
+        .iter()
+        .map(|(id, pts)| Line {
+            label: id,
+            points: pts
+                .iter()
+                .map(|&(m, mean, lo, hi)| (year(m), Spread { mean, lo, hi }))
+                .collect(),
+        })
+        .collect();
+    let points: Vec<Point> = observed
+        .iter()
+        .filter_map(|o| {
+            let k = series.iter().position(|(id, _)| *id == o.platform)?;
+            let x = (year(o.months.0) + year(o.months.1)) / 2.0 + 1.0 / 24.0;
+            Some((x, o.value, k, o.filled))
+        })
+        .collect();
+    let frame = Frame {
+        title,
         y_label: "value share, %",
         x_desc: "month (red line: the end of the calibration window)",
         markers: &[window_end],

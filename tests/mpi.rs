@@ -218,3 +218,73 @@ fn a_failed_run_is_named_and_leaves_no_complete_output() {
     }
     let _ = std::fs::remove_dir_all(d);
 }
+
+#[test]
+fn an_abc_calibration_is_byte_identical_on_any_number_of_ranks() {
+    let d = tmp("abc");
+    let params = d.join("params.toml");
+    std::fs::create_dir_all(&d).unwrap();
+    std::fs::write(
+        &params,
+        "[[parameter]]\npath = \"context.shop.brand.tenpay\"\nlo = -2.0\nhi = 2.0\n\n\
+         [[parameter]]\npath = \"params.loyalty\"\nlo = 0.3\nhi = 0.9\n",
+    )
+    .unwrap();
+    let p = params.display().to_string();
+    let mut reference: Option<Vec<Vec<u8>>> = None;
+    for ranks in [0usize, 2, 3] {
+        let out = d.join(format!("np{ranks}"));
+        let o = out.display().to_string();
+        let r = paymarket(
+            ranks,
+            &[
+                "calibrate",
+                "data/scenarios/china_2012_2021.toml",
+                "--targets",
+                "data/observed",
+                "--params",
+                &p,
+                "--method",
+                "abc",
+                "--particles",
+                "8",
+                "--budget",
+                "16",
+                "--users",
+                "1000",
+                "--merchants",
+                "100",
+                "--report-replicates",
+                "2",
+                "--window-end",
+                "2014-12",
+                "--out",
+                &o,
+            ],
+            &[],
+        );
+        assert!(
+            r.status.success(),
+            "abc on {ranks} ranks: {}",
+            String::from_utf8_lossy(&r.stderr)
+        );
+        // Every result file; the calibrated scenario's header records the command line.
+        let got: Vec<Vec<u8>> = [
+            "posterior.csv",
+            "prior_sample.csv",
+            "abc_generations.csv",
+            "noise.csv",
+            "fit.csv",
+            "predictive.csv",
+            "probabilities.csv",
+        ]
+        .iter()
+        .map(|f| std::fs::read(out.join(f)).unwrap())
+        .collect();
+        match &reference {
+            None => reference = Some(got),
+            Some(want) => assert!(*want == got, "abc differs on {ranks} ranks"),
+        }
+    }
+    let _ = std::fs::remove_dir_all(d);
+}

@@ -14,7 +14,7 @@ fn targets(s: &Scenario) -> Vec<Target> {
 }
 
 /// The block between the README's replay-table markers equals the table of the default
-/// history run (10^6 users, 10^5 merchants, the scenario's seed) up to 2016.
+/// history run (the calibrated scenario, 10^6 users, 10^5 merchants, its seed) up to 2016.
 #[test]
 fn the_readme_replay_table_is_the_one_the_code_writes() {
     let text = readme();
@@ -23,7 +23,7 @@ fn the_readme_replay_table_is_the_one_the_code_writes() {
         .and_then(|k| text[k..].find("-->\n").map(|e| k + e + 4))
         .expect("the README has a replay-table block");
     let end = text.find("<!-- /replay-table -->").unwrap();
-    let mut s = Scenario::load("data/scenarios/china_2012_2021.toml").unwrap();
+    let mut s = Scenario::load("data/scenarios/china_2012_2021_calibrated.toml").unwrap();
     s.agents.users = 1_000_000;
     s.agents.merchants = 100_000;
     let t = targets(&s);

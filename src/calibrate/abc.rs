@@ -12,9 +12,11 @@
 //! 1. Draw `N` particles from the prior and compute their distances.
 //! 2. Each generation keeps the `N_α = ⌊α·N⌋` nearest; the tolerance `ε` is the largest distance
 //!    kept. The other `N − N_α` slots are refilled with copies of kept particles (drawn
-//!    uniformly), and each copy makes `R` Metropolis–Hastings moves: a Gaussian step with twice
-//!    the kept particles' covariance, refused outside the prior's bounds or with probability
-//!    `1 − π(θ')/π(θ)`, else simulated and accepted if its distance is within `ε`. `R` is set so
+//!    uniformly), and each copy makes `R` Metropolis–Hastings moves: a Gaussian step, in the
+//!    unbounded coordinates `logit((θ − lo)/(hi − lo))`, with the kept particles' covariance
+//!    there times `min(2, 2.38²/d)`, refused with probability `1 − π̃(θ')/π̃(θ)` (`π̃`: the prior
+//!    density in those coordinates, Jacobian included), else simulated and accepted if its
+//!    distance is within `ε`. `R` is set so
 //!    that a particle moves at least once with probability 99% at the last generation's
 //!    acceptance rate (at most 10).
 //! 3. Stop when the moves' acceptance rate falls below `min_acceptance` (the tolerance no longer
@@ -313,6 +315,25 @@ fn word(seed: u64, generation: usize, slot: usize, purpose: u64) -> u64 {
     )
 }
 
+/// A bounded coordinate's unbounded image, `logit((x − lo)/(hi − lo))`: the moves are a
+/// Gaussian random walk there, so that no step leaves the bounds (with thirty bounded
+/// parameters, steps in the parameters themselves almost always left one).
+fn to_free(x: f64, p: &Prior) -> f64 {
+    let q = ((x - p.lo) / (p.hi - p.lo)).clamp(1e-12, 1.0 - 1e-12);
+    (q / (1.0 - q)).ln()
+}
+
+/// The inverse of [`to_free`].
+fn from_free(u: f64, p: &Prior) -> f64 {
+    p.lo + (p.hi - p.lo) / (1.0 + (-u).exp())
+}
+
+/// The prior density in the unbounded coordinates at `x` (up to a constant): the density times
+/// the Jacobian `dx/du = (x − lo)(hi − x)/(hi − lo)`.
+fn free_density(x: f64, p: &Prior) -> f64 {
+    p.density(x) * (x - p.lo) * (p.hi - x) / (p.hi - p.lo)
+}
+
 /// The indices of the `n` nearest particles, in index order (ties by position).
 fn nearest(all: &[Particle], n: usize) -> Vec<usize> {
     let mut order: Vec<usize> = (0..all.len()).collect();
@@ -322,31 +343,36 @@ fn nearest(all: &[Particle], n: usize) -> Vec<usize> {
     order
 }
 
-/// The lower-triangular Cholesky factor of `2·Σ + ridge` for the particles' covariance `Σ`
-/// (the ridge, a millionth of each prior range squared, keeps it positive definite when a
-/// coordinate has collapsed).
-fn proposal_factor(ps: &[&Particle], priors: &[Prior]) -> Vec<Vec<f64>> {
+/// The lower-triangular Cholesky factor of `s·Σ + ridge` for the covariance `Σ` of the
+/// particles in the unbounded coordinates of [`to_free`],
+/// with `s = min(2, 2.38²/d)`: twice the covariance in a few dimensions (Drovandi and Pettitt's
+/// choice), the optimal random-walk scale of Roberts, Gelman and Gilks (1997) in many (with
+/// thirty parameters twice the covariance leaves almost every step outside some bound). The
+/// ridge keeps it positive definite when a coordinate has collapsed (a millionth, in the
+/// unbounded coordinates).
+fn proposal_factor(us: &[Vec<f64>], priors: &[Prior]) -> Vec<Vec<f64>> {
     let d = priors.len();
-    let n = ps.len() as f64;
+    let n = us.len() as f64;
     let mut m = vec![0.0; d];
-    for p in ps {
-        for (mk, xk) in m.iter_mut().zip(&p.x) {
+    for u in us {
+        for (mk, xk) in m.iter_mut().zip(u) {
             *mk += xk / n;
         }
     }
     let mut c = vec![vec![0.0; d]; d];
-    for p in ps {
+    for u in us {
         for i in 0..d {
             for j in 0..=i {
-                c[i][j] += (p.x[i] - m[i]) * (p.x[j] - m[j]) / n;
+                c[i][j] += (u[i] - m[i]) * (u[j] - m[j]) / n;
             }
         }
     }
+    let scale = (2.38f64 * 2.38 / d as f64).min(2.0);
     for i in 0..d {
         for j in 0..=i {
-            c[i][j] *= 2.0;
+            c[i][j] *= scale;
         }
-        c[i][i] += 1e-6 * (priors[i].hi - priors[i].lo).powi(2);
+        c[i][i] += 1e-6;
     }
     let mut l = vec![vec![0.0; d]; d];
     for i in 0..d {
@@ -425,7 +451,9 @@ pub fn abc_smc(
             .map(|&k| particles[k].distance)
             .fold(f64::NEG_INFINITY, f64::max);
         let kept: Vec<&Particle> = keep.iter().map(|&k| &particles[k]).collect();
-        let l = proposal_factor(&kept, priors);
+        let free =
+            |x: &[f64]| -> Vec<f64> { x.iter().zip(priors).map(|(x, p)| to_free(*x, p)).collect() };
+        let l = proposal_factor(&kept.iter().map(|p| free(&p.x)).collect::<Vec<_>>(), priors);
         // Refill: copies of kept particles drawn uniformly.
         let mut fresh: Vec<Particle> = (0..n_new)
             .map(|j| {
@@ -438,27 +466,33 @@ pub fn abc_smc(
             if simulated + n_new > st.budget {
                 break;
             }
-            // Propose a move for every refilled particle; only those inside the bounds that
-            // pass the prior ratio are simulated.
+            // Propose a move for every refilled particle (a Gaussian step in the unbounded
+            // coordinates); only those that pass the prior ratio are simulated.
             let mut trial: Vec<(usize, Vec<f64>)> = Vec::new();
             for (j, p) in fresh.iter().enumerate() {
                 let base = (step as u64 + 1) << 16;
                 let z: Vec<f64> = (0..d)
                     .map(|k| std_normal(word(seed, g, j, base + k as u64)))
                     .collect();
+                let u = free(&p.x);
                 let x: Vec<f64> = (0..d)
-                    .map(|i| p.x[i] + (0..=i).map(|k| l[i][k] * z[k]).sum::<f64>())
+                    .map(|i| {
+                        from_free(
+                            u[i] + (0..=i).map(|k| l[i][k] * z[k]).sum::<f64>(),
+                            &priors[i],
+                        )
+                    })
                     .collect();
                 proposed += 1;
-                if !x.iter().zip(priors).all(|(x, pr)| pr.contains(*x)) {
-                    continue;
-                }
                 let ratio: f64 = x
                     .iter()
                     .zip(&p.x)
                     .zip(priors)
-                    .map(|((a, b), pr)| pr.density(*a) / pr.density(*b))
+                    .map(|((a, b), pr)| free_density(*a, pr) / free_density(*b, pr))
                     .product();
+                if !ratio.is_finite() {
+                    continue;
+                }
                 if u01(word(seed, g, j, base + 0xfff0)) >= ratio {
                     continue;
                 }

@@ -18,10 +18,7 @@
 use super::abc::{abc_smc, AbcSettings, Particle, Posterior};
 use super::job::file_name;
 use super::posterior::{write_posterior, Draws};
-use super::{
-    apply, error, evaluate, load_parameters, load_targets, objective, simulated, Job, Parameter,
-    Settings, Target,
-};
+use super::{apply, error, evaluate, simulated, Job, Parameter, Settings, Target};
 use crate::error::{Error, Result};
 use crate::experiment::{Plan, Summary};
 use crate::month::Month;
@@ -438,30 +435,18 @@ fn draws_of(ps: &[Parameter], particles: &[Particle], origin: &str) -> Draws {
 
 /// Calibrates a scenario file by ABC end to end (see the module's documentation).
 pub fn run_abc(job: &Job, abc: &AbcSettings) -> Result<AbcReport> {
-    let text = std::fs::read_to_string(&job.scenario_path).map_err(|source| Error::Io {
-        path: job.scenario_path.clone(),
-        source,
-    })?;
-    let origin = job.scenario_path.display().to_string();
-    let base = Scenario::from_toml_str(&text, &origin)?;
-    base.validate_as(&origin)?;
+    let super::job::Inputs {
+        text,
+        base,
+        targets,
+        parameters: ps,
+    } = job.load()?;
     let st = &job.settings;
-    if st.window_end > base.end || st.window_end < base.start {
-        return Err(Error::Config(format!(
-            "the calibration window ends {}, outside {} ({} to {})",
-            st.window_end, origin, base.start, base.end
-        )));
-    }
-    let targets = load_targets(&job.targets_dir, &base, st.window_end)?;
     if !targets.iter().any(|t| t.weight > 0.0) {
         return Err(Error::Config(
             "no target has a positive weight: nothing to fit".into(),
         ));
     }
-    let ps = match &job.parameters {
-        Some(p) => load_parameters(p, &base)?,
-        None => super::default_parameters(&base, &targets),
-    };
     Plan {
         replicates: abc.particles as u64 * st.replicates,
         ..Plan::default()
@@ -561,6 +546,7 @@ fn write_abc_set(
     let mut sw = crate::experiment::SummaryWriter::create(dir, &[])?;
     sw.write(&r.forecast, &[])?;
     files.extend(sw.finish()?);
+    files.extend(write_band_chart(dir, base, r, st.window_end)?);
     // The posterior sample beside the calibrated scenario, and the scenario itself.
     if let Some(parent) = r.posterior_file.parent() {
         crate::output::create_dir(parent)?;
@@ -586,6 +572,57 @@ fn write_abc_set(
     set.finish()?;
     let _ = st;
     Ok(files)
+}
+
+/// `fit.svg` (with the `charts` feature): the posterior predictive value shares with their
+/// 95% bands and the observed shares.
+fn write_band_chart(
+    dir: &Path,
+    base: &Scenario,
+    r: &AbcReport,
+    window_end: Month,
+) -> Result<Vec<String>> {
+    #[cfg(feature = "charts")]
+    {
+        use super::Measure;
+        let mut series: Vec<crate::chart::BandSeries> = Vec::new();
+        for q in r
+            .post
+            .quantities()
+            .into_iter()
+            .filter(|q| q.metric == "value_share")
+        {
+            let b = r.post.quantity(&q);
+            let point = (q.month, 100.0 * b.mean, 100.0 * b.lo, 100.0 * b.hi);
+            match series.iter_mut().find(|(id, _)| *id == q.key1) {
+                Some((_, pts)) => pts.push(point),
+                None => series.push((q.key1.clone(), vec![point])),
+            }
+        }
+        let observed: Vec<crate::chart::Observed> = r
+            .targets
+            .iter()
+            .filter(|t| matches!(t.measure, Measure::Share | Measure::ShareWithoutP2p))
+            .map(|t| crate::chart::Observed {
+                platform: t.platform.clone(),
+                months: t.months,
+                value: t.value,
+                filled: t.measure == Measure::Share,
+            })
+            .collect();
+        let title = format!(
+            "{}: value share, % (posterior predictive mean and 95% band of {} runs; dots observed, hollow = without p2p)",
+            base.name,
+            r.post.runs.len()
+        );
+        crate::chart::band_fit_chart(&dir.join("fit.svg"), &title, &series, &observed, window_end)?;
+        Ok(vec!["fit.svg".to_string()])
+    }
+    #[cfg(not(feature = "charts"))]
+    {
+        let _ = (dir, base, r, window_end);
+        Ok(vec![])
+    }
 }
 
 fn abc_header(job: &Job, abc: &AbcSettings, base: &Scenario, r: &AbcReport) -> String {
@@ -900,18 +937,17 @@ impl AbcReport {
                 format!("{:.1} [{:.1}, {:.1}]", b.mean, b.lo, b.hi)
             );
         }
-        let sims: Vec<f64> = self
-            .targets
-            .iter()
-            .map(|t| self.post.target(t).mean)
-            .collect();
-        let _ = writeln!(
-            o,
-            "\nPosterior predictive mean: value-share error {:.2} points (weighted RMSE of the \
-             fitted shares); objective {:.3}.",
-            objective(&self.targets, &sims, 0.0, true),
-            objective(&self.targets, &sims, 0.01, false)
-        );
+        for (name, p) in [("\nPrior", &self.prior), ("Posterior", &self.post)] {
+            let sims: Vec<f64> = self.targets.iter().map(|t| p.target(t).mean).collect();
+            let f = super::fit_summary(&self.targets, &sims);
+            let _ = writeln!(
+                o,
+                "{name} predictive mean: value-share error {:.2} points (weighted RMSE of the \
+                 fitted shares); user counts' RMS log error {:.3}, the worst off by a factor \
+                 {:.2} ({} counts).",
+                f.share_rmse, f.count_rms_log, f.worst_factor, f.counts
+            );
+        }
         let _ = writeln!(
             o,
             "\nValue share (%) each December, posterior predictive mean and 95% band:"

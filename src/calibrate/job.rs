@@ -135,7 +135,45 @@ pub(crate) fn file_name(p: &std::path::Path) -> String {
         .unwrap_or_else(|| "input".into())
 }
 
+/// What a calibration reads: the scenario's text and scenario, the targets, the parameters.
+pub(crate) struct Inputs {
+    pub text: String,
+    pub base: Scenario,
+    pub targets: Vec<Target>,
+    pub parameters: Vec<Parameter>,
+}
+
 impl Job {
+    /// Reads and checks the scenario (the window inside its horizon), the targets and the
+    /// parameters (the file's, or [`default_parameters`]).
+    pub(crate) fn load(&self) -> Result<Inputs> {
+        let text = std::fs::read_to_string(&self.scenario_path).map_err(|source| Error::Io {
+            path: self.scenario_path.clone(),
+            source,
+        })?;
+        let origin = self.scenario_path.display().to_string();
+        let base = Scenario::from_toml_str(&text, &origin)?;
+        base.validate_as(&origin)?;
+        let st = &self.settings;
+        if st.window_end > base.end || st.window_end < base.start {
+            return Err(Error::Config(format!(
+                "the calibration window ends {}, outside {} ({} to {})",
+                st.window_end, origin, base.start, base.end
+            )));
+        }
+        let targets = load_targets(&self.targets_dir, &base, st.window_end)?;
+        let parameters = match &self.parameters {
+            Some(p) => load_parameters(p, &base)?,
+            None => default_parameters(&base, &targets),
+        };
+        Ok(Inputs {
+            text,
+            base,
+            targets,
+            parameters,
+        })
+    }
+
     /// The name, inside the output set, of the copy of the scenario file.
     fn scenario_input(&self) -> String {
         format!("inputs/scenario/{}", file_name(&self.scenario_path))
@@ -244,25 +282,13 @@ pub struct Report {
 /// calibrated scenario: the original file with the calibrated numbers rewritten in place and a
 /// header recording the command, seed and budget.
 pub fn run(job: &Job) -> Result<Report> {
-    let text = std::fs::read_to_string(&job.scenario_path).map_err(|source| Error::Io {
-        path: job.scenario_path.clone(),
-        source,
-    })?;
-    let origin = job.scenario_path.display().to_string();
-    let base = Scenario::from_toml_str(&text, &origin)?;
-    base.validate_as(&origin)?;
+    let Inputs {
+        text,
+        base,
+        targets,
+        parameters: ps,
+    } = job.load()?;
     let st = &job.settings;
-    if st.window_end > base.end || st.window_end < base.start {
-        return Err(Error::Config(format!(
-            "the calibration window ends {}, outside {} ({} to {})",
-            st.window_end, origin, base.start, base.end
-        )));
-    }
-    let targets = load_targets(&job.targets_dir, &base, st.window_end)?;
-    let ps = match &job.parameters {
-        Some(p) => load_parameters(p, &base)?,
-        None => default_parameters(&base, &targets),
-    };
     let mut bar = crate::experiment::Progress::new(st.budget as u64, job.progress);
     let calibration = calibrate(&base, &ps, &targets, st, |_, _, _| bar.advance(1))?;
     let start_objective = calibration.trace[0].objective;

@@ -217,3 +217,59 @@ pub fn evaluate(candidate: &Scenario, targets: &[Target], st: &Settings) -> Resu
         simulated,
     })
 }
+
+/// The acceptance figures of docs/CALIBRATION.md for one set of simulated values (one per
+/// target): the weighted RMSE of the fitted shares in points, the root-mean-square log error of
+/// the fitted counts (a lower bound counting only when violated) and the worst count's factor.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FitSummary {
+    /// Weighted RMSE of the fitted share targets, percentage points.
+    pub share_rmse: f64,
+    /// RMS of `ln(simulated / published)` over the fitted counts.
+    pub count_rms_log: f64,
+    /// The largest `exp(|ln(simulated / published)|)` among the fitted counts.
+    pub worst_factor: f64,
+    /// Fitted counts.
+    pub counts: usize,
+}
+
+/// [`FitSummary`] of `sims` against `targets`.
+///
+/// ```
+/// use paymarket::calibrate::{fit_summary, Measure, Target};
+/// let m = "2016-12".parse().unwrap();
+/// let t = |value, measure, at_least| Target {
+///     series: "s".into(), platform: "a".into(), publisher: "p".into(), period: "2016-12".into(),
+///     months: (m, m), value, weight: 1.0, measure, at_least, context: String::new(),
+/// };
+/// let targets = [t(50.0, Measure::Share, false), t(100.0, Measure::Holders, false), t(10.0, Measure::Holders, true)];
+/// // A share 3 points off, a count twice the published one, a lower bound exceeded.
+/// let f = fit_summary(&targets, &[53.0, 200.0, 40.0]);
+/// assert!((f.share_rmse - 3.0).abs() < 1e-12);
+/// assert!((f.count_rms_log - (2f64.ln().powi(2) / 2.0).sqrt()).abs() < 1e-12);
+/// assert!((f.worst_factor - 2.0).abs() < 1e-12);
+/// # Ok::<(), paymarket::Error>(())
+/// ```
+pub fn fit_summary(targets: &[Target], sims: &[f64]) -> FitSummary {
+    let share_rmse = objective(targets, sims, 0.0, true);
+    let (mut sq, mut n, mut worst) = (0.0, 0usize, 1.0f64);
+    for (t, &s) in targets.iter().zip(sims) {
+        if t.weight == 0.0 || t.measure.is_share() {
+            continue;
+        }
+        let e = error(t, s) / 100.0;
+        sq += e * e;
+        n += 1;
+        worst = worst.max(e.abs().exp());
+    }
+    FitSummary {
+        share_rmse,
+        count_rms_log: if n == 0 {
+            f64::NAN
+        } else {
+            (sq / n as f64).sqrt()
+        },
+        worst_factor: if n == 0 { f64::NAN } else { worst },
+        counts: n,
+    }
+}
