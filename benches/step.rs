@@ -9,7 +9,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use paymarket::{Scenario, Simulation};
 
 fn simulation(users: u64) -> Simulation {
-    let mut s = Scenario::load("data/scenarios/china_2012_2021.toml").expect("scenario");
+    let mut s = Scenario::load("tests/fixtures/china_v1/china_2012_2021.toml").expect("scenario");
     s.agents.users = users;
     s.agents.merchants = users / 10;
     // Far enough to never run out of months while criterion iterates.

@@ -1,7 +1,7 @@
-//! What did the walled gardens of 2013–2014 do? The historical replay against a world where
-//! Taobao never shut out WeChat's links and QR codes (the 2013 `shift` events on the Taobao
-//! channel for WeChat members, and their 2021 reversal) and Alipay never closed its gateway to
-//! WeChat public accounts (the 2014 `block`). Both worlds run on the same replicate seeds, so
+//! What did the walled gardens of 2013–2014 do? The calibrated historical replay against a
+//! world where Taobao never shut out WeChat's links and QR codes (the `shift` events on the
+//! `alibaba_commerce` channel for WeChat members, and their 2021 reversal) and Alipay never
+//! closed its gateway to WeChat public accounts (the 2014 `block`). Both worlds run on the same replicate seeds, so
 //! the effect `history − open world` comes with a paired 95% confidence interval.
 //!
 //! ```text
@@ -40,13 +40,13 @@ fn main() -> ExitCode {
 fn is_wall(e: &paymarket::scenario::Event) -> bool {
     let year = e.at.year();
     let taobao_vs_wechat = e.kind == EventKind::Shift
-        && e.channel.as_deref() == Some("taobao")
+        && e.channel.as_deref() == Some("alibaba_commerce")
         && e.network.as_deref() == Some("wechat");
     taobao_vs_wechat || (e.kind == EventKind::Block && year == 2014)
 }
 
 fn run(flags: &support::Flags) -> Result<(), Box<dyn std::error::Error>> {
-    let history = Scenario::load("data/scenarios/china_2012_2021.toml")?;
+    let history = Scenario::load("data/scenarios/china_2012_2021_calibrated.toml")?;
     let mut open = history.clone();
     open.name = "open_world".into();
     open.events.retain(|e| !is_wall(e));

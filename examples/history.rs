@@ -246,6 +246,27 @@ fn run(flags: &support::Flags) -> Result<(), Box<dyn std::error::Error>> {
             println!("  P({statement}) = {pr:.2} ({n} runs)");
         }
     }
+    let mut runs: Vec<(String, Vec<f64>)> = vec![(
+        format!("this run ({} users)", s.agents.users),
+        targets
+            .iter()
+            .map(|t| paymarket::calibrate::simulated(&collect.reports, t))
+            .collect(),
+    )];
+    if let Some((p, users)) = &bands {
+        runs.push((
+            format!("the mean of the {draws} posterior runs ({users} users)"),
+            targets.iter().map(|t| p.target(t).mean).collect(),
+        ));
+    }
+    println!("\nFit over the window (docs/CALIBRATION.md asks for shares within 3 points, counts within an RMS log error of 0.35 and a factor of 2):");
+    for (name, sims) in &runs {
+        let f = paymarket::calibrate::fit_summary(&targets, sims);
+        println!(
+            "  {name}: value shares {:.2} points (weighted RMSE); user counts' RMS log error {:.3}, worst factor {:.2} ({} counts)",
+            f.share_rmse, f.count_rms_log, f.worst_factor, f.counts
+        );
+    }
     println!("\nThe published figures up to 2016 and this run, by the calibration's comparison rules (weight 0: reported, not fitted):\n");
     print!(
         "{}",

@@ -37,7 +37,7 @@ fn main() -> ExitCode {
 fn run(flags: &support::Flags) -> Result<(), Box<dyn std::error::Error>> {
     let fork: Month = "2021-08".parse()?;
     let order_month: Month = "2021-09".parse()?;
-    let mut order = Scenario::load("data/scenarios/china_2012_2021.toml")?;
+    let mut order = Scenario::load("data/scenarios/china_2012_2021_calibrated.toml")?;
     order.name = "miit_order".into();
     order.end = "2023-12".parse()?;
     // No order: the opening events from September 2021 on (links, interop, new acceptance)

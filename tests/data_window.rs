@@ -128,6 +128,11 @@ fn no_csv_row_after_2016_is_a_share_user_merchant_or_multihoming_figure() {
             .from_path(f)
             .unwrap();
         let header: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
+        // A posterior sample (`calibrate --method abc`) holds parameter vectors, no dated
+        // figure and no words.
+        if header.starts_with(&["particle", "weight", "distance", "generation"].map(String::from)) {
+            continue;
+        }
         let period = header
             .iter()
             .position(|h| h == "period" || h == "date")

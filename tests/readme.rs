@@ -40,18 +40,19 @@ fn the_readme_replay_table_is_the_one_the_code_writes() {
     );
 }
 
-/// "on N share points and M user counts": the numbers the calibration fits.
+/// "on N share points and M user counts": the numbers the calibration fits (a share point is
+/// any percentage: value shares and default shares).
 #[test]
 fn the_readme_counts_the_fitted_figures_as_the_code_does() {
     let s = Scenario::load("data/scenarios/china_2012_2021.toml").unwrap();
     let t = targets(&s);
     let shares = t
         .iter()
-        .filter(|t| t.weight > 0.0 && t.measure.name().starts_with("value_share"))
+        .filter(|t| t.weight > 0.0 && t.measure.name().ends_with("_pct"))
         .count();
     let counts = t
         .iter()
-        .filter(|t| t.weight > 0.0 && !t.measure.name().starts_with("value_share"))
+        .filter(|t| t.weight > 0.0 && !t.measure.name().ends_with("_pct"))
         .count();
     let sentence = format!(
         "{shares} share points and {counts} user counts ({} fitted data points",

@@ -6,6 +6,9 @@ use paymarket::Scenario;
 fn every_shipped_scenario_round_trips_through_its_resolved_toml() {
     for f in [
         "data/scenarios/china_2012_2021.toml",
+        "data/scenarios/china_2012_2021_calibrated.toml",
+        "data/scenarios/china_2012_2021_one_context.toml",
+        "data/scenarios/china_2012_2021_one_context_calibrated.toml",
         "data/scenarios/duopoly.toml",
         "data/scenarios/contexts.toml",
         "tests/fixtures/china_v1/china_2012_2021.toml",

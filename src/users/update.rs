@@ -141,7 +141,7 @@ struct Paid {
 
 /// One user's month: payments, then decisions (MODEL.md steps 4–5). Returns the new state word
 /// and dormancy. Each phase is a function of its own, inlined into this one. The split costs
-/// 1.0% of instructions (callgrind, `paymarket run data/scenarios/china_2012_2021.toml --users
+/// 1.0% of instructions (callgrind, `paymarket run tests/fixtures/china_v1/china_2012_2021.toml --users
 /// 20000 --merchants 2000 --threads 1`: 5,253,002,990 against 5,202,869,258 for the single
 /// function), kept for a loop a reader can follow phase by phase.
 ///
