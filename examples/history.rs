@@ -72,7 +72,7 @@ fn run(flags: &support::Flags) -> Result<(), Box<dyn std::error::Error>> {
     let pool = support::pool(flags.count("threads")?.unwrap_or(0))?;
     let started = Instant::now();
     let mut collect = Collect::default();
-    pool.install(|| -> paymarket::Result<()> {
+    let files = pool.install(|| -> paymarket::Result<Vec<String>> {
         let mut sim = Simulation::new(s.clone())?;
         // The manifest is written last, once the panel files (if any) are in place too.
         let mut csv = CsvRecorder::create(out)?.without_manifest();
@@ -89,7 +89,7 @@ fn run(flags: &support::Flags) -> Result<(), Box<dyn std::error::Error>> {
         if panel.is_some() {
             files.extend(paymarket::record::PANEL_FILES.map(String::from));
         }
-        paymarket::output::write_manifest(std::path::Path::new(out), &files)
+        Ok(files)
     })?;
     let secs = started.elapsed().as_secs_f64();
     // The posterior predictive runs for the bands.
@@ -240,6 +240,10 @@ fn run(flags: &support::Flags) -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     forecast.commit()?;
+    // The manifest last, once forecast.csv is in place too.
+    let mut files = files;
+    files.push(forecast.name());
+    paymarket::output::write_manifest(std::path::Path::new(out), &files)?;
     if let (Some((p, _)), [a, b, ..]) = (&bands, third.as_slice()) {
         println!("\nWhich way the market goes, over the {draws} posterior runs:");
         for (statement, pr, n) in paymarket::calibrate::probabilities(p, a, b) {
@@ -263,7 +267,7 @@ fn run(flags: &support::Flags) -> Result<(), Box<dyn std::error::Error>> {
     for (name, sims) in &runs {
         let f = paymarket::calibrate::fit_summary(&targets, sims);
         println!(
-            "  {name}: value shares {:.2} points (weighted RMSE); user counts' RMS log error {:.3}, worst factor {:.2} ({} counts)",
+            "  {name}: shares {:.2} points (weighted RMSE of the value and default shares); user counts' RMS log error {:.3}, worst factor {:.2} ({} counts)",
             f.share_rmse, f.count_rms_log, f.worst_factor, f.counts
         );
     }

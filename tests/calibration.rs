@@ -165,10 +165,14 @@ fn abc_is_deterministic_and_its_files_read_back() {
         a.posterior, b.posterior,
         "the posterior differs between 1 thread and the pool"
     );
-    // 12 from the prior, 6 kept, then two generations of 6 new candidates: 24 in all.
-    assert_eq!(a.posterior.particles.len(), 6);
-    assert_eq!(a.posterior.generations.len(), 3);
-    assert_eq!(a.posterior.generations[2].simulated, 24);
+    // 12 particles from the prior (the sample keeps 12: 6 kept, 6 refilled and moved), and
+    // moves within the budget of 24 simulations (a move refused by the prior ratio costs none).
+    assert_eq!(a.posterior.particles.len(), 12);
+    assert!(a.posterior.generations.len() >= 2);
+    let last = a.posterior.generations.last().unwrap();
+    assert!(last.simulated > 12 && last.simulated <= 24, "{last:?}");
+    let eps = a.posterior.tolerance();
+    assert!(a.posterior.particles.iter().all(|p| p.distance <= eps));
     for f in [
         "posterior.csv",
         "prior_sample.csv",

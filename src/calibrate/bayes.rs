@@ -28,7 +28,7 @@ use crate::scenario::Scenario;
 use std::path::Path;
 use std::sync::Arc;
 
-/// The seed-noise check: the distance at the heaviest particles under other replicate seeds.
+/// The seed-noise check: the distance at the first particles under other replicate seeds.
 #[derive(Debug, Clone)]
 pub struct Noise {
     /// Per point checked: its particle index and its distances under each other seed set.
@@ -344,7 +344,8 @@ fn distances(
 const NOISE_POINTS: usize = 8;
 const NOISE_SEEDS: u64 = 4;
 
-/// The noise check: the heaviest particles' distances under `NOISE_SEEDS` other seed sets.
+/// The noise check: the distances of the heaviest particles (with equal weights, the first
+/// `NOISE_POINTS` in order) under `NOISE_SEEDS` other seed sets.
 fn noise(
     base: &Scenario,
     ps: &[Parameter],
@@ -478,9 +479,12 @@ pub fn run_abc(job: &Job, abc: &AbcSettings) -> Result<AbcReport> {
         n_pred,
         st,
     )?;
+    // The prior predictive draws from the prior sample, less any vector that does not make a
+    // valid scenario (it could not be run).
     let prior_particles: Vec<Particle> = posterior
         .prior_sample
         .iter()
+        .filter(|p| apply(&base, &ps, &p.x).and_then(|s| s.into_valid()).is_ok())
         .map(|p| Particle {
             weight: 1.0,
             ..p.clone()
@@ -942,8 +946,8 @@ impl AbcReport {
             let f = super::fit_summary(&self.targets, &sims);
             let _ = writeln!(
                 o,
-                "{name} predictive mean: value-share error {:.2} points (weighted RMSE of the \
-                 fitted shares); user counts' RMS log error {:.3}, the worst off by a factor \
+                "{name} predictive mean: share error {:.2} points (weighted RMSE of the fitted \
+                 value and default shares); user counts' RMS log error {:.3}, the worst off by a factor \
                  {:.2} ({} counts).",
                 f.share_rmse, f.count_rms_log, f.worst_factor, f.counts
             );

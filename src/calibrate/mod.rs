@@ -192,11 +192,13 @@ fn check_parameters(ps: &[Parameter], s: &Scenario) -> Result<()> {
         }
         match (p.mean, p.sd) {
             (None, None) => {}
-            (Some(m), Some(sd)) if m.is_finite() && sd.is_finite() && sd > 0.0 => {}
+            (Some(m), Some(sd))
+                if m.is_finite() && sd.is_finite() && sd > 0.0 && m >= p.lo && m <= p.hi => {}
             _ => {
                 return Err(Error::Config(format!(
-                    "parameter[{k}] {}: a normal prior needs both a finite mean and a positive \
-                     sd, got mean {:?} and sd {:?}; leave both out for a uniform prior",
+                    "parameter[{k}] {}: a normal prior needs both a finite mean within the bounds \
+                     and a positive sd, got mean {:?} and sd {:?}; leave both out for a uniform \
+                     prior",
                     p.path, p.mean, p.sd
                 )))
             }

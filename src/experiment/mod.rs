@@ -36,6 +36,7 @@ use std::io::IsTerminal;
 mod compare;
 pub mod dist;
 mod ensemble;
+pub mod posterior;
 pub mod sweep;
 
 pub use compare::*;
@@ -58,8 +59,8 @@ pub struct Plan {
     /// over parameter uncertainty as well as seed noise. Both sides of a comparison take the
     /// same vector in the same replicate.
     ///
-    /// [`Draws::pick`]: crate::calibrate::posterior::Draws::pick
-    pub posterior: Option<std::sync::Arc<crate::calibrate::posterior::Draws>>,
+    /// [`Draws::pick`]: posterior::Draws::pick
+    pub posterior: Option<std::sync::Arc<posterior::Draws>>,
 }
 
 impl Default for Plan {

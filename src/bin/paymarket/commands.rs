@@ -68,14 +68,14 @@ fn plan(s: &Scenario, reps: &Reps, common: &Common) -> Res<Plan> {
 
 /// With `--posterior`: the copy of the posterior file in the output set, and the arguments
 /// that make the set again from it.
-fn posterior_input(reps: &Reps) -> Option<(String, String)> {
-    let p = reps.posterior.as_ref()?;
+fn posterior_input(reps: &Reps, plan: &Plan) -> Option<(String, String)> {
+    let (p, d) = (reps.posterior.as_ref()?, plan.posterior.as_ref()?);
     let name = p
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "posterior.csv".into());
-    let text = std::fs::read_to_string(p).ok()?;
-    Some((format!("inputs/posterior/{name}"), text))
+    // The text as read when the plan was made, so the copy is the file the runs used.
+    Some((format!("inputs/posterior/{name}"), d.text.clone()))
 }
 
 /// Adds `replicate_parameters.csv` to a set whose plan has a posterior.
@@ -289,7 +289,7 @@ pub fn ensemble(a: EnsembleArgs, start: Instant) -> Res<ExitCode> {
     }
     let mut rerun = vec!["ensemble".to_string(), RESOLVED.into()];
     rerun.extend(reps_args(&plan, &reps));
-    let extra: Vec<(String, String)> = posterior_input(&reps).into_iter().collect();
+    let extra: Vec<(String, String)> = posterior_input(&reps, &plan).into_iter().collect();
     if let Some((name, _)) = extra.first() {
         rerun.extend(["--posterior".into(), name.clone()]);
     }
@@ -503,6 +503,23 @@ pub fn compare(a: CompareArgs, start: Instant) -> Res<ExitCode> {
     let plan = plan(&b, &reps, &common)?;
     if let Some(d) = &plan.posterior {
         d.check(&a)?;
+        // The particle sets its paths on both sides: a difference there would be erased.
+        for path in &d.paths {
+            let (vb, va) = (
+                paymarket::scenario::path::get_path(&b, path)?,
+                paymarket::scenario::path::get_path(&a, path)?,
+            );
+            if vb != va {
+                return Err(format!(
+                    "{path} is {vb} in {} and {va} in {}, but the posterior sample {} sets it in \
+                     both: compare scenarios that differ elsewhere, or drop --posterior",
+                    baseline.display(),
+                    alternative.display(),
+                    d.origin
+                )
+                .into());
+            }
+        }
     }
     if !root {
         experiment::compare(&b, &a, &plan, fork_at, &mut [])?;
@@ -514,7 +531,7 @@ pub fn compare(a: CompareArgs, start: Instant) -> Res<ExitCode> {
         rerun.extend(["--fork-at".into(), f.to_string()]);
     }
     rerun.extend(reps_args(&plan, &reps));
-    let extra: Vec<(String, String)> = posterior_input(&reps).into_iter().collect();
+    let extra: Vec<(String, String)> = posterior_input(&reps, &plan).into_iter().collect();
     if let Some((name, _)) = extra.first() {
         rerun.extend(["--posterior".into(), name.clone()]);
     }

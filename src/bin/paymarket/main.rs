@@ -174,13 +174,14 @@ pub struct CalibrateArgs {
     /// by approximate Bayesian computation from the parameters' priors.
     #[arg(long, value_enum, default_value_t = Method::Point)]
     pub method: Method,
-    /// ABC: candidates in the first generation (half are kept as the posterior sample).
+    /// ABC: particles (the posterior sample), all drawn from the prior first.
     #[arg(long, default_value_t = 200, value_parser = count)]
     pub particles: u64,
-    /// ABC: the share of candidates kept each generation.
+    /// ABC: the share of particles kept as they are each generation (the others are refilled
+    /// and moved).
     #[arg(long, default_value_t = 0.5)]
     pub alpha: f64,
-    /// ABC: stop when fewer than this share of a generation's candidates beat the new tolerance.
+    /// ABC: stop when fewer than this share of a generation's proposed moves are accepted.
     #[arg(long, default_value_t = 0.05)]
     pub min_acceptance: f64,
     /// Parameter file ([[parameter]] path, lo, hi, why); default: every third-party
