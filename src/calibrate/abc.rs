@@ -521,7 +521,12 @@ pub fn abc_smc(
                 trial.push((j, x));
             }
             let xs: Vec<Vec<f64>> = trial.iter().map(|(_, x)| x.clone()).collect();
-            let ds = distance(&xs)?;
+            // Every move refused by the prior ratio: nothing to simulate.
+            let ds = if xs.is_empty() {
+                Vec::new()
+            } else {
+                distance(&xs)?
+            };
             simulated += xs.len();
             candidates += xs.len();
             for ((j, x), dist) in trial.into_iter().zip(ds) {
