@@ -39,108 +39,13 @@
 //! # Ok::<(), paymarket::Error>(())
 //! ```
 //!
-//! Owns: `Prior`, `AbcSettings`, `Particle`, `Generation`, `Posterior`, `abc_smc`. Reads: the
+//! Owns: `AbcSettings`, `Particle`, `Generation`, `Posterior`, `abc_smc` (`Prior` is in
+//! `calibrate::prior`, re-exported here). Reads: the
 //! counter-based draws. Never: simulations (the caller's distance does them), files.
 
+pub use super::prior::Prior;
 use crate::error::{Error, Result};
 use crate::rng::{mix64, std_normal, u01};
-
-/// A parameter's prior: uniform on `[lo, hi]`, or a normal of `mean` and `sd` truncated to it.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Prior {
-    /// Lower bound.
-    pub lo: f64,
-    /// Upper bound.
-    pub hi: f64,
-    /// `Some((mean, sd))` for a truncated normal.
-    pub normal: Option<(f64, f64)>,
-}
-
-impl Prior {
-    /// A uniform prior on `[lo, hi]`.
-    pub fn uniform(lo: f64, hi: f64) -> Prior {
-        Prior {
-            lo,
-            hi,
-            normal: None,
-        }
-    }
-
-    /// Whether `x` is inside the bounds.
-    pub fn contains(&self, x: f64) -> bool {
-        x >= self.lo && x <= self.hi
-    }
-
-    /// The density at `x` up to a constant factor common to every `x` (0 outside the bounds):
-    /// the truncated normal's normalising constant cancels in the moves' prior ratio.
-    pub fn density(&self, x: f64) -> f64 {
-        if !self.contains(x) {
-            return 0.0;
-        }
-        match self.normal {
-            None => 1.0 / (self.hi - self.lo),
-            Some((m, s)) => (-0.5 * ((x - m) / s).powi(2)).exp() / s,
-        }
-    }
-
-    /// A draw from the prior, from the counter-based word `w` and further words derived from it
-    /// (a truncated normal is drawn by rejection, at most 64 tries, then uniformly).
-    pub fn draw(&self, w: u64) -> f64 {
-        match self.normal {
-            None => self.lo + (self.hi - self.lo) * u01(w),
-            Some((m, s)) => {
-                for k in 0..64u64 {
-                    let x = m + s * std_normal(mix64(w ^ mix64(k + 1)));
-                    if self.contains(x) {
-                        return x;
-                    }
-                }
-                self.lo + (self.hi - self.lo) * u01(w)
-            }
-        }
-    }
-
-    /// The prior's standard deviation (a uniform's, or the truncated normal's by quadrature),
-    /// against which the posterior's spread is compared.
-    pub fn sd(&self) -> f64 {
-        match self.normal {
-            None => (self.hi - self.lo) / 12f64.sqrt(),
-            Some(_) => {
-                let n = 2000;
-                let h = (self.hi - self.lo) / n as f64;
-                let (mut z, mut m1, mut m2) = (0.0, 0.0, 0.0);
-                for k in 0..n {
-                    let x = self.lo + h * (k as f64 + 0.5);
-                    let d = self.density(x);
-                    z += d;
-                    m1 += d * x;
-                    m2 += d * x * x;
-                }
-                let mean = m1 / z;
-                (m2 / z - mean * mean).max(0.0).sqrt()
-            }
-        }
-    }
-
-    /// The prior's mean.
-    pub fn mean(&self) -> f64 {
-        match self.normal {
-            None => 0.5 * (self.lo + self.hi),
-            Some(_) => {
-                let n = 2000;
-                let h = (self.hi - self.lo) / n as f64;
-                let (mut z, mut m1) = (0.0, 0.0);
-                for k in 0..n {
-                    let x = self.lo + h * (k as f64 + 0.5);
-                    let d = self.density(x);
-                    z += d;
-                    m1 += d * x;
-                }
-                m1 / z
-            }
-        }
-    }
-}
 
 /// How the sampler runs.
 #[derive(Debug, Clone, PartialEq)]
@@ -326,25 +231,6 @@ fn word(seed: u64, generation: usize, slot: usize, purpose: u64) -> u64 {
     )
 }
 
-/// A bounded coordinate's unbounded image, `logit((x − lo)/(hi − lo))`: the moves are a
-/// Gaussian random walk there, so that no step leaves the bounds (with thirty bounded
-/// parameters, steps in the parameters themselves almost always left one).
-fn to_free(x: f64, p: &Prior) -> f64 {
-    let q = ((x - p.lo) / (p.hi - p.lo)).clamp(1e-12, 1.0 - 1e-12);
-    (q / (1.0 - q)).ln()
-}
-
-/// The inverse of [`to_free`].
-fn from_free(u: f64, p: &Prior) -> f64 {
-    p.lo + (p.hi - p.lo) / (1.0 + (-u).exp())
-}
-
-/// The prior density in the unbounded coordinates at `x` (up to a constant): the density times
-/// the Jacobian `dx/du = (x − lo)(hi − x)/(hi − lo)`.
-fn free_density(x: f64, p: &Prior) -> f64 {
-    p.density(x) * (x - p.lo) * (p.hi - x) / (p.hi - p.lo)
-}
-
 /// The indices of the `n` nearest particles, in index order (ties by position).
 fn nearest(all: &[Particle], n: usize) -> Vec<usize> {
     let mut order: Vec<usize> = (0..all.len()).collect();
@@ -355,7 +241,7 @@ fn nearest(all: &[Particle], n: usize) -> Vec<usize> {
 }
 
 /// The lower-triangular Cholesky factor of `s·Σ + ridge` for the covariance `Σ` of the
-/// particles in the unbounded coordinates of [`to_free`],
+/// particles in the unbounded coordinates of [`Prior::free_of`],
 /// with `s = min(2, 2.38²/d)`: twice the covariance in a few dimensions (Drovandi and Pettitt's
 /// choice), the optimal random-walk scale of Roberts, Gelman and Gilks (1997) in many (with
 /// thirty parameters twice the covariance leaves almost every step outside some bound). The
@@ -474,7 +360,7 @@ pub fn abc_smc(
             .fold(f64::NEG_INFINITY, f64::max);
         let kept: Vec<&Particle> = keep.iter().map(|&k| &particles[k]).collect();
         let free =
-            |x: &[f64]| -> Vec<f64> { x.iter().zip(priors).map(|(x, p)| to_free(*x, p)).collect() };
+            |x: &[f64]| -> Vec<f64> { x.iter().zip(priors).map(|(x, p)| p.free_of(*x)).collect() };
         let l = proposal_factor(&kept.iter().map(|p| free(&p.x)).collect::<Vec<_>>(), priors);
         // Refill: copies of kept particles drawn uniformly.
         let mut fresh: Vec<Particle> = (0..n_new)
@@ -499,10 +385,7 @@ pub fn abc_smc(
                 let u = free(&p.x);
                 let x: Vec<f64> = (0..d)
                     .map(|i| {
-                        from_free(
-                            u[i] + (0..=i).map(|k| l[i][k] * z[k]).sum::<f64>(),
-                            &priors[i],
-                        )
+                        priors[i].bounded_of(u[i] + (0..=i).map(|k| l[i][k] * z[k]).sum::<f64>())
                     })
                     .collect();
                 proposed += 1;
@@ -510,7 +393,7 @@ pub fn abc_smc(
                     .iter()
                     .zip(&p.x)
                     .zip(priors)
-                    .map(|((a, b), pr)| free_density(*a, pr) / free_density(*b, pr))
+                    .map(|((a, b), pr)| pr.free_density(*a) / pr.free_density(*b))
                     .product();
                 if !ratio.is_finite() {
                     continue;
@@ -727,30 +610,5 @@ mod tests {
         assert!(serial.particles.iter().all(|p| p.distance <= eps));
         assert!(serial.generations.last().unwrap().simulated <= 600);
         assert_eq!(serial.particles.len(), 100);
-    }
-
-    #[test]
-    fn prior_moments_match_their_formulas() {
-        let u = Prior::uniform(2.0, 4.0);
-        assert!((u.mean() - 3.0).abs() < 1e-12);
-        assert!((u.sd() - 2.0 / 12f64.sqrt()).abs() < 1e-12);
-        // A normal truncated far out is the normal.
-        let n = Prior {
-            lo: -10.0,
-            hi: 10.0,
-            normal: Some((1.0, 0.5)),
-        };
-        assert!((n.mean() - 1.0).abs() < 1e-6);
-        assert!((n.sd() - 0.5).abs() < 1e-4);
-        // Truncated at the mean: the half-normal's mean m + s·√(2/π).
-        let h = Prior {
-            lo: 1.0,
-            hi: 20.0,
-            normal: Some((1.0, 0.5)),
-        };
-        assert!((h.mean() - (1.0 + 0.5 * (2.0 / std::f64::consts::PI).sqrt())).abs() < 1e-3);
-        for k in 0..1000u64 {
-            assert!(h.contains(h.draw(mix64(k))));
-        }
     }
 }

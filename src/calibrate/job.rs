@@ -2,7 +2,8 @@
 //! inputs, searches, reports and writes `fit.csv`, `identification.csv`, `trace.csv`, the
 //! forecast summaries, `fit.svg` and the calibrated scenario, and the printed report.
 //!
-//! Owns: `Job`, `Report`, `run`, `default_parameters`. Reads: every other calibration module,
+//! Owns: `Job`, `Report`, `run`, `default_parameters`, `begin_set`, `patch_calibrated` (the
+//! point method's files are written by `point_files`). Reads: every other calibration module,
 //! output, chart. Never: the search's internals.
 
 use super::{
@@ -10,10 +11,7 @@ use super::{
     Fit, Parameter, Sensitivity, Settings, Target,
 };
 use crate::error::{Error, Result};
-use crate::month::Month;
-use crate::output::{number as num, StagedCsv};
 use crate::scenario::Scenario;
-use std::path::Path;
 
 /// The parameters calibrated when no parameter file is given: for every third-party platform
 /// (and any other a fitted target concerns), its innovation (0–0.05 a month), imitation weights (0–1 a month), initial
@@ -321,48 +319,9 @@ pub fn run(job: &Job) -> Result<Report> {
     };
     // Under MPI only rank 0 writes.
     if crate::experiment::dist::is_root() {
-        report.files = write_set(job, &text, &base, &calibrated, &report)?;
+        report.files = super::point_files::write_set(job, &text, &base, &calibrated, &report)?;
     }
     Ok(report)
-}
-
-/// Writes the output set of a calibration: identity and inputs first, then `fit.csv`,
-/// `identification.csv`, `trace.csv`, the forecast's summaries, `fit.svg` and the calibrated
-/// scenario, and the manifest last. Returns the files written into the output directory.
-fn write_set(
-    job: &Job,
-    text: &str,
-    base: &Scenario,
-    calibrated: &Scenario,
-    r: &Report,
-) -> Result<Vec<String>> {
-    let st = &job.settings;
-    let mut set = begin_set(job, base)?;
-    let dir = job.out.as_path();
-    let mut files = vec![
-        write_fit(dir, &r.targets, &r.fit)?,
-        write_identification(dir, &r.parameters, &r.identification)?,
-        write_trace(dir, &r.parameters, &r.calibration)?,
-    ];
-    let mut sw = crate::experiment::SummaryWriter::create(dir, &[])?;
-    sw.write(&r.forecast, &[])?;
-    files.extend(sw.finish()?);
-    files.extend(write_fit_chart(
-        dir,
-        &r.forecast,
-        &r.targets,
-        st.window_end,
-    )?);
-    let patched = calibrated_text(job, text, base, calibrated, r)?;
-    crate::output::write_atomic(&r.scenario_file, patched.as_bytes())?;
-    if r.scenario_file.parent() == Some(dir) {
-        if let Some(name) = r.scenario_file.file_name() {
-            files.push(name.to_string_lossy().into_owned());
-        }
-    }
-    set.add(files.iter().cloned());
-    set.finish()?;
-    Ok(files)
 }
 
 /// Starts a calibration's output set: the identity, the provenance and the copies of the inputs.
@@ -392,184 +351,6 @@ pub(crate) fn begin_set(job: &Job, base: &Scenario) -> Result<crate::output::Out
             inputs: vec![],
         });
     crate::output::OutputSet::begin(&job.out, &identity, provenance, &job.inputs()?)
-}
-
-/// `fit.csv`: every target with its simulated mean, spread, interval and error.
-fn write_fit(dir: &Path, targets: &[Target], fit: &Fit) -> Result<String> {
-    let mut w = StagedCsv::open(
-        dir,
-        "fit.csv",
-        &[
-            "period",
-            "publisher",
-            "series",
-            "observed",
-            "mean",
-            "sd",
-            "ci_low",
-            "ci_high",
-            "error",
-            "platform",
-            "measure",
-            "weight",
-        ],
-    )?;
-    for (t, m) in targets.iter().zip(&fit.simulated) {
-        let (lo, hi) = m.ci95();
-        w.write([
-            t.period.clone(),
-            t.publisher.clone(),
-            t.series.clone(),
-            num(t.value),
-            num(m.mean()),
-            num(m.sd()),
-            num(lo),
-            num(hi),
-            num(error(t, m.mean())),
-            t.platform.clone(),
-            t.measure.name().to_string(),
-            num(t.weight),
-        ])?;
-    }
-    w.commit()?;
-    Ok(w.name())
-}
-
-/// `identification.csv`: the objective when each parameter moves ±10%.
-fn write_identification(
-    dir: &Path,
-    ps: &[Parameter],
-    identification: &(f64, Vec<Sensitivity>),
-) -> Result<String> {
-    let mut w = StagedCsv::open(
-        dir,
-        "identification.csv",
-        &[
-            "parameter",
-            "value",
-            "lo",
-            "hi",
-            "value_minus",
-            "value_plus",
-            "objective",
-            "objective_minus",
-            "objective_plus",
-            "rise",
-        ],
-    )?;
-    for (s, p) in identification.1.iter().zip(ps) {
-        w.write([
-            s.path.clone(),
-            num(s.value),
-            num(p.lo),
-            num(p.hi),
-            num(s.tried.0),
-            num(s.tried.1),
-            num(identification.0),
-            num(s.objective.0),
-            num(s.objective.1),
-            num(s.rise),
-        ])?;
-    }
-    w.commit()?;
-    Ok(w.name())
-}
-
-/// `trace.csv`: every evaluation of the search, in order.
-fn write_trace(dir: &Path, ps: &[Parameter], calibration: &Calibration) -> Result<String> {
-    let mut header = vec!["evaluation".to_string(), "stage".into(), "objective".into()];
-    header.extend(ps.iter().map(|p| p.path.clone()));
-    let header: Vec<&str> = header.iter().map(String::as_str).collect();
-    let mut w = StagedCsv::open(dir, "trace.csv", &header)?;
-    for (k, ev) in calibration.trace.iter().enumerate() {
-        let mut row = vec![k.to_string(), ev.stage.to_string(), num(ev.objective)];
-        row.extend(ev.x.iter().map(|v| num(*v)));
-        w.write(&row)?;
-    }
-    w.commit()?;
-    Ok(w.name())
-}
-
-/// `fit.svg` (with the `charts` feature): the simulated shares with their bands and the
-/// observed ones as dots.
-fn write_fit_chart(
-    dir: &Path,
-    forecast: &crate::experiment::Summary,
-    targets: &[Target],
-    window_end: Month,
-) -> Result<Vec<String>> {
-    #[cfg(feature = "charts")]
-    {
-        use super::Measure;
-        let observed: Vec<crate::chart::Observed> = targets
-            .iter()
-            .filter(|t| matches!(t.measure, Measure::Share | Measure::ShareWithoutP2p))
-            .map(|t| crate::chart::Observed {
-                platform: t.platform.clone(),
-                months: t.months,
-                value: t.value,
-                filled: t.measure == Measure::Share,
-            })
-            .collect();
-        crate::chart::fit_chart(&dir.join("fit.svg"), forecast, &observed, window_end)?;
-        Ok(vec!["fit.svg".to_string()])
-    }
-    #[cfg(not(feature = "charts"))]
-    {
-        let _ = (dir, forecast, targets, window_end);
-        Ok(vec![])
-    }
-}
-
-/// The calibrated scenario's text: the original file with the calibrated numbers rewritten in
-/// place, its own name, and a header recording the command, seed, budget and fit; it must read
-/// back as the calibrated scenario.
-fn calibrated_text(
-    job: &Job,
-    text: &str,
-    base: &Scenario,
-    calibrated: &Scenario,
-    r: &Report,
-) -> Result<String> {
-    let (st, targets, ps, fit) = (&job.settings, &r.targets, &r.parameters, &r.fit);
-    let report = Settings {
-        replicates: job.report_replicates.max(2),
-        ..st.clone()
-    };
-    let (start_objective, calibration) = (r.start_objective, &r.calibration);
-    let fitted = targets.iter().filter(|t| t.weight > 0.0).count();
-    let header = [
-        format!(
-            "# Calibrated by paymarket {} from {}. Regenerate with:",
-            env!("CARGO_PKG_VERSION"),
-            file_name(&job.scenario_path)
-        ),
-        format!("#   {}", job.command),
-        format!(
-            "# Seed {}, budget {} evaluations ({} replicates of {} users and {} merchants per candidate),",
-            st.seed, st.budget, st.replicates, st.users, st.merchants
-        ),
-        format!(
-            "# window {} to {}: {fitted} of {} targets fitted; {} free parameters.",
-            base.start,
-            st.window_end,
-            targets.len(),
-            ps.len()
-        ),
-        format!(
-            "# Objective (weighted RMSE, {} replicates): {:.3} (start {:.3}); value shares alone: {:.3} points.",
-            report.replicates, fit.objective, start_objective, fit.share_rmse
-        ),
-        "# Calibrated numbers are marked \"calibrated, was ...\" below.".to_string(),
-    ]
-    .join("\n")
-        + "\n\n";
-    let values: Vec<(String, f64)> = ps
-        .iter()
-        .zip(&calibration.best)
-        .map(|(p, v)| (p.path.clone(), *v))
-        .collect();
-    patch_calibrated(text, &values, calibrated, &header)
 }
 
 /// The scenario text with `values` rewritten in place (each marked "calibrated, was ..."),

@@ -42,11 +42,15 @@ use serde::Deserialize;
 use std::path::Path;
 
 pub mod abc;
+mod abc_files;
 mod bayes;
 mod identify;
 mod job;
 mod objective;
+mod point_files;
 pub mod posterior;
+mod predictive;
+mod prior;
 mod search;
 mod targets;
 
@@ -54,6 +58,7 @@ pub use bayes::*;
 pub use identify::*;
 pub use job::*;
 pub use objective::*;
+pub use predictive::*;
 pub use search::*;
 pub use targets::*;
 
