@@ -218,3 +218,104 @@ fn a_failed_run_is_named_and_leaves_no_complete_output() {
     }
     let _ = std::fs::remove_dir_all(d);
 }
+
+/// ABC calibration (`calibrate --method abc`, a quick budget) gives the same files on 0, 2 and 3
+/// ranks: the sampler's rounds, the seed-noise check, the fit and both predictive ensembles
+/// follow one another on every rank. The calibrated scenario's header names the command line,
+/// whose `--out` differs, so that line is left out of the comparison.
+#[test]
+fn an_abc_calibration_is_byte_identical_on_any_number_of_ranks() {
+    let root = tmp("abc");
+    let read = |out: &Path| -> Vec<(String, Vec<u8>)> {
+        let mut f: Vec<(String, Vec<u8>)> = files_of(out)
+            .into_iter()
+            .filter(|(n, _)| n.ends_with(".csv") || n.ends_with(".toml") || n.ends_with(".svg"))
+            .map(|(n, b)| {
+                if n.ends_with(".toml") {
+                    let text = String::from_utf8(b).unwrap();
+                    let kept: Vec<&str> = text
+                        .lines()
+                        .filter(|l| !l.starts_with("#   paymarket calibrate"))
+                        .collect();
+                    (n, kept.join("\n").into_bytes())
+                } else {
+                    (n, b)
+                }
+            })
+            .collect();
+        f.sort();
+        f
+    };
+    let mut reference: Option<Vec<(String, Vec<u8>)>> = None;
+    for ranks in [0usize, 2, 3] {
+        let out = root.join(format!("np{ranks}"));
+        let o = out.display().to_string();
+        let r = paymarket(
+            ranks,
+            &[
+                "calibrate",
+                "data/scenarios/china_2012_2021.toml",
+                "--targets",
+                "data/observed",
+                "--params",
+                "data/calibration/china.toml",
+                "--method",
+                "abc",
+                "--particles",
+                "8",
+                "--budget",
+                "24",
+                "--users",
+                "2000",
+                "--merchants",
+                "200",
+                "--replicates",
+                "1",
+                "--report-replicates",
+                "2",
+                "--out",
+                &o,
+            ],
+            &[],
+        );
+        assert!(
+            r.status.success(),
+            "ABC on {ranks} ranks: {}",
+            String::from_utf8_lossy(&r.stderr)
+        );
+        let f = read(&out);
+        assert!(
+            f.iter().any(|(n, _)| n == "posterior.csv") && f.len() >= 10,
+            "ABC on {ranks} ranks wrote {:?}",
+            f.iter().map(|x| &x.0).collect::<Vec<_>>()
+        );
+        match &reference {
+            None => reference = Some(f),
+            Some(want) => {
+                assert_eq!(
+                    want.iter().map(|x| &x.0).collect::<Vec<_>>(),
+                    f.iter().map(|x| &x.0).collect::<Vec<_>>()
+                );
+                for ((n, a), (_, b)) in want.iter().zip(&f) {
+                    assert!(a == b, "ABC: {n} differs on {ranks} ranks");
+                }
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(root);
+}
+
+/// The files (not folders) of a directory, by name.
+fn files_of(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read(&p).unwrap(),
+            )
+        })
+        .collect()
+}

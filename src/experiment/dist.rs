@@ -341,8 +341,11 @@ mod imp {
         finish(world, workers, failure, to_all, &kept)
     }
 
-    /// Tell the workers how the job ended: the failure, or (when every rank needs them) every
-    /// result in order.
+    /// Tell the workers how the job ended: the failure, or every result in order (when every
+    /// rank needs them), or only that it ended. Every worker waits for this message after its
+    /// `STOP`, so that none starts the next job, and sends rank 0 its `READY` for it, while rank
+    /// 0 is still in this one: rank 0 would take that `READY` for this job's, answer it with a
+    /// second `STOP`, and the worker would skip the next job (a hang, or results out of step).
     fn finish(
         world: &SimpleCommunicator,
         workers: usize,
@@ -351,15 +354,14 @@ mod imp {
         kept: &[Vec<u8>],
     ) -> Result<()> {
         if let Some(f) = failure {
-            if to_all {
-                for w in 1..=workers {
-                    world
-                        .process_at_rank(w as i32)
-                        .send_with_tag(f.as_bytes(), ALL);
-                }
+            for w in 1..=workers {
+                world
+                    .process_at_rank(w as i32)
+                    .send_with_tag(f.as_bytes(), ALL);
             }
             return Err(Error::Config(f));
         }
+        let mut msg = vec![1u8];
         if to_all {
             let blob = serde_json::to_vec(
                 &kept
@@ -368,11 +370,10 @@ mod imp {
                     .collect::<Vec<_>>(),
             )
             .expect("serialises");
-            let mut msg = vec![1u8];
             msg.extend(blob);
-            for w in 1..=workers {
-                world.process_at_rank(w as i32).send_with_tag(&msg[..], ALL);
-            }
+        }
+        for w in 1..=workers {
+            world.process_at_rank(w as i32).send_with_tag(&msg[..], ALL);
         }
         Ok(())
     }
@@ -389,8 +390,10 @@ mod imp {
             let (msg, status) = root.receive_vec::<u8>();
             if status.tag() == STOP {
                 let failed = msg.first() == Some(&1);
+                // Wait for the end of the job on rank 0 (see `finish`).
+                let (all, _) = root.receive_vec::<u8>();
                 if !to_all {
-                    return if failed {
+                    return if failed || all.first() != Some(&1) {
                         Err(Error::Config(format!(
                             "rank {} stopped: a run failed (rank 0 names it)",
                             world.rank()
@@ -399,7 +402,6 @@ mod imp {
                         Ok(())
                     };
                 }
-                let (all, _) = root.receive_vec::<u8>();
                 if all.first() != Some(&1) {
                     return Err(Error::Config(String::from_utf8_lossy(&all).into_owned()));
                 }
