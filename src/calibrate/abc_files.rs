@@ -4,7 +4,7 @@
 //!
 //! Owns: `write_abc_set` and one writer per file. Reads: the ABC report. Never: simulations.
 
-use super::abc::{AbcSettings, Posterior};
+use super::abc::{AbcSettings, Particle, Posterior};
 use super::bayes::{AbcReport, Noise};
 use super::job::file_name;
 use super::posterior::write_posterior;
@@ -204,24 +204,40 @@ fn write_summary(dir: &Path, ps: &[Parameter], post: &Posterior) -> Result<Strin
         ],
     )?;
     let (mean, sd) = (post.mean(), post.sd());
+    let ordered = super::order(ps)?;
     for (k, p) in ps.iter().enumerate() {
-        let prior = p.prior();
+        // A parameter in an order constraint: its prior is the joint prior's marginal, whose
+        // moments are those of the prior sample (the declared prior's are not).
+        let (prior_mean, prior_sd) = if ordered.iter().any(|&(a, b)| a == k || b == k) {
+            prior_sample_moments(&post.prior_sample, k)
+        } else {
+            let prior = p.prior();
+            (prior.mean(), prior.sd())
+        };
         w.write([
             p.path.clone(),
             num(p.lo),
             num(p.hi),
-            num(prior.mean()),
-            num(prior.sd()),
+            num(prior_mean),
+            num(prior_sd),
             num(mean[k]),
             num(sd[k]),
             num(post.quantile(k, 0.025)),
             num(post.quantile(k, 0.5)),
             num(post.quantile(k, 0.975)),
-            num(sd[k] / prior.sd()),
+            num(sd[k] / prior_sd),
         ])?;
     }
     w.commit()?;
     Ok(w.name())
+}
+
+/// Mean and standard deviation of parameter `k` over the draws from the prior.
+fn prior_sample_moments(sample: &[Particle], k: usize) -> (f64, f64) {
+    let n = sample.len() as f64;
+    let mean = sample.iter().map(|p| p.x[k]).sum::<f64>() / n;
+    let var = sample.iter().map(|p| (p.x[k] - mean).powi(2)).sum::<f64>() / n;
+    (mean, var.sqrt())
 }
 
 fn write_correlations(dir: &Path, ps: &[Parameter], post: &Posterior) -> Result<String> {

@@ -16,7 +16,7 @@
 //! written by `abc_files`, the bands computed by `predictive`. Reads: the sampler, the
 //! objective, the experiment runner. Never: the rules.
 
-use super::abc::{abc_smc, AbcSettings, Particle, Posterior};
+use super::abc::{abc_smc_ordered, AbcSettings, Particle, Posterior};
 use super::posterior::Draws;
 use super::predictive::{probabilities, Predictive, Quantity};
 use super::{apply, evaluate, Job, Parameter, Settings, Target};
@@ -212,8 +212,9 @@ pub fn run_abc(job: &Job, abc: &AbcSettings) -> Result<AbcReport> {
     .check_memory(&st.sized(&base), 1)?;
     let priors: Vec<_> = ps.iter().map(Parameter::prior).collect();
     let mut bar = crate::experiment::Progress::new(abc.budget as u64, job.progress);
-    let posterior = abc_smc(
+    let posterior = abc_smc_ordered(
         &priors,
+        &super::order(&ps)?,
         abc,
         st.seed,
         |xs| distances(&base, &ps, xs, &targets, st),

@@ -137,6 +137,14 @@ pub struct Parameter {
     /// The truncated normal prior's standard deviation (with `mean`).
     #[serde(default)]
     pub sd: Option<f64>,
+    /// The path of another parameter of the file that this one may not exceed: the joint prior
+    /// of `--method abc` is the product of the marginal priors restricted to the ordered region
+    /// (for a sequence of tightening limits whose sizes are guesses, say).
+    #[serde(default)]
+    pub at_most: Option<String>,
+    /// The path of another parameter of the file that this one may not fall below.
+    #[serde(default)]
+    pub at_least: Option<String>,
 }
 
 impl Parameter {
@@ -149,6 +157,8 @@ impl Parameter {
             why: why.into(),
             mean: None,
             sd: None,
+            at_most: None,
+            at_least: None,
         }
     }
 
@@ -212,7 +222,41 @@ fn check_parameters(ps: &[Parameter], s: &Scenario) -> Result<()> {
         set_path(s, &p.path, p.lo)?;
         set_path(s, &p.path, p.hi)?;
     }
+    order(ps)?;
     Ok(())
+}
+
+/// The order constraints of the parameters' `at_most` and `at_least` fields, as pairs `(a, b)`
+/// of parameter indices meaning `x[a] ≤ x[b]`. Refuses a name that is not another parameter of
+/// the file, and a pair whose bounds leave no value in order.
+pub fn order(ps: &[Parameter]) -> Result<Vec<(usize, usize)>> {
+    let mut pairs = Vec::new();
+    for (k, p) in ps.iter().enumerate() {
+        for (field, other, below) in [
+            ("at_most", &p.at_most, true),
+            ("at_least", &p.at_least, false),
+        ] {
+            let Some(other) = other else { continue };
+            let Some(j) = ps.iter().position(|q| &q.path == other).filter(|&j| j != k) else {
+                return Err(Error::Config(format!(
+                    "parameter[{k}] {}: {field} = {other:?} names no other parameter of the \
+                     file; give the path of another [[parameter]]",
+                    p.path
+                )));
+            };
+            let (a, b) = if below { (k, j) } else { (j, k) };
+            if ps[a].lo > ps[b].hi {
+                return Err(Error::Config(format!(
+                    "parameter[{k}] {}: {field} = {other:?} leaves no value in order ({} may \
+                     not exceed {}, but the first's lower bound {} is above the second's upper \
+                     bound {}); widen the bounds or drop the constraint",
+                    p.path, ps[a].path, ps[b].path, ps[a].lo, ps[b].hi
+                )));
+            }
+            pairs.push((a, b));
+        }
+    }
+    Ok(pairs)
 }
 
 /// The scenario with the parameters set to `x`.
@@ -361,6 +405,31 @@ fn scores<I: Sync>(items: &[I], f: impl Fn(&I) -> f64 + Sync) -> Result<Vec<f64>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `at_most` and `at_least` become pairs `x[a] ≤ x[b]`; a name that is not another
+    /// parameter, or bounds that leave no value in order, are refused with the field.
+    #[test]
+    fn order_constraints_become_index_pairs() {
+        let mut ps = vec![
+            Parameter::new("event[0].offset", 0.0, 2.0, ""),
+            Parameter::new("event[1].offset", -0.5, 1.5, ""),
+            Parameter::new("event[2].offset", 0.0, 2.0, ""),
+        ];
+        ps[1].at_most = Some("event[0].offset".into());
+        ps[2].at_least = Some("event[1].offset".into());
+        assert_eq!(order(&ps).unwrap(), vec![(1, 0), (1, 2)]);
+        ps[2].at_least = Some("event[9].offset".into());
+        let e = order(&ps).unwrap_err().to_string();
+        assert!(e.contains("parameter[2] event[2].offset: at_least = \"event[9].offset\" names no other parameter"), "{e}");
+        ps[2].at_least = Some("event[2].offset".into());
+        assert!(order(&ps).is_err(), "a parameter ordered against itself");
+        ps[2].at_least = None;
+        ps[0].lo = 1.8;
+        ps[1].at_most = None;
+        ps[0].at_most = Some("event[1].offset".into());
+        let e = order(&ps).unwrap_err().to_string();
+        assert!(e.contains("leaves no value in order"), "{e}");
+    }
 
     #[test]
     fn periods_cover_their_months() {
