@@ -54,6 +54,28 @@ fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
     out
 }
 
+/// The first set of files becomes the reference; every later one must have the same names and
+/// bytes.
+fn same_as(
+    reference: &mut Option<Vec<(String, Vec<u8>)>>,
+    f: Vec<(String, Vec<u8>)>,
+    name: &str,
+    ranks: usize,
+) {
+    match reference {
+        None => *reference = Some(f),
+        Some(want) => {
+            assert_eq!(
+                want.iter().map(|x| &x.0).collect::<Vec<_>>(),
+                f.iter().map(|x| &x.0).collect::<Vec<_>>()
+            );
+            for ((n, a), (_, b)) in want.iter().zip(&f) {
+                assert!(a == b, "{name}: {n} differs on {ranks} ranks");
+            }
+        }
+    }
+}
+
 /// The command on 0 (no mpirun), 1, 2 and 3 ranks gives the same files byte for byte; the
 /// manifests list the same files with the same checksums (they differ only in the command line
 /// they record, whose `--out` differs).
@@ -78,18 +100,7 @@ fn same_everywhere(name: &str, args: &[&str]) {
             "manifest.json files".into(),
             format!("{:?}", manifest.files).into_bytes(),
         ));
-        match &reference {
-            None => reference = Some(f),
-            Some(want) => {
-                assert_eq!(
-                    want.iter().map(|x| &x.0).collect::<Vec<_>>(),
-                    f.iter().map(|x| &x.0).collect::<Vec<_>>()
-                );
-                for ((n, a), (_, b)) in want.iter().zip(&f) {
-                    assert!(a == b, "{name}: {n} differs on {ranks} ranks");
-                }
-            }
-        }
+        same_as(&mut reference, f, name, ranks);
     }
     let _ = std::fs::remove_dir_all(root);
 }
@@ -289,18 +300,7 @@ fn an_abc_calibration_is_byte_identical_on_any_number_of_ranks() {
             "ABC on {ranks} ranks wrote {:?}",
             f.iter().map(|x| &x.0).collect::<Vec<_>>()
         );
-        match &reference {
-            None => reference = Some(f),
-            Some(want) => {
-                assert_eq!(
-                    want.iter().map(|x| &x.0).collect::<Vec<_>>(),
-                    f.iter().map(|x| &x.0).collect::<Vec<_>>()
-                );
-                for ((n, a), (_, b)) in want.iter().zip(&f) {
-                    assert!(a == b, "ABC: {n} differs on {ranks} ranks");
-                }
-            }
-        }
+        same_as(&mut reference, f, "ABC", ranks);
     }
     let _ = std::fs::remove_dir_all(root);
 }
