@@ -204,16 +204,8 @@ fn write_summary(dir: &Path, ps: &[Parameter], post: &Posterior) -> Result<Strin
         ],
     )?;
     let (mean, sd) = (post.mean(), post.sd());
-    let ordered = super::order(ps)?;
     for (k, p) in ps.iter().enumerate() {
-        // A parameter in an order constraint: its prior is the joint prior's marginal, whose
-        // moments are those of the prior sample (the declared prior's are not).
-        let (prior_mean, prior_sd) = if ordered.iter().any(|&(a, b)| a == k || b == k) {
-            prior_sample_moments(&post.prior_sample, k)
-        } else {
-            let prior = p.prior();
-            (prior.mean(), prior.sd())
-        };
+        let (prior_mean, prior_sd) = prior_moments(ps, k, post);
         w.write([
             p.path.clone(),
             num(p.lo),
@@ -230,6 +222,19 @@ fn write_summary(dir: &Path, ps: &[Parameter], post: &Posterior) -> Result<Strin
     }
     w.commit()?;
     Ok(w.name())
+}
+
+/// Parameter `k`'s prior mean and standard deviation: the declared prior's, or, for a
+/// parameter in an order constraint, the prior sample's (its prior is then the ordered joint
+/// prior's marginal, whose moments the declared prior's are not).
+pub(super) fn prior_moments(ps: &[Parameter], k: usize, post: &Posterior) -> (f64, f64) {
+    let ordered = super::order(ps).unwrap_or_default();
+    if ordered.iter().any(|&(a, b)| a == k || b == k) {
+        prior_sample_moments(&post.prior_sample, k)
+    } else {
+        let prior = ps[k].prior();
+        (prior.mean(), prior.sd())
+    }
 }
 
 /// Mean and standard deviation of parameter `k` over the draws from the prior.

@@ -320,17 +320,17 @@ impl AbcReport {
         );
         let (mean, sd) = (p.mean(), p.sd());
         for (k, par) in self.parameters.iter().enumerate() {
-            let pr = par.prior();
+            let (prior_mean, prior_sd) = super::abc_files::prior_moments(&self.parameters, k, p);
             let _ = writeln!(
                 o,
                 "{:<44} {:>9.4} {:>9.4} {:>9.4} {:>9.4} {:>19} {:>6.2}",
                 par.path,
-                pr.mean(),
-                pr.sd(),
+                prior_mean,
+                prior_sd,
                 mean[k],
                 sd[k],
                 format!("[{:.3}, {:.3}]", p.quantile(k, 0.025), p.quantile(k, 0.975)),
-                sd[k] / pr.sd()
+                sd[k] / prior_sd
             );
         }
         let _ = writeln!(

@@ -139,7 +139,8 @@ pub struct Parameter {
     pub sd: Option<f64>,
     /// The path of another parameter of the file that this one may not exceed: the joint prior
     /// of `--method abc` is the product of the marginal priors restricted to the ordered region
-    /// (for a sequence of tightening limits whose sizes are guesses, say).
+    /// (for a sequence of tightening limits whose sizes are guesses, say). The point search
+    /// (`--method point`) does not use it.
     #[serde(default)]
     pub at_most: Option<String>,
     /// The path of another parameter of the file that this one may not fall below.
@@ -245,11 +246,11 @@ pub fn order(ps: &[Parameter]) -> Result<Vec<(usize, usize)>> {
                 )));
             };
             let (a, b) = if below { (k, j) } else { (j, k) };
-            if ps[a].lo > ps[b].hi {
+            if ps[a].lo >= ps[b].hi {
                 return Err(Error::Config(format!(
-                    "parameter[{k}] {}: {field} = {other:?} leaves no value in order ({} may \
-                     not exceed {}, but the first's lower bound {} is above the second's upper \
-                     bound {}); widen the bounds or drop the constraint",
+                    "parameter[{k}] {}: {field} = {other:?} leaves no room in order ({} may \
+                     not exceed {}, but the first's lower bound {} is not below the second's \
+                     upper bound {}); widen the bounds or drop the constraint",
                     p.path, ps[a].path, ps[b].path, ps[a].lo, ps[b].hi
                 )));
             }
@@ -428,7 +429,7 @@ mod tests {
         ps[1].at_most = None;
         ps[0].at_most = Some("event[1].offset".into());
         let e = order(&ps).unwrap_err().to_string();
-        assert!(e.contains("leaves no value in order"), "{e}");
+        assert!(e.contains("leaves no room in order"), "{e}");
     }
 
     #[test]
