@@ -79,7 +79,6 @@ fn write_band_chart(
 ) -> Result<Vec<String>> {
     #[cfg(feature = "charts")]
     {
-        use super::Measure;
         let mut series: Vec<crate::chart::BandSeries> = Vec::new();
         for q in r
             .post
@@ -94,17 +93,7 @@ fn write_band_chart(
                 None => series.push((q.key1.clone(), vec![point])),
             }
         }
-        let observed: Vec<crate::chart::Observed> = r
-            .targets
-            .iter()
-            .filter(|t| matches!(t.measure, Measure::Share | Measure::ShareWithoutP2p))
-            .map(|t| crate::chart::Observed {
-                platform: t.platform.clone(),
-                months: t.months,
-                value: t.value,
-                filled: t.measure == Measure::Share,
-            })
-            .collect();
+        let observed = super::point_files::observed_shares(&r.targets);
         let title = format!(
             "{}: value share, % (posterior predictive mean and 95% band of {} runs; dots observed, hollow = without p2p)",
             base.name,

@@ -158,17 +158,7 @@ fn write_fit_chart(
 ) -> Result<Vec<String>> {
     #[cfg(feature = "charts")]
     {
-        use super::Measure;
-        let observed: Vec<crate::chart::Observed> = targets
-            .iter()
-            .filter(|t| matches!(t.measure, Measure::Share | Measure::ShareWithoutP2p))
-            .map(|t| crate::chart::Observed {
-                platform: t.platform.clone(),
-                months: t.months,
-                value: t.value,
-                filled: t.measure == Measure::Share,
-            })
-            .collect();
+        let observed = observed_shares(targets);
         crate::chart::fit_chart(&dir.join("fit.svg"), forecast, &observed, window_end)?;
         Ok(vec!["fit.svg".to_string()])
     }
@@ -228,4 +218,21 @@ fn calibrated_text(
         .map(|(p, v)| (p.path.clone(), *v))
         .collect();
     patch_calibrated(text, &values, calibrated, &header)
+}
+
+/// The share targets as a fit chart's published points (filled: the share of all value;
+/// hollow: the share without p2p transfers). Both methods' `fit.svg` draw them.
+#[cfg(feature = "charts")]
+pub(super) fn observed_shares(targets: &[Target]) -> Vec<crate::chart::Observed> {
+    use super::Measure;
+    targets
+        .iter()
+        .filter(|t| matches!(t.measure, Measure::Share | Measure::ShareWithoutP2p))
+        .map(|t| crate::chart::Observed {
+            platform: t.platform.clone(),
+            months: t.months,
+            value: t.value,
+            filled: t.measure == Measure::Share,
+        })
+        .collect()
 }
