@@ -343,3 +343,61 @@ fn money_is_conserved_in_every_channel_every_month() {
         }
     }
 }
+
+/// A fringe share (`Platform::fringe_share`) is a measurement of flows outside the simulation:
+/// the same run with `b` carrying a fringe of 10% has the same users, channels, spending and
+/// defaults bit for bit, `a`'s value share is its share without the fringe times 0.9, and `b`'s
+/// merchant value gains exactly 10% of the new third-party total, `0.1 / 0.9` of the simulated
+/// one; the market row differs only in its concentration, which counts the new shares.
+#[test]
+fn a_fringe_share_books_outside_flows_and_changes_nothing_simulated() {
+    let plain = base();
+    let mut with = base();
+    with.platforms[1].fringe_share = 0.1;
+    let (a, b) = (common::run(plain), common::run(with));
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(x.channels, y.channels, "{}", x.month);
+        // The market is the simulated one; only the concentration counts the fringe's share.
+        let hhi: f64 = y
+            .platforms
+            .iter()
+            .filter_map(|p| p.value_share)
+            .map(|v| 1e4 * v * v)
+            .sum();
+        assert!((y.market.hhi - hhi).abs() < 1e-9);
+        let market = paymarket::record::MarketRow {
+            hhi: y.market.hhi,
+            ..x.market.clone()
+        };
+        assert_eq!(market, y.market, "{}", x.month);
+        assert_eq!(x.defaults, y.defaults, "{}", x.month);
+        let simulated = x.platforms[0].value() + x.platforms[1].value();
+        assert!(simulated > 0.0);
+        let (xa, ya) = (&x.platforms[0], &y.platforms[0]);
+        assert_eq!(
+            (xa.users, xa.value(), xa.fee_revenue),
+            (ya.users, ya.value(), ya.fee_revenue)
+        );
+        let share = xa.value_share.unwrap();
+        assert!(
+            (ya.value_share.unwrap() - 0.9 * share).abs() < 1e-12,
+            "{}",
+            x.month
+        );
+        let (xb, yb) = (&x.platforms[1], &y.platforms[1]);
+        assert_eq!(
+            (xb.users, xb.p2p_value, xb.own_value),
+            (yb.users, yb.p2p_value, yb.own_value)
+        );
+        let gain = yb.merchant_value - xb.merchant_value;
+        assert!(
+            (gain - simulated / 9.0).abs() <= 1e-9 * simulated,
+            "{}",
+            x.month
+        );
+        assert!((yb.value() - xb.value() - gain).abs() <= 1e-9 * simulated);
+        let total: f64 = y.platforms.iter().filter_map(|p| p.value_share).sum();
+        assert!((total - 1.0).abs() < 1e-12);
+    }
+}

@@ -78,6 +78,24 @@ fn share_outside_zero_one() {
 }
 
 #[test]
+fn fringe_share_out_of_range_or_on_a_platform_outside_the_shares() {
+    let mut s = base();
+    s.platforms[1].fringe_share = 1.2;
+    assert_problem(&s, "platform.b.fringe_share", "between 0 and 0.99, got 1.2");
+    let mut s = base();
+    s.platforms[1].fringe_share = -0.1;
+    assert_problem(&s, "platform.b.fringe_share", "got -0.1");
+    let mut s = base();
+    s.platforms[1].third_party = false;
+    s.platforms[1].fringe_share = 0.1;
+    assert_problem(&s, "platform.b.fringe_share", "has third_party = false");
+    let mut s = base();
+    s.platforms[0].fringe_share = 0.5;
+    s.platforms[1].fringe_share = 0.5;
+    assert_problem(&s, "platform", "fringe_share add up to 1");
+}
+
+#[test]
 fn negative_fee() {
     let mut s = base();
     s.platforms[1].fee = -0.01;

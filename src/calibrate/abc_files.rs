@@ -121,12 +121,13 @@ fn abc_header(job: &Job, abc: &AbcSettings, base: &Scenario, r: &AbcReport) -> S
         ),
         format!("#   {}", job.command),
         format!(
-            "# Seed {}, {} particles (alpha {}), {} candidates, each {} replicates of {} users and {} merchants,",
+            "# Seed {}, {} particles (alpha {}), {} candidates, each {} replicate{} of {} users and {} merchants,",
             st.seed,
             abc.particles,
             abc.alpha,
             last.map_or(0, |g| g.simulated),
             st.replicates,
+            if st.replicates == 1 { "" } else { "s" },
             st.users,
             st.merchants
         ),

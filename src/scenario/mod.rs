@@ -268,6 +268,20 @@ pub struct Platform {
     /// The platform's pricing strategy (scripted by events when absent).
     #[serde(default)]
     pub strategy: Option<StrategySpec>,
+    /// Share of all third-party value carried by flows the model does not simulate and booked
+    /// to this platform: a competitive fringe (merchants' card acquiring on mobile POS
+    /// terminals, bill and business payments through the smaller licensed processors) whose
+    /// share of the published totals is held constant. Each month the platform's merchant
+    /// value is raised so that these flows are this share of all third-party value (users,
+    /// fees, subsidies, channels and decisions are unchanged: docs/MODEL.md section 11). 0, the
+    /// default, adds nothing; third-party platforms only, and their fringe shares together
+    /// below 1.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub fringe_share: f64,
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
 }
 
 fn d_true() -> bool {

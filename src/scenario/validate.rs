@@ -331,6 +331,13 @@ fn platform_section(c: &mut Checker, s: &Scenario) {
     for (k, pl) in s.platforms.iter().enumerate() {
         platform(c, s, k, pl, &networks, &channels, &merchant_channels);
     }
+    let fringe: f64 = s.platforms.iter().map(|p| p.fringe_share).sum();
+    if fringe >= 0.99 && s.platforms.iter().all(|p| p.fringe_share < 0.99) {
+        c.push(
+            "platform",
+            format!("the platforms' fringe_share add up to {fringe}; together they must stay below 0.99, so that the simulated wallets carry some of the value"),
+        );
+    }
 }
 
 /// The fields of platform `k`.
@@ -420,6 +427,24 @@ fn platform(
     }
     c.nonneg(&format!("{p}.fixed_cost"), pl.fixed_cost, "fixed cost");
     strategy(c, &p, pl.strategy.as_ref(), channels);
+    if pl.fringe_share != 0.0 {
+        c.range(
+            &format!("{p}.fringe_share"),
+            pl.fringe_share,
+            0.0,
+            0.99,
+            "fringe share of third-party value",
+        );
+        if !pl.third_party {
+            c.push(
+                format!("{p}.fringe_share"),
+                format!(
+                    "only a third-party platform can carry the fringe's flows, and this one has third_party = false (got fringe_share = {}); set third_party = true or move the fringe to a third-party platform",
+                    pl.fringe_share
+                ),
+            );
+        }
+    }
 }
 
 /// A `defend_share` strategy's shares, budget and channels.

@@ -324,13 +324,27 @@ impl Simulation {
                 .map(|c| value[c][j])
                 .sum()
         };
-        let third_total: f64 = (0..p)
+        let simulated: f64 = (0..p)
             .filter(|&j| s.platforms[j].third_party)
             .map(|j| (0..c_n).map(|c| value[c][j]).sum::<f64>())
             .sum();
+        // The fringe (`Platform::fringe_share`): flows outside the simulation, booked to their
+        // platforms so that together they are the share `S` of all third-party value.
+        let fringe: f64 = s.platforms.iter().map(|pl| pl.fringe_share).sum();
+        let third_total = if fringe > 0.0 {
+            simulated / (1.0 - fringe)
+        } else {
+            simulated
+        };
         let mut platforms = Vec::with_capacity(p);
         for (j, pl) in s.platforms.iter().enumerate() {
-            let v: f64 = (0..c_n).map(|c| value[c][j]).sum();
+            let mut merchant_value = kind_value(j, ChannelKind::Merchant);
+            let mut v: f64 = (0..c_n).map(|c| value[c][j]).sum();
+            if pl.fringe_share > 0.0 {
+                let flows = pl.fringe_share * third_total;
+                merchant_value += flows;
+                v += flows;
+            }
             let share = (pl.third_party && third_total > 0.0).then(|| v / third_total);
             platforms.push(PlatformRow {
                 platform: pl.id.clone(),
@@ -341,7 +355,7 @@ impl Simulation {
                 merchants: (0..c_n)
                     .map(|c| ma.accepting[c * p + j] as f64 * self.market.shop_weight[c])
                     .sum(),
-                merchant_value: kind_value(j, ChannelKind::Merchant),
+                merchant_value,
                 p2p_value: kind_value(j, ChannelKind::P2p),
                 own_value: kind_value(j, ChannelKind::Own),
                 value_share: share,
