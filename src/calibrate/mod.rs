@@ -426,6 +426,13 @@ mod tests {
             (w.measure, w.at_least, w.weight),
             (Measure::Holders, false, 0.25)
         );
+        // WeChat Pay's card binders are a part of Tencent's wallet holders (QQ Wallet's too):
+        // a lower bound (the revision of 2026-12-02, docs/CALIBRATION.md).
+        let b = find("wechatpay.users_bound_cards_after_cny", "2014-02");
+        assert_eq!(
+            (b.measure, b.at_least, b.platform.as_str()),
+            (Measure::Holders, true, "tenpay")
+        );
         let t = find("tencent.monthly_active_payment_accounts", "2016-12");
         assert_eq!(
             (t.measure, t.at_least, t.platform.as_str()),

@@ -303,7 +303,7 @@ const V2_RULES: &[Rule] = &[
     rule("alipay.mobile_payment_users", "2013", "alipay", Measure::AnnualUsers, true, 1.0, ""),
     rule("alipay.wallet_annual_active_users", "2014-10-16", "alipay", Measure::AnnualUsers, false, 1.0, ""),
     rule("alipay.active_users", "2016", "alipay", Measure::AnnualUsers, true, 1.0, ""),
-    rule("wechatpay.users_bound_cards_after_cny", "2014-02", "tenpay", Measure::Holders, false, 0.5, ""),
+    rule("wechatpay.users_bound_cards_after_cny", "2014-02", "tenpay", Measure::Holders, true, 0.5, ""),
     rule("wechatpay.users", "2015-02", "tenpay", Measure::Holders, true, 1.0, ""),
     rule("wechatpay.users", "2016-06", "tenpay", Measure::Holders, false, 0.5, ""),
     rule("cnnic.mobile_payment_users", "", "", Measure::Adopters, false, 1.0, ""),
