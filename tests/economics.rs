@@ -401,3 +401,32 @@ fn a_fringe_share_books_outside_flows_and_changes_nothing_simulated() {
         assert!((total - 1.0).abs() < 1e-12);
     }
 }
+
+/// A fringe changes no decision: a `DefendShare` strategy reads the simulated value shares, so
+/// with half of third-party value in a fringe (which would halve every fall in the reported
+/// shares) it subsidises in the same months by the same amounts.
+#[test]
+fn a_fringe_share_leaves_a_share_defending_strategy_as_it_is() {
+    use paymarket::scenario::StrategySpec;
+    let mut plain = base();
+    plain.platforms[0].brand = 1.5;
+    plain.platforms[1].strategy = Some(StrategySpec::DefendShare {
+        start: "2020-01".parse().unwrap(),
+        // b's share falls by 0.010-0.026 a quarter here without the strategy: above the
+        // threshold, but not once halved.
+        threshold: 0.015,
+        step: 0.004,
+        cap: 0.02,
+        budget: 1e15,
+        channels: vec!["shops".into()],
+    });
+    let mut with = plain.clone();
+    with.platforms[0].fringe_share = 0.5;
+    let (a, b) = (common::run(plain), common::run(with));
+    let cost = |r: &MonthReport| r.platforms[1].subsidy_cost;
+    assert!(a.iter().any(|r| cost(r) > 0.0), "the strategy never acted");
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(cost(x), cost(y), "{}", x.month);
+        assert_eq!(x.channels, y.channels, "{}", x.month);
+    }
+}

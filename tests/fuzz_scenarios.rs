@@ -177,10 +177,12 @@ proptest! {
         events in prop::collection::vec(event_spec(), 0..8),
         platforms_empty in prop::bool::weighted(0.1),
         shops_zero in prop::bool::weighted(0.1),
-        fringe in prop_oneof![3 => Just(0.0), 1 => value(0.0, 1.0)],
+        fringe in prop::collection::vec(prop_oneof![3 => Just(0.0), 1 => value(0.0, 1.0)], 2),
     ) {
         let mut s = common::base();
-        s.platforms[1].fringe_share = fringe;
+        for (p, x) in s.platforms.iter_mut().zip(&fringe) {
+            p.fringe_share = *x;
+        }
         for (ch, w) in s.channels.iter_mut().zip(&weights) {
             ch.weight = *w;
         }

@@ -177,3 +177,21 @@ logistic = { mid = 2015.5, width = 0.8 }
         })
     );
 }
+
+/// A platform's fringe share is read by path at its default (a file leaves it out) and set by
+/// path like any other field.
+#[test]
+fn a_fringe_share_is_addressed_by_path_at_its_default_too() {
+    let s = common::base();
+    assert_eq!(path::get_path(&s, "platform.b.fringe_share").unwrap(), 0.0);
+    let set = path::set_path(&s, "platform.b.fringe_share", 0.1).unwrap();
+    assert_eq!(set.platforms[1].fringe_share, 0.1);
+    assert_eq!(
+        path::get_path(&set, "platform.b.fringe_share").unwrap(),
+        0.1
+    );
+    assert_eq!(
+        path::set_path(&set, "platform.b.fringe_share", 0.0).unwrap(),
+        s
+    );
+}

@@ -92,7 +92,20 @@ fn fringe_share_out_of_range_or_on_a_platform_outside_the_shares() {
     let mut s = base();
     s.platforms[0].fringe_share = 0.5;
     s.platforms[1].fringe_share = 0.5;
-    assert_problem(&s, "platform", "fringe_share add up to 1");
+    assert_problem(
+        &s,
+        "platform",
+        "fringe_share add up to 1 (a = 0.5, b = 0.5)",
+    );
+    // Each at its limit, together above it.
+    let mut s = base();
+    s.platforms[0].fringe_share = 0.99;
+    s.platforms[1].fringe_share = 0.01;
+    assert_problem(&s, "platform", "at most 0.99");
+    let mut s = base();
+    s.platforms[0].fringe_share = 0.6;
+    s.platforms[1].fringe_share = 0.39;
+    assert!(problems(&s).is_empty(), "0.99 in all is allowed");
 }
 
 #[test]

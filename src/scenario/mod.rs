@@ -274,8 +274,8 @@ pub struct Platform {
     /// share of the published totals is held constant. Each month the platform's merchant
     /// value is raised so that these flows are this share of all third-party value (users,
     /// fees, subsidies, channels and decisions are unchanged: docs/MODEL.md section 11). 0, the
-    /// default, adds nothing; third-party platforms only, and their fringe shares together
-    /// below 1.
+    /// default, adds nothing; third-party platforms only, at most 0.99, and the fringe shares
+    /// of all platforms together at most 0.99.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub fringe_share: f64,
 }

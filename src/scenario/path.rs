@@ -138,8 +138,19 @@ fn locate<'v>(root: &'v mut Value, path: &str, create: bool) -> Result<&'v mut V
     Ok(cur)
 }
 
+/// The scenario as a tree for path access. A field that a scenario file leaves out when it is at
+/// its default (`fringe_share`) is put back with that default, so that reading it by path gives
+/// the value in force rather than "no field".
 fn to_value(s: &Scenario) -> Value {
-    serde_json::to_value(s).expect("a scenario always serialises")
+    let mut v = serde_json::to_value(s).expect("a scenario always serialises");
+    if let Some(Value::Array(platforms)) = v.get_mut("platform") {
+        for p in platforms.iter_mut() {
+            if let Value::Object(map) = p {
+                map.entry("fringe_share").or_insert(Value::from(0.0));
+            }
+        }
+    }
+    v
 }
 
 /// The numeric field at `path`.

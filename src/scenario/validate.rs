@@ -331,11 +331,25 @@ fn platform_section(c: &mut Checker, s: &Scenario) {
     for (k, pl) in s.platforms.iter().enumerate() {
         platform(c, s, k, pl, &networks, &channels, &merchant_channels);
     }
+    // Each fringe share in range (checked above), they must also add up to at most 0.99.
+    let fringes: Vec<String> = s
+        .platforms
+        .iter()
+        .filter(|p| p.fringe_share != 0.0)
+        .map(|p| format!("{} = {}", p.id, p.fringe_share))
+        .collect();
     let fringe: f64 = s.platforms.iter().map(|p| p.fringe_share).sum();
-    if fringe >= 0.99 && s.platforms.iter().all(|p| p.fringe_share < 0.99) {
+    let each_valid = s
+        .platforms
+        .iter()
+        .all(|p| (0.0..=0.99).contains(&p.fringe_share));
+    if each_valid && fringe > 0.99 {
         c.push(
             "platform",
-            format!("the platforms' fringe_share add up to {fringe}; together they must stay below 0.99, so that the simulated wallets carry some of the value"),
+            format!(
+                "the platforms' fringe_share add up to {fringe} ({}); together they may be at most 0.99, so that the simulated wallets carry some of the value: lower them",
+                fringes.join(", ")
+            ),
         );
     }
 }

@@ -324,13 +324,16 @@ impl Simulation {
                 .map(|c| value[c][j])
                 .sum()
         };
-        let simulated: f64 = (0..p)
-            .filter(|&j| s.platforms[j].third_party)
-            .map(|j| (0..c_n).map(|c| value[c][j]).sum::<f64>())
-            .sum();
+        let (values, simulated) = simulated_values(s, value);
         // The fringe (`Platform::fringe_share`): flows outside the simulation, booked to their
-        // platforms so that together they are the share `S` of all third-party value.
-        let fringe: f64 = s.platforms.iter().map(|pl| pl.fringe_share).sum();
+        // platforms so that together they are the share `S` of all third-party value. Only
+        // third-party platforms carry one (validation).
+        let fringe: f64 = s
+            .platforms
+            .iter()
+            .filter(|pl| pl.third_party)
+            .map(|pl| pl.fringe_share)
+            .sum();
         let third_total = if fringe > 0.0 {
             simulated / (1.0 - fringe)
         } else {
@@ -339,8 +342,8 @@ impl Simulation {
         let mut platforms = Vec::with_capacity(p);
         for (j, pl) in s.platforms.iter().enumerate() {
             let mut merchant_value = kind_value(j, ChannelKind::Merchant);
-            let mut v: f64 = (0..c_n).map(|c| value[c][j]).sum();
-            if pl.fringe_share > 0.0 {
+            let mut v = values[j];
+            if pl.third_party && pl.fringe_share > 0.0 {
                 let flows = pl.fringe_share * third_total;
                 merchant_value += flows;
                 v += flows;
@@ -462,8 +465,17 @@ impl Simulation {
     /// Each platform's strategy sees the month just reported and sets next month's subsidies.
     fn run_strategies(&mut self, month: Month, report: &MonthReport, f: &Flows) {
         let c_n = self.scenario.channels.len();
-        for (j, row) in report.platforms.iter().enumerate() {
-            self.share_history[j].push(row.value_share.unwrap_or(0.0));
+        // Strategies see the simulated value shares, the fringe's flows left out, so that a
+        // fringe changes no decision (`Platform::fringe_share`).
+        let (values, simulated) = simulated_values(&self.scenario, &f.value);
+        for (j, _) in report.platforms.iter().enumerate() {
+            let pl = &self.scenario.platforms[j];
+            let share = if pl.third_party && simulated > 0.0 {
+                values[j] / simulated
+            } else {
+                0.0
+            };
+            self.share_history[j].push(share);
             let vals: Vec<f64> = (0..c_n).map(|c| f.value[c][j]).collect();
             let base: Vec<f64> = (0..c_n)
                 .map(|c| self.policy.base_subsidy[j * c_n + c])
@@ -495,6 +507,22 @@ fn event_row(e: &crate::scenario::Event) -> EventRow {
         detail: e.detail(),
         source: e.source.clone(),
     }
+}
+
+/// Each platform's simulated value this month (over every channel) and the sum of it over the
+/// third-party platforms: the value shares without the fringe's flows.
+fn simulated_values(s: &Scenario, value: &[Vec<f64>]) -> (Vec<f64>, f64) {
+    let c_n = s.channels.len();
+    let values: Vec<f64> = (0..s.platforms.len())
+        .map(|j| (0..c_n).map(|c| value[c][j]).sum::<f64>())
+        .collect();
+    let simulated = values
+        .iter()
+        .zip(&s.platforms)
+        .filter(|(_, pl)| pl.third_party)
+        .map(|(v, _)| *v)
+        .sum();
+    (values, simulated)
 }
 
 #[cfg(test)]
