@@ -407,19 +407,9 @@ fn a_fringe_share_books_outside_flows_and_changes_nothing_simulated() {
 /// shares) it subsidises in the same months by the same amounts.
 #[test]
 fn a_fringe_share_leaves_a_share_defending_strategy_as_it_is() {
-    use paymarket::scenario::StrategySpec;
-    let mut plain = base();
-    plain.platforms[0].brand = 1.5;
-    plain.platforms[1].strategy = Some(StrategySpec::DefendShare {
-        start: "2020-01".parse().unwrap(),
-        // b's share falls by 0.010-0.026 a quarter here without the strategy: above the
-        // threshold, but not once halved.
-        threshold: 0.015,
-        step: 0.004,
-        cap: 0.02,
-        budget: 1e15,
-        channels: vec!["shops".into()],
-    });
+    // b's share falls by 0.010-0.026 a quarter here without the strategy: above the threshold
+    // of 0.015, but not once halved.
+    let plain = common::share_defender(0.015, 0.02);
     let mut with = plain.clone();
     with.platforms[0].fringe_share = 0.5;
     let (a, b) = (common::run(plain), common::run(with));

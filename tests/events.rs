@@ -367,18 +367,8 @@ fn lost_sales_only_where_cash_fails() {
 #[test]
 fn defend_share_subsidises_when_the_share_falls() {
     use paymarket::platforms::{PlatformStrategy, StrategyView};
-    use paymarket::scenario::StrategySpec;
-    let mut s = base();
     // b starts ahead in shops and loses share as a's brand pulls users over.
-    s.platforms[0].brand = 1.5;
-    s.platforms[1].strategy = Some(StrategySpec::DefendShare {
-        start: "2020-01".parse().unwrap(),
-        threshold: 0.0,
-        step: 0.004,
-        cap: 0.01,
-        budget: 1e15,
-        channels: vec!["shops".into()],
-    });
+    let s = common::share_defender(0.0, 0.01);
     let reports = run(s.clone());
     let rate = |r: &MonthReport| r.platforms[pj(r, "b")].subsidy_cost / value(r, "shops", "b");
     assert_eq!(reports[0].platforms[pj(&reports[0], "b")].subsidy_cost, 0.0);

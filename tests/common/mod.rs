@@ -159,3 +159,20 @@ pub fn paymarket<S: AsRef<std::ffi::OsStr>>(args: &[S], out: &Path) {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+/// The base scenario with `b` losing share to `a` (a's brand 1.5) and defending it in `shops`:
+/// `DefendShare` from the start, raising its subsidy by 0.004 when its value share fell by more
+/// than `threshold` over a quarter, up to `cap`, with no budget limit.
+pub fn share_defender(threshold: f64, cap: f64) -> Scenario {
+    let mut s = base();
+    s.platforms[0].brand = 1.5;
+    s.platforms[1].strategy = Some(paymarket::scenario::StrategySpec::DefendShare {
+        start: "2020-01".parse().unwrap(),
+        threshold,
+        step: 0.004,
+        cap,
+        budget: 1e15,
+        channels: vec!["shops".into()],
+    });
+    s
+}
