@@ -299,8 +299,11 @@ impl Simulation {
         let mut ma = merchant_pass(&mctx, &mut self.merchants);
         self.merchants.mass = std::mem::take(&mut ma.mass);
         // 7–8. Book the month, report it; the strategies act from next month.
-        let report = self.report(month, &applied, &flows, &ua, &ma);
-        self.run_strategies(month, &report, &flows);
+        // Each platform's simulated value and their third-party sum, for the report and the
+        // strategies alike.
+        let simulated = simulated_values(&self.scenario, &flows.value);
+        let report = self.report(month, &applied, (&flows, &simulated), &ua, &ma);
+        self.run_strategies(month, &report, &flows, &simulated);
         self.t += 1;
         report
     }
@@ -310,7 +313,7 @@ impl Simulation {
         &self,
         month: Month,
         applied: &[usize],
-        f: &Flows,
+        (f, (values, simulated)): (&Flows, &(Vec<f64>, f64)),
         ua: &UserAcc,
         ma: &MerchantAcc,
     ) -> MonthReport {
@@ -324,7 +327,7 @@ impl Simulation {
                 .map(|c| value[c][j])
                 .sum()
         };
-        let (values, simulated) = simulated_values(s, value);
+        let simulated = *simulated;
         // The fringe (`Platform::fringe_share`): flows outside the simulation, booked to their
         // platforms so that together they are the share `S` of all third-party value. Only
         // third-party platforms carry one (validation).
@@ -463,11 +466,17 @@ impl Simulation {
     }
 
     /// Each platform's strategy sees the month just reported and sets next month's subsidies.
-    fn run_strategies(&mut self, month: Month, report: &MonthReport, f: &Flows) {
+    fn run_strategies(
+        &mut self,
+        month: Month,
+        report: &MonthReport,
+        f: &Flows,
+        (values, simulated): &(Vec<f64>, f64),
+    ) {
         let c_n = self.scenario.channels.len();
+        let simulated = *simulated;
         // Strategies see the simulated value shares, the fringe's flows left out, so that a
         // fringe changes no decision (`Platform::fringe_share`).
-        let (values, simulated) = simulated_values(&self.scenario, &f.value);
         for (j, _) in report.platforms.iter().enumerate() {
             let pl = &self.scenario.platforms[j];
             let share = if pl.third_party && simulated > 0.0 {
