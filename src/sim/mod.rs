@@ -563,4 +563,63 @@ mod tests {
         assert_eq!(joint.1.words, per_context.1.words);
         assert_eq!(joint.1.words[0].len(), 3000);
     }
+
+    /// With several contexts the returns of a user who will re-choose a default are summed in
+    /// the transfers' pass; whole runs with that and with the returns' pass of their own give
+    /// the same months and the same users, to the bit: in three contexts, in four (the
+    /// storefront in a context of its own, so that context 3's review word is drawn) and with
+    /// `own_balance` contexts, which keep the pass of their own. (Checked to fail when the
+    /// transfers' pass routes the returns by the user's default instead of the contact's.)
+    #[test]
+    fn returns_summed_in_the_transfers_pass_change_no_month() {
+        let scenario = |path: &str, four: bool| {
+            let mut s = crate::Scenario::load(path).unwrap();
+            if four {
+                s.contexts.push(crate::scenario::Context {
+                    id: "store".into(),
+                    ..Default::default()
+                });
+                let store = s
+                    .channels
+                    .iter_mut()
+                    .find(|c| c.id == "storefront")
+                    .unwrap();
+                store.context = Some("store".into());
+            }
+            // Both wallets carry transfers, so that a transfer back is split by the
+            // contact's default (with one wallet it goes through that wallet whatever the
+            // default, and a wrong default could not show).
+            let transfers = s.channels.iter_mut().find(|c| c.id == "transfers").unwrap();
+            transfers.platforms = Some(vec!["shoppay".into(), "chatpay".into()]);
+            s.agents.users = 3000;
+            s.agents.merchants = 300;
+            s.end = "2015-12".parse().unwrap();
+            s
+        };
+        let run = |s: crate::Scenario, separate: bool| {
+            crate::users::SEPARATE_RETURNS.set(separate);
+            let mut sim = crate::Simulation::new(s).unwrap();
+            let mut months = Vec::new();
+            while let Some(r) = sim.step().unwrap() {
+                months.push(r.clone());
+            }
+            crate::users::SEPARATE_RETURNS.set(false);
+            (months, sim.users().clone())
+        };
+        for (path, four) in [
+            ("data/scenarios/contexts.toml", false),
+            ("data/scenarios/contexts.toml", true),
+            ("data/scenarios/contexts_own_balance.toml", false),
+        ] {
+            let s = scenario(path, four);
+            assert_eq!(s.contexts.len(), if four { 4 } else { 3 });
+            let (fused, separate) = (run(s.clone(), false), run(s, true));
+            assert_eq!(fused.0.len(), 48, "{path}");
+            assert_eq!(fused.0, separate.0, "{path}, four contexts: {four}");
+            assert_eq!(
+                fused.1.words, separate.1.words,
+                "{path}, four contexts: {four}"
+            );
+        }
+    }
 }

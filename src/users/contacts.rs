@@ -147,17 +147,28 @@ pub(crate) struct ContactsOf<'a> {
 }
 
 impl ContactsOf<'_> {
-    /// Contact `r`'s default in the context whose default starts at bit `shift`
-    /// ([`default_shift`]) of its whole word: branch-free, for a loop over contacts in a context
-    /// known only at run time. Several contexts only (with one, the words are not loaded).
+    /// Calls `f` with each contact's state word, membership mask and default in the context
+    /// whose default starts at bit `shift` ([`default_shift`]) of its whole word, in order. With
+    /// one context (`K = 1`) the default is the state word's and the whole words are not read
+    /// (they are not loaded); with several it is read branch-free from the whole word, for a
+    /// context known only at run time.
     #[inline(always)]
-    pub(super) fn default_at(&self, r: usize, shift: u32) -> u8 {
-        ((self.words[r] >> shift) & 0xf) as u8
+    pub(super) fn each_default<const K: usize>(&self, shift: u32, mut f: impl FnMut(u16, u16, u8)) {
+        if K > 1 {
+            let each = self.st.iter().zip(self.mask).zip(self.words);
+            for ((&st, &cm), &w) in each {
+                f(st, cm, ((w >> shift) & 0xf) as u8);
+            }
+        } else {
+            for (&st, &cm) in self.st.iter().zip(self.mask) {
+                f(st, cm, state::primary(st));
+            }
+        }
     }
 }
 
 /// Where context `k`'s default starts in a contact's state word followed by its defaults word
-/// (see [`ContactsOf::default_at`]).
+/// (see [`ContactsOf::each_default`]).
 #[inline(always)]
 pub(super) fn default_shift(k: usize) -> u32 {
     if k == 0 {

@@ -158,6 +158,9 @@ pub struct UserCtx<'a> {
     pub social_weight: [f64; 4],
     /// Whether each context's balance share counts only its own p2p channels.
     pub own_balance: [bool; 4],
+    /// The contexts whose re-choice reads the balance share over every p2p channel (balance
+    /// weight not 0, `own_balance` off): bit `κ` for context `κ`.
+    pub shared_balance: u8,
     /// `D_churn`.
     pub churn_months: u32,
     /// `χ`.
@@ -275,11 +278,38 @@ impl<'a> UserCtx<'a> {
                 }
                 a
             },
+            shared_balance: shared_balance(market),
             churn_months: prm.churn_months,
             churn_rate: prm.churn_rate,
             per_ticket: 1.0 / prm.ticket,
         }
     }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Tests only: on this thread, no context is marked as reading the balance shares over
+    /// every p2p channel ([`UserCtx::shared_balance`]), so that the returns are never summed in
+    /// the transfers' pass and a test can run their pass of their own beside it.
+    pub(crate) static SEPARATE_RETURNS: std::cell::Cell<bool> =
+        const { std::cell::Cell::new(false) };
+}
+
+/// [`UserCtx::shared_balance`]: the contexts with a balance weight that read the balance
+/// shares over every p2p channel (with one context, `own_balance` does not apply).
+fn shared_balance(market: &Market) -> u8 {
+    #[cfg(test)]
+    if SEPARATE_RETURNS.get() {
+        return 0;
+    }
+    let several = market.contexts > 1;
+    let mut bits = 0;
+    for (k, c) in market.context.iter().enumerate() {
+        if c.balance_weight != 0.0 && !(several && c.own_balance) {
+            bits |= 1 << k;
+        }
+    }
+    bits
 }
 
 /// The threshold `T` for which a 32-bit draw `b` has `b < T` exactly when its uniform

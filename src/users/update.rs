@@ -114,20 +114,15 @@ fn returns_sum<const K: usize, const L: usize>(
 ) -> ([f64; L], u32) {
     let mut sum = [0.0f64; L];
     let mut eligible = 0u32;
-    for (r, (&st, &cm)) in contacts.st.iter().zip(contacts.mask).enumerate() {
+    contacts.each_default::<K>(shift, |st, cm, rpi| {
         let ok = (cm & ch.requires != 0) as u8;
         eligible += ok as u32;
         let usable = h & state::wallets(st) & ch.usable & ok.wrapping_neg();
-        let rpi = if K > 1 {
-            contacts.default_at(r, shift)
-        } else {
-            state::primary(st)
-        };
         let sr = &ch.split[usable as usize * (p + 1) + (rpi as usize).min(p)];
         for j in 0..L {
             sum[j] += sr[j];
         }
-    }
+    });
     (sum, eligible)
 }
 
@@ -218,10 +213,22 @@ pub(crate) fn update_user<const K: usize>(
         }
         paid
     };
-    p2p_transfers::<K>(ctx, x, h, &pis, w, contacts, acc, &mut paid);
+    // With several contexts, the reviews of the defaults are drawn now for a user holding two
+    // wallets or more, so that when one will read the balance shares, the returns are summed
+    // in the transfers' pass over the contacts instead of a pass of their own. With one
+    // context a review is rare enough that the pass of their own costs less (BENCHMARKS.md).
+    let sd = ctx.step_stream.agent(i as u64);
+    let reviews = (K > 1 && h.count_ones() >= 2).then(|| reviews::<K>(ctx, &sd));
+    let recv = if reviews.is_some_and(|r| r & ctx.shared_balance != 0) {
+        Some(p2p_transfers::<K, true>(
+            ctx, x, h, &pis, w, contacts, acc, &mut paid,
+        ))
+    } else {
+        p2p_transfers::<K, false>(ctx, x, h, &pis, w, contacts, acc, &mut paid);
+        None
+    };
 
     // Purchase occasions: which held wallets were used, and whether a payment was lost.
-    let sd = ctx.step_stream.agent(i as u64);
     // round(x / ticket), at least one purchase (x > 0, so adding one half and truncating rounds).
     let n_occ = ((x * ctx.per_ticket + 0.5) as u32).max(1);
     let head = sd.draw(0);
@@ -261,7 +268,7 @@ pub(crate) fn update_user<const K: usize>(
             w,
         },
         (pis, m, ext),
-        (&sd, head),
+        (&sd, reviews, recv),
         contacts,
     );
     acc.by_set[new_h as usize] += 1;
@@ -285,20 +292,40 @@ struct Mover<'a> {
     w: &'a [f64],
 }
 
-/// Step 5, the defaults, context by context: re-chosen with probability `ρ_π,κ`, always when
-/// there is none or it was dropped (see [`rechoose_default`]). Takes the old defaults (`pis`,
-/// `P` for none), their combination index `m` and the defaults word; returns the new defaults,
-/// their combination index ([`UserAcc::by_combination`]) and defaults word. Context 0 draws as
-/// v1's primary (review: the high half of draw 0, pick: draw 1); contexts 1 and 2 review with the
-/// halves of draw `REVIEW_DRAW`, context 3 with draw `REVIEW_DRAW + 1`, and context κ picks with
-/// `PICK_DRAW + κ`. The balance shares are computed once, when some context with a balance
-/// weight re-chooses.
+/// The contexts that review their default this month, bit `κ` for context `κ`: context 0
+/// reviews with the high half of draw 0, 1 the low and 2 the high half of review word
+/// `REVIEW_DRAW`, 3 the low half of `REVIEW_DRAW + 1`. Each half is compared with the threshold
+/// `review_below`: the same decision as its uniform (`lo_u01`, `hi_u01`) against `ρ_π,κ`,
+/// without the conversion.
+#[inline(always)]
+fn reviews<const K: usize>(ctx: &UserCtx, sd: &crate::rng::AgentDraws) -> u8 {
+    let head = sd.draw(0);
+    let (w1, w3) = (
+        if K > 1 { sd.draw(REVIEW_DRAW) } else { 0 },
+        if K > 3 { sd.draw(REVIEW_DRAW + 1) } else { 0 },
+    );
+    let halves = [(head >> 32) as u32, w1 as u32, (w1 >> 32) as u32, w3 as u32];
+    let mut bits = 0u8;
+    for k in 0..K {
+        bits |= (((halves[k] as u64) < ctx.review_below[k]) as u8) << k;
+    }
+    bits
+}
+
+/// Step 5, the defaults, context by context: re-chosen with probability `ρ_π,κ` (the review
+/// bits of [`reviews`], drawn here unless the caller drew them), always when there is none or it
+/// was dropped (see [`rechoose_default`]). Takes the old defaults (`pis`, `P` for none), their
+/// combination index `m` and the defaults word; returns the new defaults, their combination
+/// index ([`UserAcc::by_combination`]) and defaults word. Context κ ≥ 1 picks with draw
+/// `PICK_DRAW + κ`, context 0 with draw 1 (v1's primary). The balance shares over every p2p
+/// channel are computed once, when some context with a balance weight re-chooses, unless the
+/// caller summed them already (`recv`).
 #[inline(always)]
 fn new_defaults<const K: usize>(
     ctx: &UserCtx,
     u: Mover,
     (pis, m, ext): ([usize; 4], usize, u16),
-    (sd, head): (&crate::rng::AgentDraws, u64),
+    (sd, reviews_drawn, mut recv): Drawn,
     contacts: ContactsOf,
 ) -> ([u8; 4], usize, u16) {
     let (p, x, h, new_h, cls, w) = (ctx.p, u.x, u.h, u.new_h, u.cls, u.w);
@@ -317,26 +344,15 @@ fn new_defaults<const K: usize>(
         new_pis = [j; 4];
         (combination, new_ext) = (j as usize * ones, j as u16 * ext_ones);
     } else {
-        // Context 0 reviews with the high half of `head`, 1 the low and 2 the high half of
-        // review word `REVIEW_DRAW`, 3 the low half of `REVIEW_DRAW + 1`. Each half is compared
-        // with the threshold `review_below`: the same decision as its uniform (`lo_u01`,
-        // `hi_u01`) against `ρ_π,κ`, without the conversion.
-        let (w1, w3) = (
-            if K > 1 { sd.draw(REVIEW_DRAW) } else { 0 },
-            if K > 3 { sd.draw(REVIEW_DRAW + 1) } else { 0 },
-        );
-        let halves = [(head >> 32) as u32, w1 as u32, (w1 >> 32) as u32, w3 as u32];
-        let mut redo = 0u8;
+        let mut redo = reviews_drawn.unwrap_or_else(|| reviews::<K>(ctx, sd));
         for k in 0..K {
             let pi = pis[k];
             // No default (`pi = P`) or one dropped: bit `pi` of the new set is clear either
             // way, as the set has no bit `P`.
             let forced = (new_h as u32 >> pi) & 1 == 0;
-            let review = (halves[k] as u64) < ctx.review_below[k];
-            redo |= ((forced | review) as u8) << k;
+            redo |= (forced as u8) << k;
             new_pis[k] = pi as u8;
         }
-        let mut recv: Option<([f64; 8], f64)> = None;
         while redo != 0 {
             let k = redo.trailing_zeros() as usize;
             redo &= redo - 1;
@@ -364,6 +380,14 @@ fn new_defaults<const K: usize>(
     (new_pis, combination, new_ext)
 }
 
+/// What [`new_defaults`] takes of the user's draws: the draws, the review bits if drawn
+/// already ([`reviews`]) and the returns if summed already ([`p2p_transfers`]).
+type Drawn<'a> = (
+    &'a crate::rng::AgentDraws,
+    Option<u8>,
+    Option<([f64; 8], f64)>,
+);
+
 /// Draw index of the review of contexts 1 and 2 (low and high halves) and, plus one, of
 /// context 3 (low half); draws 0–9 are context 0's and the wallets'.
 const REVIEW_DRAW: u64 = 16;
@@ -371,11 +395,13 @@ const REVIEW_DRAW: u64 = 16;
 const PICK_DRAW: u64 = 20;
 
 /// Step 4, p2p channels: transfers to contacts, added to the user's paid, lost and rescuable
-/// shares and to the channels' flows (the returns are computed only if the primary is
-/// re-chosen, the one place they are used).
+/// shares and to the channels' flows. With `R`, the same pass over the contacts also sums the
+/// returns (what [`returns`] gives, to the bit: the same rows added in the same order), for a
+/// user who will re-choose a default with them; otherwise they are computed only if a default
+/// is re-chosen, the one place they are used, and this returns zeros.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn p2p_transfers<const K: usize>(
+fn p2p_transfers<const K: usize, const R: bool>(
     ctx: &UserCtx,
     x: f64,
     h: u8,
@@ -384,35 +410,37 @@ fn p2p_transfers<const K: usize>(
     contacts: ContactsOf,
     acc: &mut UserAcc,
     paid: &mut Paid,
-) {
+) -> ([f64; 8], f64) {
     let p = ctx.p;
-    let (c_st, c_mask) = (contacts.st, contacts.mask);
+    let (mut recv, mut recv_total) = ([0.0f64; 8], 0.0);
     for ch in ctx.p2p {
         let pi = if K > 1 { pis[ch.context] } else { pis[0] };
         let wc = w[ch.c];
         if wc == 0.0 {
             continue;
         }
-        // Sum the split of one transfer over the eligible contacts, then scale once.
-        let mut sum = [0.0f64; 8];
-        let mut eligible = 0u32;
-        let mut unpaid = 0u32;
-        let mut unpaid_wallets = 0u8;
-        // Branch-free: eligibility and a shared wallet are coin flips per contact. The split
-        // table's row for the empty set is all zeros, so ineligible or unpaid contacts add 0.
-        for (&cs, &cm) in c_st.iter().zip(c_mask) {
-            let ok = (cm & ch.requires != 0) as u8;
-            let their = state::wallets(cs) & ch.usable & ok.wrapping_neg();
-            let usable = h & their;
-            let s = &ch.split[usable as usize * (p + 1) + pi];
-            for j in 0..8 {
-                sum[j] += s[j];
+        // Sum the split of one transfer over the eligible contacts, then scale once; with `R`,
+        // the split of each contact's transfer back, routed by its default (`back`).
+        let mut t = Tally::default();
+        let mut back = [0.0f64; 8];
+        if R {
+            // With at most four platforms the split rows' upper four lanes are zero.
+            if p <= 4 {
+                back[..4].copy_from_slice(&t.add_with_returns::<K, 4>(ch, p, h, pi, contacts));
+            } else {
+                back = t.add_with_returns::<K, 8>(ch, p, h, pi, contacts);
             }
-            let none = ok & (usable == 0) as u8;
-            eligible += ok as u32;
-            unpaid += none as u32;
-            unpaid_wallets |= their & none.wrapping_neg();
+        } else {
+            for (&cs, &cm) in contacts.st.iter().zip(contacts.mask) {
+                t.add(ch, p, h, pi, cs, cm);
+            }
         }
+        let Tally {
+            sum,
+            eligible,
+            unpaid,
+            unpaid_wallets,
+        } = t;
         let amount = x * wc;
         let out = &mut acc.p2p[ch.c * (p + 2)..][..p + 2];
         if eligible == 0 {
@@ -430,6 +458,12 @@ fn p2p_transfers<const K: usize>(
             out[j] += per * sum[j];
             paid.val[j] += share * sum[j];
         }
+        if R {
+            recv_total += per * eligible as f64;
+            for j in 0..p {
+                recv[j] += per * back[j];
+            }
+        }
         // Whether any contact went unpaid is a coin flip: no branch on it.
         if ch.cash {
             out[p] += per * unpaid as f64;
@@ -438,6 +472,66 @@ fn p2p_transfers<const K: usize>(
             paid.lost += share * unpaid as f64;
             paid.rescue |= unpaid_wallets;
         }
+    }
+    (recv, recv_total)
+}
+
+/// One p2p channel's transfers summed over the contacts ([`p2p_transfers`]).
+#[derive(Default)]
+struct Tally {
+    /// The split of one transfer, added over the contacts.
+    sum: [f64; 8],
+    /// Contacts in the channel's network.
+    eligible: u32,
+    /// Eligible contacts the user cannot pay.
+    unpaid: u32,
+    /// The wallets with which the unpaid contacts could have been paid.
+    unpaid_wallets: u8,
+}
+
+impl Tally {
+    /// Adds one contact (state word `cs`, membership `cm`) of a user holding `h` with default
+    /// `pi` in the channel's context; returns the wallets both can use. Branch-free:
+    /// eligibility and a shared wallet are coin flips per contact. The split table's row for
+    /// the empty set is all zeros, so ineligible or unpaid contacts add 0.
+    #[inline(always)]
+    fn add(&mut self, ch: &super::P2pChannel, p: usize, h: u8, pi: usize, cs: u16, cm: u16) -> u8 {
+        let ok = (cm & ch.requires != 0) as u8;
+        let their = state::wallets(cs) & ch.usable & ok.wrapping_neg();
+        let usable = h & their;
+        let s = &ch.split[usable as usize * (p + 1) + pi];
+        for j in 0..8 {
+            self.sum[j] += s[j];
+        }
+        let none = ok & (usable == 0) as u8;
+        self.eligible += ok as u32;
+        self.unpaid += none as u32;
+        self.unpaid_wallets |= their & none.wrapping_neg();
+        usable
+    }
+
+    /// Adds every contact as [`Tally::add`] does, and returns the split of each contact's
+    /// transfer back, routed by its default in the channel's context, added over the contacts
+    /// in the first `L` lanes: [`returns_sum`]'s rows in its order.
+    #[inline(always)]
+    fn add_with_returns<const K: usize, const L: usize>(
+        &mut self,
+        ch: &super::P2pChannel,
+        p: usize,
+        h: u8,
+        pi: usize,
+        contacts: ContactsOf,
+    ) -> [f64; L] {
+        let shift = default_shift(if K > 1 { ch.context } else { 0 });
+        let mut back = [0.0f64; L];
+        contacts.each_default::<K>(shift, |cs, cm, rpi| {
+            let usable = self.add(ch, p, h, pi, cs, cm);
+            let b = &ch.split[usable as usize * (p + 1) + (rpi as usize).min(p)];
+            for j in 0..L {
+                back[j] += b[j];
+            }
+        });
+        back
     }
 }
 
@@ -583,13 +677,17 @@ fn rechoose_default<const K: usize>(
     // counts nowhere).
     let shift = default_shift(k);
     let mut prim = 0u64;
-    for r in 0..m {
-        let d = if K > 1 {
-            contacts.default_at(r, shift)
+    // With no social weight the social term is 0 whatever the counts: they are not taken.
+    if ctx.social_weight[k] != 0.0 {
+        if K > 1 {
+            for &w in contacts.words {
+                prim += ONE_IN_LANE[((w >> shift) & 0xf) as usize];
+            }
         } else {
-            state::primary(contacts.st[r])
-        };
-        prim += ONE_IN_LANE[d as usize];
+            for &st in contacts.st {
+                prim += ONE_IN_LANE[state::primary(st) as usize];
+            }
+        }
     }
     let base = &ctx.tables.primary_base[k * ctx.tables.classes() + cls];
     let (balance_weight, social_weight) = (ctx.balance_weight[k], ctx.social_weight[k]);
