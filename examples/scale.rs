@@ -2,12 +2,14 @@
 //!
 //! ```text
 //! cargo run --release --example scale -- --users N --merchants M --months T [--threads K]
-//!     [--scenario PATH] [--out DIR] [--panel FRACTION]
+//!     [--scenario PATH] [--out DIR] [--panel FRACTION] [--time-from YYYY-MM]
 //! ```
 //!
 //! Runs the first `T` months of the scenario (extending its end if needed) and prints, last,
-//! one line `users=… merchants=… months=… ns_per_user_step=… peak_rss_bytes=… bytes_per_user=…`:
-//! `ns_per_user_step` is the wall time of the steps (set-up excluded) over users × months,
+//! one line `users=… merchants=… months=… timed_months=… ns_per_user_step=…
+//! slowest_month_s=… peak_rss_bytes=… bytes_per_user=…`: `ns_per_user_step` is the wall time
+//! of the timed steps (every month, or those from `--time-from` on; set-up excluded) over
+//! users × timed months, `slowest_month_s` the longest of them,
 //! `peak_rss_bytes` the process's peak resident set (VmHWM) and `bytes_per_user` its ratio to
 //! the users (so it also carries the merchants, the tables and the program).
 
@@ -25,7 +27,8 @@ const USAGE: &str = "usage: scale --users N --merchants M --months T [--threads 
   --threads   worker threads (default: one per core)
   --scenario  scenario file (default data/scenarios/china_2012_2021.toml)
   --out       also write the CSV files here (default: no output)
-  --panel     with --out, also sample this fraction of the agents every month";
+  --panel     with --out, also sample this fraction of the agents every month
+  --time-from time only the months from this one on (default: every month)";
 
 fn main() -> ExitCode {
     support::main_with(
@@ -37,6 +40,7 @@ fn main() -> ExitCode {
             "scenario",
             "out",
             "panel",
+            "time-from",
         ],
         USAGE,
         run,
@@ -64,9 +68,20 @@ fn run(flags: &support::Flags) -> Result<(), Box<dyn std::error::Error>> {
     if last > s.end {
         s.end = last;
     }
+    let from: paymarket::Month = match flags.text("time-from") {
+        Some(text) => text.parse().map_err(|e| format!("--time-from: {e}"))?,
+        None => s.start,
+    };
+    if from < s.start || from > last {
+        return Err(format!(
+            "--time-from {from} is outside the months run, {}..{last}",
+            s.start
+        )
+        .into());
+    }
     let pool = support::pool(flags.count("threads")?.unwrap_or(0))?;
     let threads = pool.current_num_threads();
-    let (setup, steps) = pool.install(|| -> Result<(f64, f64), paymarket::Error> {
+    let (setup, steps, timed, slowest) = pool.install(|| {
         let t0 = Instant::now();
         let mut sim = Simulation::new(s.clone())?;
         let mut csv = match flags.text("out") {
@@ -81,13 +96,18 @@ fn run(flags: &support::Flags) -> Result<(), Box<dyn std::error::Error>> {
             _ => None,
         };
         let setup = t0.elapsed().as_secs_f64();
-        let mut stepping = 0.0;
+        let (mut stepping, mut timed, mut slowest) = (0.0, 0u64, 0.0f64);
         for m in 0..months {
+            let month = sim.month();
             let t = Instant::now();
             sim.step()?;
             let dt = t.elapsed().as_secs_f64();
-            stepping += dt;
-            eprintln!("month {} ({}): {:.2} s", m + 1, sim.month().plus(-1), dt);
+            if month >= from {
+                stepping += dt;
+                timed += 1;
+                slowest = slowest.max(dt);
+            }
+            eprintln!("month {} ({month}): {dt:.2} s", m + 1);
             let report = sim.last_report().expect("stepped");
             let view = sim.agents_view();
             for r in [
@@ -110,13 +130,13 @@ fn run(flags: &support::Flags) -> Result<(), Box<dyn std::error::Error>> {
         {
             r.finish()?;
         }
-        Ok((setup, stepping))
+        Ok::<_, paymarket::Error>((setup, stepping, timed, slowest))
     })?;
-    let ns = steps * 1e9 / (users as f64 * months as f64);
+    let ns = steps * 1e9 / (users as f64 * timed as f64);
     let peak = support::peak_rss_bytes().unwrap_or(0);
     eprintln!("threads={threads} setup_s={setup:.2} steps_s={steps:.2}");
     println!(
-        "users={users} merchants={merchants} months={months} ns_per_user_step={ns:.2} peak_rss_bytes={peak} bytes_per_user={:.2}",
+        "users={users} merchants={merchants} months={months} timed_months={timed} ns_per_user_step={ns:.2} slowest_month_s={slowest:.2} peak_rss_bytes={peak} bytes_per_user={:.2}",
         peak as f64 / users as f64
     );
     Ok(())

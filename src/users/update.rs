@@ -10,7 +10,7 @@ use super::contacts::{default_shift, ContactsOf};
 use super::{hazard, occasion_prob, UserAcc, UserCtx};
 use crate::payments::hp_index;
 use crate::rng::{hi_u01, lo_u01, u01};
-use crate::world::{defaults, logit_pick, state, NO_PRIMARY};
+use crate::world::{defaults, logit_pick, logit_pick_any, state, NO_PRIMARY};
 
 /// A table over wallet sets: entry `h` has `fill` in lane `j` (lanes `width` bits wide) for
 /// every bit `j` set in `h`.
@@ -708,5 +708,12 @@ fn rechoose_default<const K: usize>(
         };
         util[j] = base[j] + balance_weight * b * ctx.balance_factor[j] + social_weight * e;
     }
-    logit_pick(new_h, |j| util[j], u)
+    // With several contexts a pick from two has no branch on its outcome (`logit_pick`); with
+    // one, where a re-choice is a quarter as frequent, the general loop measured faster
+    // (BENCHMARKS.md). The same pick either way.
+    if K > 1 {
+        logit_pick(new_h, |j| util[j], u)
+    } else {
+        logit_pick_any(new_h, |j| util[j], u)
+    }
 }

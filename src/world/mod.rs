@@ -372,9 +372,10 @@ pub fn logit_pick(h: u8, util: impl Fn(usize) -> f64, u: f64) -> u8 {
 }
 
 /// [`logit_pick`] for a set of any size: the utilities, their largest, the weights and their
-/// total, then the first member whose running weight exceeds `u` times the total.
+/// total, then the first member whose running weight exceeds `u` times the total. The default
+/// re-choice with one context calls it directly, for sets of two too.
 #[inline]
-fn logit_pick_any(h: u8, util: impl Fn(usize) -> f64, u: f64) -> u8 {
+pub(crate) fn logit_pick_any(h: u8, util: impl Fn(usize) -> f64, u: f64) -> u8 {
     let mut x = [0.0f64; 8];
     let mut top = f64::NEG_INFINITY;
     let mut bits = h;
@@ -413,8 +414,8 @@ fn logit_pick_any(h: u8, util: impl Fn(usize) -> f64, u: f64) -> u8 {
 
 /// [`logit_pick`] for a set of two, to the bit (the same weights, total and comparison), without
 /// a branch on which of the two is the larger or which is picked: both are coin flips, and a
-/// mispredicted branch costs more than the select (about 1% of the four-context market's time
-/// by turns against one context; see BENCHMARKS.md).
+/// mispredicted branch costs more than the select where picks are frequent (several contexts;
+/// see BENCHMARKS.md).
 #[inline(always)]
 fn logit_pick_two(h: u8, util: impl Fn(usize) -> f64, u: f64) -> u8 {
     let a = h.trailing_zeros() as usize;
