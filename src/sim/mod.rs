@@ -536,6 +536,20 @@ fn simulated_values(s: &Scenario, value: &[Vec<f64>]) -> (Vec<f64>, f64) {
 
 #[cfg(test)]
 mod tests {
+    use crate::{MonthReport, Scenario, Simulation};
+
+    /// Every month of `s` stepped on this thread (the tables are built by the caller of `step`,
+    /// so a thread-local test switch reaches them; the results do not depend on the threads
+    /// the passes use), and the users at the end.
+    fn whole_run(s: Scenario) -> (Vec<MonthReport>, crate::world::Users) {
+        let mut sim = Simulation::new(s).unwrap();
+        let mut months = Vec::new();
+        while let Some(r) = sim.step().unwrap() {
+            months.push(r.clone());
+        }
+        (months, sim.users().clone())
+    }
+
     /// A whole run with joint rows and the same run with the per-context rows give the same
     /// months: the joint row's sums are made in the same order, and the spending decomposed
     /// afterwards adds the same amounts to the same rows.
@@ -543,19 +557,13 @@ mod tests {
     fn joint_rows_change_no_month() {
         let run = |no_joint: bool| {
             crate::users::NO_JOINT.set(no_joint);
-            let mut s = crate::Scenario::load("data/scenarios/contexts.toml").unwrap();
+            let mut s = Scenario::load("data/scenarios/contexts.toml").unwrap();
             s.agents.users = 3000;
             s.agents.merchants = 300;
             s.end = "2014-12".parse().unwrap();
-            // On this thread (the tables are built by the caller of `step`; the results do not
-            // depend on the threads the passes use).
-            let mut sim = crate::Simulation::new(s).unwrap();
-            let mut months = Vec::new();
-            while let Some(r) = sim.step().unwrap() {
-                months.push(r.clone());
-            }
+            let out = whole_run(s);
             crate::users::NO_JOINT.set(false);
-            (months, sim.users().clone())
+            out
         };
         let (joint, per_context) = (run(false), run(true));
         assert_eq!(joint.0.len(), 36);
@@ -573,7 +581,7 @@ mod tests {
     #[test]
     fn returns_summed_in_the_transfers_pass_change_no_month() {
         let scenario = |path: &str, four: bool| {
-            let mut s = crate::Scenario::load(path).unwrap();
+            let mut s = Scenario::load(path).unwrap();
             if four {
                 s.contexts.push(crate::scenario::Context {
                     id: "store".into(),
@@ -596,15 +604,11 @@ mod tests {
             s.end = "2015-12".parse().unwrap();
             s
         };
-        let run = |s: crate::Scenario, separate: bool| {
+        let run = |s: Scenario, separate: bool| {
             crate::users::SEPARATE_RETURNS.set(separate);
-            let mut sim = crate::Simulation::new(s).unwrap();
-            let mut months = Vec::new();
-            while let Some(r) = sim.step().unwrap() {
-                months.push(r.clone());
-            }
+            let out = whole_run(s);
             crate::users::SEPARATE_RETURNS.set(false);
-            (months, sim.users().clone())
+            out
         };
         for (path, four) in [
             ("data/scenarios/contexts.toml", false),
