@@ -538,9 +538,9 @@ fn simulated_values(s: &Scenario, value: &[Vec<f64>]) -> (Vec<f64>, f64) {
 mod tests {
     use crate::{MonthReport, Scenario, Simulation};
 
-    /// Every month of `s` stepped on this thread (the tables are built by the caller of `step`,
-    /// so a thread-local test switch reaches them; the results do not depend on the threads
-    /// the passes use), and the users at the end.
+    /// Every month of `s` stepped on this thread (the tables and the users' context are built
+    /// by the caller of `step`, so a thread-local test switch reaches them; the results do not
+    /// depend on the threads the passes use), and the users at the end.
     fn whole_run(s: Scenario) -> (Vec<MonthReport>, crate::world::Users) {
         let mut sim = Simulation::new(s).unwrap();
         let mut months = Vec::new();
@@ -572,15 +572,17 @@ mod tests {
         assert_eq!(joint.1.words[0].len(), 3000);
     }
 
-    /// With several contexts the returns of a user who will re-choose a default are summed in
-    /// the transfers' pass; whole runs with that and with the returns' pass of their own give
-    /// the same months and the same users, to the bit: in three contexts, in four (the
-    /// storefront in a context of its own, so that context 3's review word is drawn) and with
-    /// `own_balance` contexts, which keep the pass of their own. (Checked to fail when the
-    /// transfers' pass routes the returns by the user's default instead of the contact's.)
+    /// With several contexts the returns of a user with a reviewing context that reads them
+    /// are summed in the transfers' pass; whole runs with that and with the returns' pass of
+    /// their own give the same months and the same users, to the bit: in three contexts, in
+    /// four (the storefront in a context of its own, so that context 3's review word is drawn),
+    /// with five platforms (the split rows' eight lanes), with `own_balance` contexts, which
+    /// keep the pass of their own, and in the calibrated historical scenario. (Checked to fail
+    /// when the transfers' pass routes the returns by the user's default instead of the
+    /// contact's.)
     #[test]
     fn returns_summed_in_the_transfers_pass_change_no_month() {
-        let scenario = |path: &str, four: bool| {
+        let scenario = |path: &str, four: bool, five: bool| {
             let mut s = Scenario::load(path).unwrap();
             if four {
                 s.contexts.push(crate::scenario::Context {
@@ -594,13 +596,21 @@ mod tests {
                     .unwrap();
                 store.context = Some("store".into());
             }
-            // Both wallets carry transfers, so that a transfer back is split by the
+            let mut wallets = vec!["shoppay".to_string(), "chatpay".to_string()];
+            if five {
+                for id in ["p2", "p3", "p4"] {
+                    let mut copy = s.platforms[0].clone();
+                    copy.id = id.into();
+                    copy.init_users = 0.2;
+                    s.platforms.push(copy);
+                    wallets.push(id.into());
+                }
+            }
+            // Every wallet carries transfers, so that a transfer back is split by the
             // contact's default (with one wallet it goes through that wallet whatever the
             // default, and a wrong default could not show).
             let transfers = s.channels.iter_mut().find(|c| c.id == "transfers").unwrap();
-            transfers.platforms = Some(vec!["shoppay".into(), "chatpay".into()]);
-            s.agents.users = 3000;
-            s.agents.merchants = 300;
+            transfers.platforms = Some(wallets);
             s.end = "2015-12".parse().unwrap();
             s
         };
@@ -610,20 +620,22 @@ mod tests {
             crate::users::SEPARATE_RETURNS.set(false);
             out
         };
-        for (path, four) in [
-            ("data/scenarios/contexts.toml", false),
-            ("data/scenarios/contexts.toml", true),
-            ("data/scenarios/contexts_own_balance.toml", false),
-        ] {
-            let s = scenario(path, four);
-            assert_eq!(s.contexts.len(), if four { 4 } else { 3 });
+        let cases = [
+            scenario("data/scenarios/contexts.toml", false, false),
+            scenario("data/scenarios/contexts.toml", true, false),
+            scenario("data/scenarios/contexts.toml", false, true),
+            scenario("data/scenarios/contexts_own_balance.toml", false, false),
+            Scenario::load("data/scenarios/china_2012_2021_calibrated.toml").unwrap(),
+        ];
+        for (n, mut s) in cases.into_iter().enumerate() {
+            s.agents.users = 3000;
+            s.agents.merchants = 300;
+            assert!(s.contexts.len() >= 3, "case {n}");
+            let months = (s.start.months_until(s.end) + 1) as usize;
             let (fused, separate) = (run(s.clone(), false), run(s, true));
-            assert_eq!(fused.0.len(), 48, "{path}");
-            assert_eq!(fused.0, separate.0, "{path}, four contexts: {four}");
-            assert_eq!(
-                fused.1.words, separate.1.words,
-                "{path}, four contexts: {four}"
-            );
+            assert_eq!(fused.0.len(), months, "case {n}");
+            assert_eq!(fused.0, separate.0, "case {n}");
+            assert_eq!(fused.1.words, separate.1.words, "case {n}");
         }
     }
 }

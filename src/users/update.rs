@@ -56,8 +56,9 @@ pub(crate) fn lane(packed: u64, j: usize) -> u32 {
 }
 
 /// The p2p value a user receives back through each wallet, and in all (cash and lost returns
-/// included): each contact paid sends the same amount back, routed by the contact's own
-/// primary (MODEL.md step 4, the balance shares `b_ij`).
+/// included): each contact paid sends the same amount back, routed by the contact's default
+/// in the channel's context (MODEL.md step 4, the balance shares `b_ij`); with `only`, over that
+/// context's p2p channels alone.
 #[inline]
 pub(crate) fn returns<const K: usize>(
     ctx: &UserCtx,
@@ -214,12 +215,14 @@ pub(crate) fn update_user<const K: usize>(
         paid
     };
     // With several contexts, the reviews of the defaults are drawn now for a user holding two
-    // wallets or more, so that when one will read the balance shares, the returns are summed
-    // in the transfers' pass over the contacts instead of a pass of their own. With one
+    // wallets or more, so that when a reviewing context will read the balance shares over
+    // every p2p channel, the returns are summed in the transfers' pass over the contacts
+    // instead of a pass of their own (unused if adoption and churn leave one wallet). With one
     // context a review is rare enough that the pass of their own costs less (BENCHMARKS.md).
     let sd = ctx.step_stream.agent(i as u64);
-    let reviews = (K > 1 && h.count_ones() >= 2).then(|| reviews::<K>(ctx, &sd));
-    let recv = if reviews.is_some_and(|r| r & ctx.shared_balance != 0) {
+    let early_reviews =
+        (K > 1 && ctx.shared_balance != 0 && h.count_ones() >= 2).then(|| reviews::<K>(ctx, &sd));
+    let recv = if early_reviews.is_some_and(|r| r & ctx.shared_balance != 0) {
         Some(p2p_transfers::<K, true>(
             ctx, x, h, &pis, w, contacts, acc, &mut paid,
         ))
@@ -268,7 +271,7 @@ pub(crate) fn update_user<const K: usize>(
             w,
         },
         (pis, m, ext),
-        (&sd, reviews, recv),
+        (&sd, early_reviews, recv),
         contacts,
     );
     acc.by_set[new_h as usize] += 1;
@@ -325,7 +328,7 @@ fn new_defaults<const K: usize>(
     ctx: &UserCtx,
     u: Mover,
     (pis, m, ext): ([usize; 4], usize, u16),
-    (sd, reviews_drawn, mut recv): Drawn,
+    (sd, reviews_drawn, mut recv): Early,
     contacts: ContactsOf,
 ) -> ([u8; 4], usize, u16) {
     let (p, x, h, new_h, cls, w) = (ctx.p, u.x, u.h, u.new_h, u.cls, u.w);
@@ -380,9 +383,9 @@ fn new_defaults<const K: usize>(
     (new_pis, combination, new_ext)
 }
 
-/// What [`new_defaults`] takes of the user's draws: the draws, the review bits if drawn
-/// already ([`reviews`]) and the returns if summed already ([`p2p_transfers`]).
-type Drawn<'a> = (
+/// What [`new_defaults`] takes of the work done before it: the user's draws, the review bits
+/// if drawn already ([`reviews`]) and the returns if summed already ([`p2p_transfers`]).
+type Early<'a> = (
     &'a crate::rng::AgentDraws,
     Option<u8>,
     Option<([f64; 8], f64)>,
@@ -396,9 +399,10 @@ const PICK_DRAW: u64 = 20;
 
 /// Step 4, p2p channels: transfers to contacts, added to the user's paid, lost and rescuable
 /// shares and to the channels' flows. With `R`, the same pass over the contacts also sums the
-/// returns (what [`returns`] gives, to the bit: the same rows added in the same order), for a
-/// user who will re-choose a default with them; otherwise they are computed only if a default
-/// is re-chosen, the one place they are used, and this returns zeros.
+/// returns over every p2p channel (what [`returns`] gives, to the bit: the same rows added in
+/// the same order), for a user with a reviewing context that reads them; otherwise they are
+/// computed only if a default is re-chosen, the one place they are used, and this returns
+/// zeros.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn p2p_transfers<const K: usize, const R: bool>(
@@ -659,9 +663,9 @@ fn churn(ctx: &UserCtx, h: u8, d: u32, words: &[u64; 8]) -> u8 {
 
 /// Step 5, the default re-choice in context `k`: a logit over the wallets held after adoption
 /// and churn, of the base utility (brand and its offset in `k`, coverage of `k`'s channels,
-/// subsidy there), the share of p2p returns through each wallet (`returns`, shared by every
-/// context) and the share of contacts whose default in `k` it is; `u` is the uniform draw that
-/// picks.
+/// subsidy there), the share of p2p returns through each wallet (`returns`: over every p2p
+/// channel, worked out once for the user, or over `k`'s own with `own_balance`) and the share
+/// of contacts whose default in `k` it is; `u` is the uniform draw that picks.
 #[inline(always)]
 fn rechoose_default<const K: usize>(
     ctx: &UserCtx,

@@ -412,10 +412,11 @@ pub(crate) fn logit_pick_any(h: u8, util: impl Fn(usize) -> f64, u: f64) -> u8 {
     last
 }
 
-/// [`logit_pick`] for a set of two, to the bit (the same weights, total and comparison), without
-/// a branch on which of the two is the larger or which is picked: both are coin flips, and a
-/// mispredicted branch costs more than the select where picks are frequent (several contexts;
-/// see BENCHMARKS.md).
+/// [`logit_pick`] for a set of two: the same pick as the general loop for any utilities and
+/// uniform (and, for finite utilities, the same weights, total and comparison), without a
+/// branch on which of the two is the larger or which is picked: both are coin flips, and a
+/// mispredicted branch costs more than the select where picks are frequent (the re-choice with
+/// several contexts; see BENCHMARKS.md).
 #[inline(always)]
 fn logit_pick_two(h: u8, util: impl Fn(usize) -> f64, u: f64) -> u8 {
     let a = h.trailing_zeros() as usize;
@@ -423,8 +424,8 @@ fn logit_pick_two(h: u8, util: impl Fn(usize) -> f64, u: f64) -> u8 {
     let (xa, xb) = (util(a), util(b));
     let top = f64::NEG_INFINITY.max(xa).max(xb);
     let (da, db) = (xa - top, xb - top);
-    // One of the two differences is 0 (both, when the utilities are equal): its weight is 1
-    // exactly, the other's is its exponential.
+    // With finite utilities one of the two differences is 0 (both, when they are equal): its
+    // weight is 1 exactly, the other's is its exponential.
     let e = (if da == 0.0 { db } else { da }).exp();
     let wa = if da == 0.0 { 1.0 } else { e };
     let wb = if db == 0.0 { 1.0 } else { e };
@@ -586,9 +587,9 @@ mod tests {
         assert_eq!(logit_pick(0b11, |j| far[j], 0.999), 1);
     }
 
-    /// The branch-free pick from two is the general pick to the bit: for every pair of
-    /// members, utilities equal, close, far apart and beyond `exp`'s range, and uniforms on
-    /// both sides of the boundary and on it.
+    /// The branch-free pick from two is the general pick: for every pair of members, utilities
+    /// equal, close, far apart, beyond `exp`'s range and not finite, and uniforms on both sides
+    /// of the boundary and on it.
     #[test]
     fn logit_pick_of_two_is_the_general_pick() {
         let mut picks = [0usize; 2];
@@ -603,6 +604,11 @@ mod tests {
                     (-2.0, -2.0 + 1e-12),
                     (1e15, -1e15),
                     (-700.0, 700.0),
+                    // Not finite (validation refuses them): the same pick all the same.
+                    (1.0, f64::INFINITY),
+                    (f64::INFINITY, 1.0),
+                    (f64::NAN, 0.0),
+                    (0.0, f64::NEG_INFINITY),
                 ] {
                     let util = |j: usize| if j == a { ua } else { ub };
                     // Equal utilities put the boundary at u = 1/2 exactly.
