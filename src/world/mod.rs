@@ -336,7 +336,7 @@ fn init_users(s: &Scenario, policy: &Policy, seed: u64) -> Users {
     if k_n == 1 {
         return Users {
             spend,
-            state: [state.clone(), state],
+            state: [huge_copy(&state), huge_copy(&state)],
             dormancy,
             words: [Vec::new(), Vec::new()],
             cur: 0,
@@ -353,7 +353,7 @@ fn init_users(s: &Scenario, policy: &Policy, seed: u64) -> Users {
         spend,
         state: [Vec::new(), Vec::new()],
         dormancy,
-        words: [words.clone(), words],
+        words: [huge_copy(&words), huge_copy(&words)],
         cur: 0,
         contexts: k_n,
     }
@@ -436,6 +436,38 @@ fn logit_pick_two(h: u8, util: impl Fn(usize) -> f64, u: f64) -> u8 {
         b as u8
     }
 }
+
+/// A copy of `src` in memory that the kernel is asked to back with huge pages (2 MiB on x86-64
+/// Linux, where transparent huge pages are in `madvise` or `always` mode). The contacts' reads
+/// are scattered over the whole of last month's state buffer, and with 4 KiB pages nearly every
+/// long-range read of a large population also misses the TLB (measured: BENCHMARKS.md).
+/// Elsewhere, or when the kernel declines, an ordinary copy; the values are the same either way.
+pub(crate) fn huge_copy<T: Copy>(src: &[T]) -> Vec<T> {
+    let mut v = Vec::with_capacity(src.len());
+    advise_huge(v.as_mut_ptr() as *mut u8, std::mem::size_of_val(src));
+    v.extend_from_slice(src);
+    v
+}
+
+/// Asks the kernel to back the whole 2 MiB pages within `ptr..ptr + len` (not yet touched) with
+/// huge pages.
+#[cfg(target_os = "linux")]
+fn advise_huge(ptr: *mut u8, len: usize) {
+    const HUGE: usize = 2 << 20;
+    let start = (ptr as usize).next_multiple_of(HUGE);
+    let end = (ptr as usize + len) / HUGE * HUGE;
+    if end > start {
+        // SAFETY: `madvise` only hints how to back the range `start..end`, whole pages within
+        // this allocation (both ends are multiples of 2 MiB inside `ptr..ptr + len`); it reads
+        // and writes nothing, and a refusal (an error return) leaves the memory as it was.
+        unsafe {
+            libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE);
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn advise_huge(_: *mut u8, _: usize) {}
 
 fn init_merchants(s: &Scenario, seed: u64) -> Merchants {
     let p = s.platforms.len();
@@ -570,6 +602,19 @@ mod tests {
             assert!((mean - share).abs() < 1e-3, "share {share}: mean {mean}");
         }
         assert_eq!(acceptance_scale(0.3, 0.0, 1.0), 0.3);
+    }
+
+    /// A copy made for huge pages holds the same values, over a range that spans whole 2 MiB
+    /// pages and one that is too small for any.
+    #[test]
+    fn huge_copies_keep_their_values() {
+        let big: Vec<u32> = (0..3_000_000u32)
+            .map(|i| i.wrapping_mul(2_654_435_761))
+            .collect();
+        assert_eq!(huge_copy(&big), big);
+        let small = [7u16, 0, 65535];
+        assert_eq!(huge_copy(&small), small);
+        assert!(huge_copy::<u16>(&[]).is_empty());
     }
 
     #[test]
