@@ -334,9 +334,11 @@ fn init_users(s: &Scenario, policy: &Policy, seed: u64) -> Users {
     drop(extra_chunks);
     let dormancy = vec![0u32; n];
     if k_n == 1 {
+        let first = huge_copy(&state);
+        drop(state);
         return Users {
             spend,
-            state: [huge_copy(&state), huge_copy(&state)],
+            state: [huge_copy(&first), first],
             dormancy,
             words: [Vec::new(), Vec::new()],
             cur: 0,
@@ -349,11 +351,14 @@ fn init_users(s: &Scenario, policy: &Policy, seed: u64) -> Users {
         .map(|(&st, &ext)| u32::join(st, ext))
         .collect();
     drop((state, extra));
+    // Each buffer copied for huge pages, the source dropped first: two buffers at the most.
+    let first = huge_copy(&words);
+    drop(words);
     Users {
         spend,
         state: [Vec::new(), Vec::new()],
         dormancy,
-        words: [huge_copy(&words), huge_copy(&words)],
+        words: [huge_copy(&first), first],
         cur: 0,
         contexts: k_n,
     }
