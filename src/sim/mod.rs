@@ -536,12 +536,12 @@ fn simulated_values(s: &Scenario, value: &[Vec<f64>]) -> (Vec<f64>, f64) {
 
 #[cfg(test)]
 mod tests {
-    use crate::{MonthReport, Scenario, Simulation};
+    use super::{MonthReport, Scenario, Simulation, Users};
 
     /// Every month of `s` stepped on this thread (the tables and the users' context are built
     /// by the caller of `step`, so a thread-local test switch reaches them; the results do not
     /// depend on the threads the passes use), and the users at the end.
-    fn whole_run(s: Scenario) -> (Vec<MonthReport>, crate::world::Users) {
+    fn whole_run(s: Scenario) -> (Vec<MonthReport>, Users) {
         let mut sim = Simulation::new(s).unwrap();
         let mut months = Vec::new();
         while let Some(r) = sim.step().unwrap() {
