@@ -25,6 +25,7 @@ use rayon::prelude::*;
 mod acc;
 mod annual;
 mod contacts;
+mod p2p;
 mod tables;
 mod update;
 

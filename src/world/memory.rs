@@ -1,8 +1,9 @@
 //! Memory: what the agents of a simulation take, estimated before anything is allocated and
-//! checked against what the operating system reports as available (BENCHMARKS.md, "Memory").
+//! checked against what the operating system reports as available (BENCHMARKS.md, "Memory"),
+//! and the state buffers' huge pages.
 //!
 //! Owns: `merchant_bytes`, `memory_estimate`, `memory_estimate_at_once`, `check_memory`,
-//! `memory_available`. Reads: `Users::bytes_per_user`. Never: agents' values, output.
+//! `memory_available`, `huge_copy`. Reads: `Users::bytes_per_user`. Never: agents' values, output.
 
 use super::Users;
 use crate::error::{Error, Result};
@@ -68,4 +69,54 @@ pub fn memory_available() -> Option<u64> {
     let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib * 1024)
+}
+
+/// A copy of `src` in memory that the kernel is asked to back with huge pages (2 MiB on x86-64
+/// Linux, where transparent huge pages are in `madvise` or `always` mode). The contacts' reads
+/// are scattered over the whole of last month's state buffer, and with 4 KiB pages nearly every
+/// long-range read of a large population also misses the TLB (measured: BENCHMARKS.md).
+/// Elsewhere, or when the kernel declines, an ordinary copy; the values are the same either way.
+pub(crate) fn huge_copy<T: Copy>(src: &[T]) -> Vec<T> {
+    let mut v = Vec::with_capacity(src.len());
+    advise_huge(v.as_mut_ptr() as *mut u8, std::mem::size_of_val(src));
+    v.extend_from_slice(src);
+    v
+}
+
+/// Asks the kernel to back the whole 2 MiB pages within `ptr..ptr + len` (not yet touched) with
+/// huge pages.
+#[cfg(target_os = "linux")]
+fn advise_huge(ptr: *mut u8, len: usize) {
+    const HUGE: usize = 2 << 20;
+    let start = (ptr as usize).next_multiple_of(HUGE);
+    let end = (ptr as usize + len) / HUGE * HUGE;
+    if end > start {
+        // SAFETY: `madvise` only hints how to back the range `start..end`, whole pages within
+        // this allocation (both ends are multiples of 2 MiB inside `ptr..ptr + len`); it reads
+        // and writes nothing, and a refusal (an error return) leaves the memory as it was.
+        unsafe {
+            libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE);
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn advise_huge(_: *mut u8, _: usize) {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A copy made for huge pages holds the same values, over a range that spans whole 2 MiB
+    /// pages and one that is too small for any.
+    #[test]
+    fn huge_copies_keep_their_values() {
+        let big: Vec<u32> = (0..3_000_000u32)
+            .map(|i| i.wrapping_mul(2_654_435_761))
+            .collect();
+        assert_eq!(huge_copy(&big), big);
+        let small = [7u16, 0, 65535];
+        assert_eq!(huge_copy(&small), small);
+        assert!(huge_copy::<u16>(&[]).is_empty());
+    }
 }
