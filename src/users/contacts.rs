@@ -120,6 +120,13 @@ impl Contacts {
                     self.mask[u * MAX_CONTACTS + k] = ctx.member.mask(&ctx.member_stream.agent(r));
                 }
             }
+        } else {
+            // Contacts' memberships do not matter: every contact is a member of everyone's
+            // network only, as a new block starts, whatever an earlier simulation on this
+            // thread left in the buffers (they are kept from chunk to chunk).
+            for u in 0..self.len {
+                self.mask[u * MAX_CONTACTS..][..self.count[u]].fill(1);
+            }
         }
     }
 

@@ -542,7 +542,7 @@ mod tests {
         assert_eq!(jr.rescue, 0b10);
         // Spending of 5 on that joint row lands on c0's row (H, a) and c1's row (H, b).
         let mut acc = UserAcc::new(p, 2, 1, 2, t.joint.len());
-        acc.joint_spend[3 * 9 + 3] = 5.0;
+        acc.joint_dense()[3 * 9 + 3] = 5.0;
         acc.finish_joint(&t);
         let mut want = vec![0.0; 2 * hp_n];
         want[hp_index(p, 3, 0)] = 5.0;
