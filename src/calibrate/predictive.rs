@@ -76,7 +76,7 @@ pub struct Predictive {
 }
 
 impl Predictive {
-    /// The runs of an ensemble's reports (as a [`Collect`] recorder gathers them).
+    /// The runs of an ensemble's reports (as a [`Collect`](crate::record::Collect) recorder gathers them).
     pub fn new(reports: Vec<MonthReport>) -> Predictive {
         let mut runs: Vec<Vec<MonthReport>> = Vec::new();
         for r in reports {

@@ -42,10 +42,10 @@ pub struct UserAcc {
     /// With several contexts, users by their combination of defaults: index
     /// `Σ_κ min(π_κ, P)·(P+1)^κ` (`P` for none). The user update counts one cell where it would
     /// count `K` defaults and up to `K` platforms defaulted anywhere;
-    /// [`UserAcc::finish_defaults`] derives `by_default` and `default_anywhere` from it.
+    /// `UserAcc::finish_defaults` derives `by_default` and `default_anywhere` from it.
     pub by_combination: Vec<u64>,
     /// With [`UserTables::joint`] built, spending per joint row (its index), dense: the chunk's
-    /// while [`UserAcc::in_chunk`] runs, the month's total after the merge (empty until then);
+    /// while `UserAcc::in_chunk` runs, the month's total after the merge (empty until then);
     /// added into `spend` context by context once the pass is done.
     pub joint_spend: Vec<f64>,
     /// A finished chunk's joint rows with spending on them, `(row, spending)`: what the merge
@@ -102,7 +102,11 @@ impl UserAcc {
     /// per user-step of the historical scenario's 2015–2016 months at 10^7 users: BENCHMARKS.md).
     /// The month's sums are the same to the bit: each row's total still adds the chunks' sums
     /// in chunk order, and the rows left out held `+0.0`.
-    pub(super) fn in_chunk<R>(&mut self, dense: &mut Vec<f64>, f: impl FnOnce(&mut Self) -> R) -> R {
+    pub(super) fn in_chunk<R>(
+        &mut self,
+        dense: &mut Vec<f64>,
+        f: impl FnOnce(&mut Self) -> R,
+    ) -> R {
         if self.joint_len == 0 {
             return f(self);
         }
