@@ -3,6 +3,7 @@
 //! ```text
 //! cargo run --release --example scale -- --users N --merchants M --months T [--threads K]
 //!     [--scenario PATH] [--out DIR] [--panel FRACTION] [--time-from YYYY-MM]
+//!     [--long-range population|table]
 //! ```
 //!
 //! Runs the first `T` months of the scenario (extending its end if needed) and prints, last,
@@ -28,7 +29,8 @@ const USAGE: &str = "usage: scale --users N --merchants M --months T [--threads 
   --scenario  scenario file (default data/scenarios/china_2012_2021.toml)
   --out       also write the CSV files here (default: no output)
   --panel     with --out, also sample this fraction of the agents every month
-  --time-from time only the months from this one on (default: every month)";
+  --time-from time only the months from this one on (default: every month)
+  --long-range where long-range contacts' states come from: population (default) or table";
 
 fn main() -> ExitCode {
     support::main_with(
@@ -41,6 +43,7 @@ fn main() -> ExitCode {
             "out",
             "panel",
             "time-from",
+            "long-range",
         ],
         USAGE,
         run,
@@ -64,6 +67,13 @@ fn run(flags: &support::Flags) -> Result<(), Box<dyn std::error::Error>> {
     )?;
     s.agents.users = users;
     s.agents.merchants = merchants;
+    s.agents.long_range = match flags.text("long-range") {
+        None | Some("population") => paymarket::scenario::LongRange::Population,
+        Some("table") => paymarket::scenario::LongRange::Table,
+        Some(other) => {
+            return Err(format!("--long-range: expected population or table, got {other:?}").into())
+        }
+    };
     let last = s.start.plus(months as i32 - 1);
     if last > s.end {
         s.end = last;

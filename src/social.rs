@@ -71,18 +71,32 @@ pub fn contact(i: u64, n: u64, b: u64, eps16: u32, x: u64) -> Option<u64> {
     contact_in(i, n, start, size, eps16, x)
 }
 
+/// Whether draw `x` makes a long-range contact (from anywhere rather than the community), for a
+/// long-range share of `eps16 / 65536`: its bits 0–15.
+#[inline(always)]
+pub fn is_long(x: u64, eps16: u32) -> bool {
+    ((x & 0xffff) as u32) < eps16
+}
+
+/// The in-community contact of user `i` (community `start..start + size`, itself excluded)
+/// from draw `x`'s bits 32–63 (meaningful when `size >= 2`). A community has far fewer than
+/// 2^32 members: the top 32 bits suffice (bias below size / 2^32) and the multiply stays in 64
+/// bits.
+#[inline(always)]
+pub fn near_in(i: u64, start: u64, size: u64, x: u64) -> u64 {
+    let near = start + (((x >> 32) * size.saturating_sub(1)) >> 32);
+    near + (near >= i) as u64
+}
+
 /// [`contact`] with the user's community already known (no division per draw). Both
 /// candidates are computed and one is selected without a branch: which one is a coin flip per
 /// draw, which a branch would mispredict.
 #[inline(always)]
 pub fn contact_in(i: u64, n: u64, start: u64, size: u64, eps16: u32, x: u64) -> Option<u64> {
-    let long = ((x & 0xffff) as u32) < eps16;
+    let long = is_long(x, eps16);
     let far = below(x, n.saturating_sub(1));
     let far = far + (far >= i) as u64;
-    // A community has far fewer than 2^32 members: the top 32 bits suffice (bias below
-    // size / 2^32) and the multiply stays in 64 bits.
-    let near = start + (((x >> 32) * size.saturating_sub(1)) >> 32);
-    let near = near + (near >= i) as u64;
+    let near = near_in(i, start, size, x);
     let (r, possible) = if long {
         (far, n >= 2)
     } else {

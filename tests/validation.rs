@@ -250,3 +250,18 @@ fn an_unknown_event_kind_names_its_place_and_the_closest_kind() {
         "{msg}"
     );
 }
+
+#[test]
+fn a_table_of_long_range_contacts_needs_the_memberships_in_the_state_words() {
+    let mut s = paymarket::Scenario::load("data/scenarios/china_2012_2021.toml").unwrap();
+    s.agents.long_range = paymarket::scenario::LongRange::Table;
+    assert!(problems(&s).is_empty());
+    let mut fifth = s.networks[0].clone();
+    fifth.id = "fifth".into();
+    s.networks.push(fifth);
+    assert_problem(
+        &s,
+        "agents.long_range",
+        "needs at most 4 networks (they are kept in the state words), got 5",
+    );
+}

@@ -114,6 +114,39 @@ pub struct Agents {
     /// Number of merchant agents `M`.
     #[serde(default = "d_merchants")]
     pub merchants: u64,
+    /// Where a long-range contact's state is read from ([`LongRange`]); left out of written
+    /// scenarios at its default, so that their bytes and hashes do not change.
+    #[serde(default, skip_serializing_if = "LongRange::is_population")]
+    pub long_range: LongRange,
+}
+
+/// Where a long-range contact's state comes from (docs/MODEL.md section 3, *Contacts*). Only a
+/// contact's state enters the rules, so both are the same model: runs differ by sampling noise
+/// only (`tests/ensemble_equivalence.rs`), but not byte for byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LongRange {
+    /// The drawn user's word in last month's buffer: a random memory access per long-range
+    /// contact, which at 10^9 users also misses the address translation caches.
+    #[default]
+    Population,
+    /// A draw from the month's table of every user's word (an alias table built after the
+    /// memberships of the month are written, counting each distinct word): the same
+    /// distribution to 2^-16 of a column (the draw's resolution), the drawing user included in
+    /// the counts (one in `N`), and no access to the population's array. Needs the memberships
+    /// in the state words (at most four networks).
+    Table,
+}
+
+/// Most networks a scenario with `agents.long_range = "table"` may declare: the memberships
+/// the state words hold (`world::STATE_NETWORKS`, which a test keeps equal).
+pub const TABLE_MAX_NETWORKS: usize = 4;
+
+impl LongRange {
+    /// Whether this is the default, [`LongRange::Population`].
+    pub fn is_population(&self) -> bool {
+        *self == LongRange::Population
+    }
 }
 
 fn d_users() -> u64 {
@@ -148,6 +181,7 @@ impl Default for Agents {
         Agents {
             users: d_users(),
             merchants: d_merchants(),
+            long_range: LongRange::Population,
         }
     }
 }

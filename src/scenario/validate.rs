@@ -219,6 +219,18 @@ fn run_settings(c: &mut Checker, s: &Scenario) {
             ),
         );
     }
+    if s.agents.long_range == super::LongRange::Table
+        && s.networks.len() > super::TABLE_MAX_NETWORKS
+    {
+        c.push(
+            "agents.long_range",
+            format!(
+                "\"table\" draws a long-range contact's memberships with its state, which needs at most {} networks (they are kept in the state words), got {}; use \"population\" or fewer networks",
+                super::TABLE_MAX_NETWORKS,
+                s.networks.len()
+            ),
+        );
+    }
     let shop_channels = s
         .channels
         .iter()

@@ -19,14 +19,18 @@ use crate::policy::{Policy, Timeline};
 use crate::record::{
     AgentsView, ChannelRow, DefaultRow, EventRow, MarketRow, MonthReport, PlatformRow, Recorder,
 };
-use crate::scenario::{ChannelKind, Scenario, ValidScenario};
+use crate::scenario::{ChannelKind, LongRange, Scenario, ValidScenario};
 use crate::social::Membership;
-use crate::users::{channel_spending, user_pass, Draws, P2pChannel, UserAcc, UserCtx, UserTables};
+use crate::users::{
+    channel_spending, user_pass, Draws, FarTable, P2pChannel, UserAcc, UserCtx, UserTables,
+};
 use crate::world::{init, Merchants, Users, NO_PRIMARY};
 use book::Flows;
 
 mod book;
 mod checkpoint;
+#[cfg(test)]
+mod equivalence;
 mod fork;
 pub mod invariants;
 pub use checkpoint::FORMAT as CHECKPOINT_FORMAT;
@@ -285,10 +289,15 @@ impl Simulation {
             month,
         };
         let n = self.users.len() as u64;
-        let ctx = UserCtx::for_month(market, policy, &user_tables, &p2p, &member, draws, n);
+        let mut ctx = UserCtx::for_month(market, policy, &user_tables, &p2p, &member, draws, n);
         if ctx.masks_in_state && market.networks > 1 {
             crate::users::membership_pass(&mut self.users, &member, ctx.member_stream);
         }
+        // Long-range contacts from a table of last month's words with this month's
+        // memberships, when the scenario asks for it (validated: the memberships are in them).
+        let far = (self.scenario.agents.long_range == LongRange::Table)
+            .then(|| FarTable::of_users(&self.users));
+        ctx.far = far.as_ref();
         let ua = user_pass(&ctx, market.channels, &mut self.users);
         let (w_c, spend_c) = channel_spending(market, &user_tables, &ua);
         let flows = book::flows(market, &tables, &w_c, &spend_c, &ua);

@@ -5,8 +5,9 @@
 //! Owns: `Contacts`, `ContactsOf`, `prefetch`, `MAX_CONTACTS`. Reads: `UserCtx`, last month's
 //! words (`u16` state words, or `u32` state and defaults words). Never: the rules, output.
 
+use super::FarTable;
 use super::{UserCtx, BLOCK};
-use crate::social::{community, contact_in};
+use crate::social::{community, contact_in, is_long, near_in};
 use crate::world::{state, Word};
 
 /// Most contacts a user samples a month.
@@ -19,7 +20,12 @@ pub(crate) struct Contacts {
     mask: Vec<u16>,
     /// Whole words, state and defaults (several contexts only; see [`Word::bits`]).
     words: Vec<u32>,
+    /// Long-range contacts' words drawn from the month's table (`UserCtx::far`), after the
+    /// user's `near` in-community ones.
+    far: Vec<u32>,
     count: [usize; BLOCK],
+    /// With the table: how many of each user's contacts are in-community (read by index).
+    near: [usize; BLOCK],
     len: usize,
 }
 
@@ -48,7 +54,9 @@ impl Contacts {
             st: vec![0; BLOCK * MAX_CONTACTS],
             mask: vec![1; BLOCK * MAX_CONTACTS],
             words: vec![0; BLOCK * MAX_CONTACTS],
+            far: vec![0; BLOCK * MAX_CONTACTS],
             count: [0; BLOCK],
+            near: [0; BLOCK],
             len: 0,
         }
     }
@@ -58,6 +66,9 @@ impl Contacts {
     /// later, when they have arrived.
     #[inline]
     pub(super) fn sample<W: Word>(&mut self, ctx: &UserCtx, first: usize, len: usize, old: &[W]) {
+        if let Some(table) = ctx.far {
+            return self.sample_with_table(ctx, first, len, table);
+        }
         let (mut start, mut size) = community(first as u64, ctx.n, ctx.b);
         for u in 0..len {
             let i = (first + u) as u64;
@@ -80,10 +91,75 @@ impl Contacts {
         self.len = len;
     }
 
+    /// [`Contacts::sample`] with long-range contacts drawn from the month's table: the same
+    /// draw per contact decides long-range or not (bits 0–15) and gives the in-community index
+    /// (bits 32–63) or the table's word (bits 16–63). Both are computed and each is kept or not
+    /// without a branch; in-community contacts need no prefetch (the user's community is in
+    /// cache), and the drawn words are already at hand.
+    fn sample_with_table(&mut self, ctx: &UserCtx, first: usize, len: usize, table: &FarTable) {
+        let (mut start, mut size) = community(first as u64, ctx.n, ctx.b);
+        let far_possible = (ctx.n >= 2) as usize;
+        for u in 0..len {
+            let i = (first + u) as u64;
+            if i >= start + ctx.b {
+                (start, size) = community(i, ctx.n, ctx.b);
+            }
+            let near_possible = (size >= 2) as usize;
+            let draws = ctx.contact_stream.agent(i);
+            let row = &mut self.idx[u * MAX_CONTACTS..][..MAX_CONTACTS];
+            let far = &mut self.far[u * MAX_CONTACTS..][..MAX_CONTACTS];
+            let (mut m_near, mut m_far) = (0, 0);
+            for k in 0..ctx.k {
+                let x = draws.draw(k as u64);
+                if is_long(x, ctx.eps16) {
+                    far[m_far] = table.draw(x);
+                    m_far += far_possible;
+                } else {
+                    row[m_near] = near_in(i, start, size, x) as u32;
+                    m_near += near_possible;
+                }
+            }
+            self.near[u] = m_near;
+            self.count[u] = m_near + m_far;
+        }
+        self.len = len;
+    }
+
     /// Loads the sampled contacts' state words, defaults words (several contexts) and
     /// membership masks.
     #[inline]
     pub(super) fn load<W: Word>(&mut self, ctx: &UserCtx, old: &[W]) {
+        if ctx.far.is_some() {
+            self.load_with_table(old);
+        } else {
+            self.load_by_index(old);
+        }
+        self.load_masks(ctx);
+    }
+
+    /// The words of the contacts drawn with the month's table: the in-community ones read by
+    /// index, then the long-range ones as drawn.
+    fn load_with_table<W: Word>(&mut self, old: &[W]) {
+        for u in 0..self.len {
+            let (near, m) = (self.near[u], self.count[u]);
+            let idx = &self.idx[u * MAX_CONTACTS..][..near];
+            let st = &mut self.st[u * MAX_CONTACTS..][..m];
+            let words = &mut self.words[u * MAX_CONTACTS..][..m];
+            for ((s, x), &r) in st.iter_mut().zip(words.iter_mut()).zip(idx) {
+                let w = old[r as usize].bits();
+                *s = w as u16;
+                *x = w;
+            }
+            let far = &self.far[u * MAX_CONTACTS..][..m - near];
+            for ((s, x), &w) in st[near..].iter_mut().zip(&mut words[near..]).zip(far) {
+                *s = w as u16;
+                *x = w;
+            }
+        }
+    }
+
+    /// The words of the contacts sampled by index.
+    fn load_by_index<W: Word>(&mut self, old: &[W]) {
         // Whether the words carry defaults (`u32`), known when the pass is compiled.
         let with_defaults = std::mem::size_of::<W>() > 2;
         for u in 0..self.len {
@@ -103,6 +179,10 @@ impl Contacts {
                 }
             }
         }
+    }
+
+    /// The contacts' membership masks: from their state words, hashed, or everyone's network.
+    fn load_masks(&mut self, ctx: &UserCtx) {
         if ctx.masks_in_state {
             for u in 0..self.len {
                 let m = self.count[u];

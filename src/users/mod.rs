@@ -25,12 +25,16 @@ use rayon::prelude::*;
 mod acc;
 mod annual;
 mod contacts;
+mod far;
 mod p2p;
 mod tables;
 mod update;
 
 pub use acc::UserAcc;
 use contacts::Contacts;
+pub use far::FarTable;
+#[cfg(test)]
+pub(crate) use far::COUNTS_IGNORED;
 pub use tables::*;
 use update::*;
 
@@ -168,6 +172,9 @@ pub struct UserCtx<'a> {
     pub churn_rate: f64,
     /// Purchases per RMB, `1 / ticket`.
     pub per_ticket: f64,
+    /// With `agents.long_range = "table"`, the month's table of words that long-range
+    /// contacts are drawn from; `None` reads the drawn user's word.
+    pub far: Option<&'a FarTable>,
 }
 
 /// Where a month's user pass draws from: the month index `t` and the run's `seed`.
@@ -283,6 +290,7 @@ impl<'a> UserCtx<'a> {
             churn_months: prm.churn_months,
             churn_rate: prm.churn_rate,
             per_ticket: 1.0 / prm.ticket,
+            far: None,
         }
     }
 }

@@ -477,6 +477,11 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_table_networks_are_the_state_words_networks() {
+        assert_eq!(STATE_NETWORKS, crate::scenario::TABLE_MAX_NETWORKS);
+    }
+
+    #[test]
     fn agents_split_by_largest_remainder() {
         assert_eq!(split_agents(10, &[1.0, 1.0, 1.0]), vec![4, 3, 3]);
         assert_eq!(split_agents(10, &[0.0, 3.0, 1.0]), vec![0, 8, 2]);
