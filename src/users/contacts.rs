@@ -93,9 +93,12 @@ impl Contacts {
 
     /// [`Contacts::sample`] with long-range contacts drawn from the month's table: the same
     /// draw per contact decides long-range or not (bits 0–15) and gives the in-community index
-    /// (bits 32–63) or the table's word (bits 16–63). Both are computed and each is kept or not
-    /// without a branch; in-community contacts need no prefetch (the user's community is in
-    /// cache), and the drawn words are already at hand.
+    /// (bits 32–63) or the table's word (bits 16–63). A branch on the long-range test: looking
+    /// the table up for every contact and keeping one of the two without a branch was slower
+    /// (BENCHMARKS.md). In-community contacts need no prefetch (the user's community is in
+    /// cache), and the drawn words are already at hand. (Validation keeps the table to
+    /// scenarios whose memberships are in the state words, so no contact's mask is hashed from
+    /// its index.)
     fn sample_with_table(&mut self, ctx: &UserCtx, first: usize, len: usize, table: &FarTable) {
         let (mut start, mut size) = community(first as u64, ctx.n, ctx.b);
         let far_possible = (ctx.n >= 2) as usize;

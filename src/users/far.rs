@@ -1,8 +1,8 @@
 //! Long-range contacts drawn from a table of the month's words (docs/MODEL.md section 3,
 //! *Contacts*; `agents.long_range = "table"`): every user's word is counted once a month, after
 //! the month's memberships are written into them, and an alias table over the distinct words
-//! gives a long-range contact's word in two reads from cache instead of one from anywhere in the
-//! population's array.
+//! gives a long-range contact's word in one read from that small table instead of one from
+//! anywhere in the population's array.
 //!
 //! Owns: `FarTable`. Reads: last month's words (`u16` state words or `u32` whole words), with
 //! this month's memberships. Never: the rules, output.
@@ -44,8 +44,10 @@ impl Counter {
     #[inline]
     fn add(&mut self, w: u32, n: u64) {
         let mask = self.keys.len() - 1;
-        // Fibonacci hashing: the words differ mostly in a few bits, which the multiply spreads.
-        let mut s = (w.wrapping_mul(0x9e37_79b1) as usize >> 8) & mask;
+        // Fibonacci hashing: the words differ mostly in a few bits, which the multiply spreads
+        // to the top bits, the slot's.
+        let shift = 64 - self.keys.len().trailing_zeros();
+        let mut s = ((w as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> shift) as usize;
         loop {
             if self.counts[s] == 0 {
                 self.keys[s] = w;
