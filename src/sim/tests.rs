@@ -46,6 +46,66 @@ fn kept_buffers_carry_nothing_from_one_run_to_the_next() {
     });
 }
 
+/// Users holding no wallet, with nothing to adopt and no p2p channel open to them, draw no
+/// contacts (`users::UserCtx::quiet`); whole runs with and without that give the same months
+/// and users, to the bit, in the calibrated historical scenario (three contexts, the table of
+/// long-range words too) and the one-context v1 one. Its premise is checked as well: at the
+/// end of 2014, people outside the mobile internet (557 M of the 1.2 bn, so 53.6% outside)
+/// hold no wallet, and they are the quiet ones. (Checked to fail when a membership counts as
+/// quiet with nothing to adopt or with no p2p channel, instead of both.)
+#[test]
+fn quiet_users_draw_no_contacts_and_change_no_month() {
+    let run = |path: &str, table: bool, no_quiet: bool| {
+        crate::users::NO_QUIET.set(no_quiet);
+        let mut s = Scenario::load(path).unwrap();
+        s.agents.users = 4000;
+        s.agents.merchants = 400;
+        if table {
+            s.agents.long_range = crate::scenario::LongRange::Table;
+        }
+        // The first three years (events run on to 2021, so the end stays).
+        let mut sim = Simulation::new(s).unwrap();
+        let months: Vec<MonthReport> = (0..36)
+            .map(|_| sim.step().unwrap().unwrap().clone())
+            .collect();
+        crate::users::NO_QUIET.set(false);
+        (months, sim.users().clone())
+    };
+    for (path, table) in [
+        ("data/scenarios/china_2012_2021_calibrated.toml", false),
+        ("data/scenarios/china_2012_2021_calibrated.toml", true),
+        ("tests/fixtures/china_v1/china_2012_2021.toml", false),
+    ] {
+        let (quiet, all) = (run(path, table, false), run(path, table, true));
+        assert_eq!(quiet.0.len(), 36, "{path}");
+        assert_eq!(quiet.0, all.0, "{path}, table {table}");
+        assert_eq!(quiet.1.words, all.1.words, "{path}, table {table}");
+        assert_eq!(quiet.1.dormancy, all.1.dormancy, "{path}, table {table}");
+    }
+    // Who was quiet: no wallet and not in the mobile internet (network 1 of the v2 scenario,
+    // bit 1 of the membership mask; bit 0 is everyone).
+    let (_, users) = run(
+        "data/scenarios/china_2012_2021_calibrated.toml",
+        false,
+        false,
+    );
+    let words = &users.words[users.cur];
+    let outside = words
+        .iter()
+        .filter(|w| crate::world::state::networks(**w as u16) & 0b10 == 0)
+        .count();
+    let holding = words
+        .iter()
+        .filter(|w| {
+            let st = **w as u16;
+            crate::world::state::networks(st) & 0b10 == 0 && crate::world::state::wallets(st) != 0
+        })
+        .count();
+    let share = outside as f64 / words.len() as f64;
+    assert!((share - 0.536).abs() < 0.03, "{share}");
+    assert_eq!(holding, 0);
+}
+
 /// A whole run with joint rows and the same run with the per-context rows give the same
 /// months: the joint row's sums are made in the same order, and the spending decomposed
 /// afterwards adds the same amounts to the same rows.

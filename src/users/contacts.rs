@@ -47,6 +47,16 @@ pub(crate) fn prefetch<T>(v: &[T], i: usize) {
     let _ = (v, i);
 }
 
+/// Whether user `i` reads no contact this month ([`UserCtx::quiet`]): no wallet held, and a
+/// membership (in its state word, written for this month) with nothing to adopt and no p2p
+/// channel. Its contacts are not drawn: each user's draws are its own
+/// ([`crate::rng::Stream::agent`]), so no other user's change.
+#[inline(always)]
+fn quiet<W: Word>(ctx: &UserCtx, old: &[W], i: usize) -> bool {
+    let st = old[i].state();
+    state::wallets(st) == 0 && ctx.quiet.get(state::networks(st) as usize) == Some(&true)
+}
+
 impl Contacts {
     pub(super) fn new() -> Contacts {
         Contacts {
@@ -67,13 +77,17 @@ impl Contacts {
     #[inline]
     pub(super) fn sample<W: Word>(&mut self, ctx: &UserCtx, first: usize, len: usize, old: &[W]) {
         if let Some(table) = ctx.far {
-            return self.sample_with_table(ctx, first, len, table);
+            return self.sample_with_table(ctx, first, len, table, old);
         }
         let (mut start, mut size) = community(first as u64, ctx.n, ctx.b);
         for u in 0..len {
             let i = (first + u) as u64;
             if i >= start + ctx.b {
                 (start, size) = community(i, ctx.n, ctx.b);
+            }
+            if quiet(ctx, old, i as usize) {
+                self.count[u] = 0;
+                continue;
             }
             let draws = ctx.contact_stream.agent(i);
             let row = &mut self.idx[u * MAX_CONTACTS..][..MAX_CONTACTS];
@@ -99,13 +113,24 @@ impl Contacts {
     /// cache), and the drawn words are already at hand. (Validation keeps the table to
     /// scenarios whose memberships are in the state words, so no contact's mask is hashed from
     /// its index.)
-    fn sample_with_table(&mut self, ctx: &UserCtx, first: usize, len: usize, table: &FarTable) {
+    fn sample_with_table<W: Word>(
+        &mut self,
+        ctx: &UserCtx,
+        first: usize,
+        len: usize,
+        table: &FarTable,
+        old: &[W],
+    ) {
         let (mut start, mut size) = community(first as u64, ctx.n, ctx.b);
         let far_possible = (ctx.n >= 2) as usize;
         for u in 0..len {
             let i = (first + u) as u64;
             if i >= start + ctx.b {
                 (start, size) = community(i, ctx.n, ctx.b);
+            }
+            if quiet(ctx, old, i as usize) {
+                (self.near[u], self.count[u]) = (0, 0);
+                continue;
             }
             let near_possible = (size >= 2) as usize;
             let draws = ctx.contact_stream.agent(i);

@@ -129,6 +129,11 @@ pub struct UserCtx<'a> {
     pub p2p_use: u8,
     /// Platforms a user may adopt this month (launched, prerequisite met), per membership mask.
     pub adoptable: Vec<u8>,
+    /// Per membership mask, whether a user with that mask and no wallet reads no contact this
+    /// month: nothing to adopt and no p2p channel open to it (so no transfers, no adoption
+    /// counts and no default to choose). Such users' contacts are not drawn. Empty when the
+    /// memberships are not in the state words (the mask would have to be hashed to know).
+    pub quiet: Vec<bool>,
     /// `κ_j(t)`.
     pub campaign: [f64; 8],
     /// The non-zero imitation weights of each platform: `(network, q_{j,s})`.
@@ -211,6 +216,12 @@ impl<'a> UserCtx<'a> {
                         .fold(0u8, |a, j| a | 1 << j)
             })
             .collect();
+        let masks_in_state = s1 - 1 <= crate::world::STATE_NETWORKS;
+        let quiet = if masks_in_state {
+            quiet_masks(&adoptable, tables, p2p)
+        } else {
+            Vec::new()
+        };
         let mut imitation_list = [0u8; 9];
         let mut imitation_list_len = 0;
         for sn in 0..s1 {
@@ -263,6 +274,7 @@ impl<'a> UserCtx<'a> {
             p2p,
             p2p_use: p2p.iter().fold(0, |m, ch| m | ch.usable),
             adoptable,
+            quiet,
             campaign: per_platform(&|j| policy.campaign[j]),
             imitation_terms,
             imitation_len,
@@ -270,7 +282,7 @@ impl<'a> UserCtx<'a> {
             imitation_list_len,
             contact_masks: s1 > 1 && uses_networks,
             // Memberships of this month go into the state words, when they fit.
-            masks_in_state: s1 - 1 <= crate::world::STATE_NETWORKS,
+            masks_in_state,
             balance_factor: per_platform(&|j| 1.0 + policy.withdrawal_fee[j] / 0.001),
             coverage_weight: prm.coverage_weight,
             rescue_weight: prm.rescue_weight,
@@ -293,6 +305,32 @@ impl<'a> UserCtx<'a> {
             far: None,
         }
     }
+}
+
+/// [`UserCtx::quiet`]: the membership masks whose users, holding no wallet, have nothing to
+/// adopt and no p2p channel with a weight. For them the update reads no contact: the transfers'
+/// loop skips every channel of weight 0, adoption is skipped without candidates and the
+/// default re-choice without a wallet.
+fn quiet_masks(adoptable: &[u8], tables: &UserTables, p2p: &[P2pChannel]) -> Vec<bool> {
+    #[cfg(test)]
+    if NO_QUIET.get() {
+        return vec![false; adoptable.len()];
+    }
+    adoptable
+        .iter()
+        .enumerate()
+        .map(|(mask, &adopt)| {
+            let w = &tables.weight[tables.class_of_mask[mask] as usize];
+            adopt == 0 && p2p.iter().all(|ch| w[ch.c] == 0.0)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Tests only: contexts built on this thread mark no membership quiet
+    /// ([`UserCtx::quiet`]), so that every user's contacts are drawn.
+    pub(crate) static NO_QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 #[cfg(test)]
