@@ -2,8 +2,8 @@
 //! output.
 //!
 //! A [`MonthReport`] holds one month's rows in people, shops and RMB. A [`Recorder`] receives
-//! every report in order; [`CsvRecorder`] writes the four tidy CSV files, [`Collect`] keeps the
-//! reports in memory. The rules never see this module's output formats.
+//! every report in order; [`CsvRecorder`] writes the five tidy CSV files, [`Frames`] keeps the
+//! same tables as typed columns in memory, [`Collect`] keeps the reports. The rules never see this module's output formats.
 //!
 //! Owns: the report rows, `Recorder`, `Collect`, `AgentsView`. Reads: the agents' state for views.
 //! Never: the rules.
@@ -16,8 +16,10 @@ use serde::{Deserialize, Serialize};
 
 pub mod columns;
 mod csv;
+mod frame;
 
 pub use self::csv::*;
+pub use frame::{Frame, Frames, Values};
 
 /// One platform in one month.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -1,0 +1,226 @@
+"""paymarket for Python: agent-based simulation of payment-platform markets.
+
+Load a scenario, change it by field path, run it, and get its five tables (platforms, market,
+channels, events, defaults) as pandas or polars data frames, with the same values as the
+command-line tool's CSV files, bit for bit:
+
+>>> import paymarket
+>>> s = paymarket.Scenario.load("data/scenarios/duopoly.toml")
+>>> s["params.churn_rate"]
+0.1
+>>> s.set("params.churn_rate", 0.05)
+>>> r = paymarket.run(s, users=2_000, merchants=200, seed=1)
+>>> list(r.market.columns[:3])
+['run', 'scenario', 'month']
+
+The tables cross from the engine as Arrow arrays (the Arrow C data interface), never one Python
+object per cell. The simulation runs without the interpreter lock, and Ctrl-C stops it between
+months.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Union
+
+import sys
+import time
+
+from ._paymarket import Scenario, ScenarioError, Table, __version__
+from ._paymarket import Simulation as _Simulation
+from ._paymarket import problems as _problems
+from ._paymarket import run as _run
+
+__all__ = ["Scenario", "ScenarioError", "Run", "Simulation", "run", "problems", "__version__"]
+
+TABLES = ("platforms", "market", "channels", "events", "defaults")
+FRAMES = ("pandas", "polars", "arrow")
+
+
+def problems(text: str) -> list:
+    """The problems of a scenario's TOML text, as (field path, message) pairs; empty if it runs."""
+    return _problems(text)
+
+
+class Run:
+    """One run's tables, each a data frame with the columns of the CSV file of the same name.
+
+    ``platforms``, ``market``, ``channels``, ``events`` and ``defaults``: pandas data frames by
+    default, polars with ``frame="polars"``, pyarrow tables with ``frame="arrow"``.
+    """
+
+    def __init__(self, tables: dict, scenario: Scenario):
+        self._tables = tables
+        self.scenario = scenario
+        for name in TABLES:
+            setattr(self, name, tables[name])
+
+    def __getitem__(self, name: str):
+        if name not in self._tables:
+            raise KeyError(f"no table {name!r}: the tables are {', '.join(TABLES)}")
+        return self._tables[name]
+
+    def __repr__(self) -> str:
+        sizes = ", ".join(f"{n}: {len(self._tables[n])} rows" for n in TABLES)
+        return f"Run({self.scenario.name!r}; {sizes})"
+
+
+def _count(name: str, value, positive: bool = True):
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{name} must be a whole number, got {value!r}")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError(f"{name} must be a whole number, got {value!r}")
+        value = int(value)
+    if value < (1 if positive else 0):
+        raise ValueError(f"{name} must be {'at least 1' if positive else 'at least 0'}, got {value!r}")
+    return value
+
+
+def _frame(table: Table, frame: str):
+    import pyarrow as pa
+
+    batch = pa.record_batch(table)
+    arrow = pa.Table.from_batches([batch])
+    if frame == "arrow":
+        return arrow
+    if frame == "polars":
+        import polars as pl
+
+        return pl.from_arrow(arrow)
+    return arrow.to_pandas()
+
+
+class _Progress:
+    """Months done, once a run has taken a second: a tqdm bar where tqdm is installed
+    (terminal or notebook), else one line rewritten on stderr."""
+
+    def __init__(self, total: int, label: str):
+        self.total, self.label, self.bar = total, label, None
+        self.start, self.shown = time.monotonic(), 0.0
+        try:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=total, desc=label, unit="month", delay=1.0)
+        except ImportError:
+            pass
+
+    def __call__(self, done: int, total: int, month) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
+            return
+        now = time.monotonic()
+        if now - self.start >= 1.0 and (now - self.shown >= 0.2 or done == total):
+            self.shown = now
+            print(f"\r{self.label}: {month} ({done}/{total} months)", end="", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+        elif self.shown:
+            print(file=sys.stderr, flush=True)
+
+
+def _scenario(scenario) -> Scenario:
+    if isinstance(scenario, (str, os.PathLike)):
+        scenario = Scenario.load(os.fspath(scenario))
+    if not isinstance(scenario, Scenario):
+        raise ValueError(f"scenario must be a paymarket.Scenario or a path, got {type(scenario).__name__}")
+    return scenario
+
+
+def _frame_kind(frame: str) -> str:
+    if frame not in FRAMES:
+        raise ValueError(f"frame must be one of {', '.join(FRAMES)}, got {frame!r}")
+    return frame
+
+
+def _sizes(users, merchants, seed, threads):
+    return (
+        _count("users", users),
+        _count("merchants", merchants),
+        _count("seed", seed, positive=False),
+        _count("threads", threads, positive=False),
+    )
+
+
+def run(
+    scenario: Union[Scenario, str, os.PathLike],
+    users: int | None = None,
+    merchants: int | None = None,
+    seed: int | None = None,
+    threads: int = 0,
+    frame: str = "pandas",
+    progress: bool = True,
+) -> Run:
+    """Runs a scenario once and returns its tables (see :class:`Run`).
+
+    ``scenario`` is a :class:`Scenario` or the path of a scenario file. ``users``, ``merchants``
+    and ``seed`` replace the scenario's own; ``threads`` is the number of worker threads (0:
+    one per core; the results do not depend on it). ``frame`` is ``"pandas"``, ``"polars"`` or
+    ``"arrow"``. ``progress`` shows the months done (tqdm if installed, else a line on
+    stderr); ``False`` silences it. Raises :class:`ScenarioError` (with ``.problems``, the
+    field paths and what to do) for a scenario that cannot run, ``ValueError`` for a bad
+    argument, ``KeyboardInterrupt`` on Ctrl-C (checked between months).
+    """
+    scenario = _scenario(scenario)
+    frame = _frame_kind(frame)
+    users, merchants, seed, threads = _sizes(users, merchants, seed, threads)
+    bar = _Progress(int(_months(scenario)), scenario.name) if progress else None
+    try:
+        tables = _run(scenario, users=users, merchants=merchants, seed=seed, threads=threads, progress=bar)
+    finally:
+        if bar is not None:
+            bar.close()
+    return Run({t.name: _frame(t, frame) for t in tables}, scenario)
+
+
+def _months(scenario: Scenario) -> int:
+    return scenario.months
+
+
+class Simulation:
+    """A simulation stepped month by month (for teaching, or to watch a run unfold).
+
+    >>> sim = Simulation("data/scenarios/duopoly.toml", users=2_000, merchants=200, seed=1)
+    >>> sim.month
+    '2018-01'
+    >>> sim.step()
+    True
+    >>> sim.report().market["month"].tolist()
+    ['2018-01']
+
+    ``step()`` simulates the next month without the interpreter lock and returns ``False`` once
+    the scenario has ended; ``report()`` is the last month's rows and ``tables()`` every month
+    so far, as a :class:`Run` of data frames (``frame`` as in :func:`run`).
+    """
+
+    def __init__(self, scenario, users=None, merchants=None, seed=None, threads=0, frame="pandas"):
+        self.scenario = _scenario(scenario)
+        self.frame = _frame_kind(frame)
+        users, merchants, seed, threads = _sizes(users, merchants, seed, threads)
+        self._sim = _Simulation(self.scenario, users=users, merchants=merchants, seed=seed, threads=threads)
+
+    def step(self) -> bool:
+        """Simulates the next month; ``False`` (and nothing done) once the scenario has ended."""
+        return self._sim.step()
+
+    @property
+    def month(self) -> str:
+        """The month the next step simulates, ``YYYY-MM``."""
+        return self._sim.month
+
+    @property
+    def finished(self) -> bool:
+        """Whether every month has been simulated."""
+        return self._sim.finished
+
+    def report(self) -> Run:
+        """The last month simulated, as the five tables."""
+        return Run({t.name: _frame(t, self.frame) for t in self._sim.report()}, self.scenario)
+
+    def tables(self) -> Run:
+        """Every month simulated so far, as the five tables."""
+        return Run({t.name: _frame(t, self.frame) for t in self._sim.tables()}, self.scenario)

@@ -1,0 +1,85 @@
+import os
+from typing import Any, Union
+
+__version__: str
+
+class ScenarioError(Exception):
+    """A scenario that cannot be read or run."""
+
+    problems: list[tuple[str, str]]
+
+class Scenario:
+    """A scenario, read from a file or TOML text and changed by field path."""
+
+    @staticmethod
+    def load(path: str) -> Scenario: ...
+    @staticmethod
+    def from_toml(text: str) -> Scenario: ...
+    def to_toml(self) -> str: ...
+    def get(self, path: str) -> float: ...
+    def set(self, path: str, value: float) -> None: ...
+    def __getitem__(self, path: str) -> float: ...
+    def __setitem__(self, path: str, value: float) -> None: ...
+    def validate(self) -> None: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def months(self) -> int: ...
+    @property
+    def platforms(self) -> list[str]: ...
+    @property
+    def channels(self) -> list[str]: ...
+    @property
+    def networks(self) -> list[str]: ...
+
+class Table:
+    """One output table, exported through the Arrow PyCapsule interface."""
+
+    @property
+    def name(self) -> str: ...
+    def __len__(self) -> int: ...
+    def __arrow_c_array__(self, requested_schema: Any = ...) -> tuple[Any, Any]: ...
+
+class Run:
+    """One run's five tables as data frames."""
+
+    scenario: Scenario
+    platforms: Any
+    market: Any
+    channels: Any
+    events: Any
+    defaults: Any
+    def __getitem__(self, name: str) -> Any: ...
+
+class Simulation:
+    """A simulation stepped month by month."""
+
+    scenario: Scenario
+    frame: str
+    def __init__(
+        self,
+        scenario: Union[Scenario, str, os.PathLike[str]],
+        users: int | None = ...,
+        merchants: int | None = ...,
+        seed: int | None = ...,
+        threads: int = ...,
+        frame: str = ...,
+    ) -> None: ...
+    def step(self) -> bool: ...
+    @property
+    def month(self) -> str: ...
+    @property
+    def finished(self) -> bool: ...
+    def report(self) -> Run: ...
+    def tables(self) -> Run: ...
+
+def problems(text: str) -> list[tuple[str, str]]: ...
+def run(
+    scenario: Union[Scenario, str, os.PathLike[str]],
+    users: int | None = ...,
+    merchants: int | None = ...,
+    seed: int | None = ...,
+    threads: int = ...,
+    frame: str = ...,
+    progress: bool = ...,
+) -> Run: ...

@@ -1,0 +1,405 @@
+//! paymarket for Python: the native module `paymarket._paymarket` behind the `paymarket`
+//! package. Scenarios are loaded, read and changed by field path; a run's five tables come back
+//! as Arrow record batches through the Arrow C data interface (`__arrow_c_array__`), so a
+//! table crosses into Python as columns, never as one Python object per cell.
+
+use arrow_array::ffi::to_ffi;
+use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray, StructArray};
+use paymarket::record::{Frame, Frames, Values};
+use paymarket::scenario::path::{get_path, set_path};
+use pyo3::create_exception;
+use pyo3::exceptions::{
+    PyFileNotFoundError, PyMemoryError, PyOSError, PyRuntimeError, PyValueError,
+};
+use pyo3::prelude::*;
+use pyo3::types::{PyCapsule, PyTuple};
+use std::sync::{Arc, Mutex};
+
+create_exception!(
+    _paymarket,
+    ScenarioError,
+    pyo3::exceptions::PyException,
+    "A scenario that cannot be read or run: `.problems` lists (field path, message) pairs."
+);
+
+/// A paymarket error as a Python exception: scenario problems as `ScenarioError` with their
+/// field paths, a missing file as `FileNotFoundError` (other file errors `OSError`), too little
+/// memory for the agents asked for as `MemoryError`, a broken model invariant (a bug) as
+/// `RuntimeError`, anything else as `ValueError`.
+fn py_err(e: paymarket::Error) -> PyErr {
+    match &e {
+        paymarket::Error::Scenario { problems, .. } => {
+            let list: Vec<(String, String)> = problems
+                .iter()
+                .map(|p| (p.path.clone(), p.message.clone()))
+                .collect();
+            let err = ScenarioError::new_err(e.to_string());
+            Python::attach(|py| {
+                let _ = err.value(py).setattr("problems", list);
+            });
+            err
+        }
+        paymarket::Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+            PyFileNotFoundError::new_err(e.to_string())
+        }
+        paymarket::Error::Io { .. } | paymarket::Error::Csv { .. } => {
+            PyOSError::new_err(e.to_string())
+        }
+        paymarket::Error::OutOfMemory { .. } => PyMemoryError::new_err(e.to_string()),
+        paymarket::Error::Invariant { .. } => PyRuntimeError::new_err(e.to_string()),
+        _ => PyValueError::new_err(e.to_string()),
+    }
+}
+
+/// A scenario: load one with `Scenario.load(path)` or `Scenario.from_toml(text)`, read and
+/// change fields by path (`s["params.churn_rate"]`, `s.set("params.churn_rate", 0.1)`),
+/// check it with `s.validate()`.
+#[pyclass(module = "paymarket._paymarket", from_py_object)]
+#[derive(Clone)]
+struct Scenario {
+    inner: paymarket::Scenario,
+}
+
+#[pymethods]
+impl Scenario {
+    /// Reads a scenario file (TOML).
+    #[staticmethod]
+    fn load(path: &str) -> PyResult<Scenario> {
+        paymarket::Scenario::load(path)
+            .map(|inner| Scenario { inner })
+            .map_err(py_err)
+    }
+
+    /// Reads a scenario from TOML text.
+    #[staticmethod]
+    fn from_toml(text: &str) -> PyResult<Scenario> {
+        paymarket::Scenario::from_toml_str(text, "<python>")
+            .map(|inner| Scenario { inner })
+            .map_err(py_err)
+    }
+
+    /// The scenario as TOML text.
+    fn to_toml(&self) -> PyResult<String> {
+        self.inner.to_toml().map_err(py_err)
+    }
+
+    /// The number at a field path, e.g. `"params.churn_rate"` or `"platform.tenpay.brand"`.
+    fn get(&self, path: &str) -> PyResult<f64> {
+        get_path(&self.inner, path).map_err(py_err)
+    }
+
+    fn __getitem__(&self, path: &str) -> PyResult<f64> {
+        self.get(path)
+    }
+
+    /// Sets the number at a field path; the scenario is checked as a whole by `validate` or
+    /// when it runs.
+    fn set(&mut self, path: &str, value: f64) -> PyResult<()> {
+        self.inner = set_path(&self.inner, path, value).map_err(py_err)?;
+        Ok(())
+    }
+
+    fn __setitem__(&mut self, path: &str, value: f64) -> PyResult<()> {
+        self.set(path, value)
+    }
+
+    /// Raises `ScenarioError` with every problem if the scenario cannot run.
+    fn validate(&self) -> PyResult<()> {
+        self.inner.validate().map_err(py_err)
+    }
+
+    /// The scenario's name.
+    #[getter]
+    fn name(&self) -> String {
+        self.inner.name.clone()
+    }
+
+    /// Months from its start to its end, both included.
+    #[getter]
+    fn months(&self) -> usize {
+        self.inner.months()
+    }
+
+    /// The ids of its platforms, channels and networks.
+    #[getter]
+    fn platforms(&self) -> Vec<String> {
+        self.inner
+            .platform_ids()
+            .into_iter()
+            .map(String::from)
+            .collect()
+    }
+
+    #[getter]
+    fn channels(&self) -> Vec<String> {
+        self.inner
+            .channel_ids()
+            .into_iter()
+            .map(String::from)
+            .collect()
+    }
+
+    #[getter]
+    fn networks(&self) -> Vec<String> {
+        self.inner
+            .network_ids()
+            .into_iter()
+            .map(String::from)
+            .collect()
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Scenario({:?}, {} to {}, {} users, {} merchants)",
+            self.inner.name,
+            self.inner.start,
+            self.inner.end,
+            self.inner.agents.users,
+            self.inner.agents.merchants
+        )
+    }
+}
+
+/// One output table as an Arrow record batch; pyarrow reads it with `pyarrow.record_batch`.
+#[pyclass(module = "paymarket._paymarket")]
+struct Table {
+    name: &'static str,
+    batch: RecordBatch,
+}
+
+fn record_batch(frame: &Frame) -> PyResult<RecordBatch> {
+    let columns: Vec<(String, ArrayRef)> = frame
+        .columns
+        .iter()
+        .map(|(name, values)| {
+            let array: ArrayRef = match values {
+                Values::Integer(v) => Arc::new(Int64Array::from(v.clone())),
+                Values::Number(v) => Arc::new(Float64Array::from(v.clone())),
+                Values::Text(v) => Arc::new(StringArray::from(v.clone())),
+            };
+            (name.clone(), array)
+        })
+        .collect();
+    RecordBatch::try_from_iter(columns).map_err(|e| PyValueError::new_err(e.to_string()))
+}
+
+#[pymethods]
+impl Table {
+    /// The table's name: platforms, market, channels, events or defaults.
+    #[getter]
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// Number of rows.
+    fn __len__(&self) -> usize {
+        self.batch.num_rows()
+    }
+
+    /// The Arrow PyCapsule interface: the table as a struct array (one field a column).
+    #[pyo3(signature = (requested_schema=None))]
+    fn __arrow_c_array__<'py>(
+        &self,
+        py: Python<'py>,
+        requested_schema: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        let _ = requested_schema;
+        let data = StructArray::from(self.batch.clone()).into();
+        let (array, schema) = to_ffi(&data).map_err(|e| PyValueError::new_err(e.to_string()))?;
+        let schema = PyCapsule::new_with_value(py, schema, c"arrow_schema")?;
+        let array = PyCapsule::new_with_value(py, array, c"arrow_array")?;
+        PyTuple::new(py, [schema.into_any(), array.into_any()])
+    }
+}
+
+/// Runs a scenario once and returns its five tables (platforms, market, channels, events,
+/// defaults) in the CSV files' order. The simulation runs without the interpreter lock, on
+/// `threads` worker threads (0: one per core); Ctrl-C stops it between months.
+/// `progress`, if given, is called as `progress(done, total, month)` after each month, with
+/// the interpreter lock held.
+#[pyfunction]
+#[pyo3(signature = (scenario, users=None, merchants=None, seed=None, threads=0, progress=None))]
+fn run(
+    py: Python<'_>,
+    scenario: &Scenario,
+    users: Option<u64>,
+    merchants: Option<u64>,
+    seed: Option<u64>,
+    threads: usize,
+    progress: Option<Bound<'_, PyAny>>,
+) -> PyResult<Vec<Table>> {
+    let mut sim = Simulation::new(scenario, users, merchants, seed, threads)?;
+    let total = sim.sim().scenario().months();
+    let mut done = 0;
+    while sim.step(py)? {
+        done += 1;
+        if let Some(f) = &progress {
+            let month = sim.sim().last_report().map(|r| r.month.to_string());
+            f.call1((done, total, month))?;
+        }
+    }
+    sim.tables()
+}
+
+/// The tables of `frames` as Arrow record batches.
+fn tables(frames: &Frames) -> PyResult<Vec<Table>> {
+    frames
+        .all()
+        .into_iter()
+        .map(|f| {
+            record_batch(f).map(|batch| Table {
+                name: f.name,
+                batch,
+            })
+        })
+        .collect()
+}
+
+/// A simulation stepped month by month, for teaching and for watching a run unfold:
+/// `step()` simulates one month (false once the scenario has ended), `tables()` gives every
+/// month so far and `report()` the last month's rows, as the five tables.
+#[pyclass(module = "paymarket._paymarket")]
+struct Simulation {
+    /// Behind a lock so that the class may be shared between Python threads (the engine's
+    /// platform strategies are `Send`, not `Sync`); a step holds it.
+    inner: Mutex<paymarket::Simulation>,
+    pool: rayon::ThreadPool,
+    frames: Frames,
+    last: Frames,
+}
+
+impl Simulation {
+    /// The engine's simulation (a panic in another thread's step leaves it usable to read).
+    fn sim(&self) -> std::sync::MutexGuard<'_, paymarket::Simulation> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn new(
+        scenario: &Scenario,
+        users: Option<u64>,
+        merchants: Option<u64>,
+        seed: Option<u64>,
+        threads: usize,
+    ) -> PyResult<Simulation> {
+        let mut s = scenario.inner.clone();
+        if let Some(n) = users {
+            s.agents.users = n;
+        }
+        if let Some(m) = merchants {
+            s.agents.merchants = m;
+        }
+        if let Some(seed) = seed {
+            s.seed = seed;
+        }
+        let pool = rayon_pool(threads)?;
+        let inner = pool
+            .install(|| paymarket::Simulation::new(s))
+            .map_err(py_err)?;
+        Ok(Simulation {
+            inner: Mutex::new(inner),
+            pool,
+            frames: Frames::default(),
+            last: Frames::default(),
+        })
+    }
+}
+
+#[pymethods]
+impl Simulation {
+    #[new]
+    #[pyo3(signature = (scenario, users=None, merchants=None, seed=None, threads=0))]
+    fn py_new(
+        scenario: &Scenario,
+        users: Option<u64>,
+        merchants: Option<u64>,
+        seed: Option<u64>,
+        threads: usize,
+    ) -> PyResult<Simulation> {
+        Simulation::new(scenario, users, merchants, seed, threads)
+    }
+
+    /// Simulates the next month without the interpreter lock; returns false (and does
+    /// nothing) once the scenario has ended. Ctrl-C raises `KeyboardInterrupt` after the month.
+    fn step(&mut self, py: Python<'_>) -> PyResult<bool> {
+        let Simulation {
+            inner,
+            pool,
+            frames,
+            last,
+        } = self;
+        let inner = inner.get_mut().unwrap_or_else(|e| e.into_inner());
+        let stepped = py.detach(|| {
+            pool.install(|| -> paymarket::Result<bool> {
+                match inner.step()? {
+                    Some(r) => {
+                        *last = Frames::default();
+                        paymarket::Recorder::record(last, r)?;
+                        paymarket::Recorder::record(frames, r)?;
+                        Ok(true)
+                    }
+                    None => Ok(false),
+                }
+            })
+        });
+        let stepped = stepped.map_err(py_err)?;
+        py.check_signals()?;
+        Ok(stepped)
+    }
+
+    /// The month the next step simulates, `YYYY-MM`.
+    #[getter]
+    fn month(&self) -> String {
+        self.sim().month().to_string()
+    }
+
+    /// Whether every month of the scenario has been simulated.
+    #[getter]
+    fn finished(&self) -> bool {
+        self.sim().is_finished()
+    }
+
+    /// Every month simulated so far, as the five tables.
+    fn tables(&self) -> PyResult<Vec<Table>> {
+        tables(&self.frames)
+    }
+
+    /// The last month simulated, as the five tables (empty before the first step).
+    fn report(&self) -> PyResult<Vec<Table>> {
+        tables(&self.last)
+    }
+}
+
+fn rayon_pool(threads: usize) -> PyResult<rayon::ThreadPool> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| PyValueError::new_err(format!("threads = {threads}: {e}")))
+}
+
+/// The problems of a scenario's TOML text, as (field path, message) pairs; empty when it runs.
+#[pyfunction]
+fn problems(text: &str) -> PyResult<Vec<(String, String)>> {
+    match paymarket::Scenario::from_toml_str(text, "<python>") {
+        Ok(s) => Ok(s
+            .problems()
+            .into_iter()
+            .map(|p| (p.path, p.message))
+            .collect()),
+        Err(paymarket::Error::Scenario { problems, .. }) => {
+            Ok(problems.into_iter().map(|p| (p.path, p.message)).collect())
+        }
+        Err(e) => Err(py_err(e)),
+    }
+}
+
+#[pymodule]
+fn _paymarket(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Scenario>()?;
+    m.add_class::<Table>()?;
+    m.add_class::<Simulation>()?;
+    m.add_function(wrap_pyfunction!(run, m)?)?;
+    m.add_function(wrap_pyfunction!(problems, m)?)?;
+    m.add("ScenarioError", m.py().get_type::<ScenarioError>())?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

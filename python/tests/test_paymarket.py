@@ -1,0 +1,182 @@
+"""The Python package against the command-line tool and the library's rules.
+
+Run from the repository's root after `pip install ./python`: `pytest python/tests`.
+"""
+
+import math
+import os
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+import polars as pl
+import pyarrow as pa
+import pytest
+
+import paymarket
+
+ROOT = Path(__file__).resolve().parents[2]
+DUOPOLY = str(ROOT / "data" / "scenarios" / "duopoly.toml")
+HISTORY = str(ROOT / "data" / "scenarios" / "china_2012_2021_calibrated.toml")
+
+
+def cli_run(scenario: str, out: Path, users: int, merchants: int, seed: int) -> None:
+    """The command-line tool's `run`, built from this repository if needed."""
+    subprocess.run(
+        ["cargo", "run", "--release", "--quiet", "--bin", "paymarket", "--", "run", scenario,
+         "--users", str(users), "--merchants", str(merchants), "--seed", str(seed),
+         "--quiet", "--out", str(out)],
+        cwd=ROOT, check=True,
+    )
+
+
+@pytest.mark.parametrize("scenario", [DUOPOLY, HISTORY])
+def test_tables_are_the_csv_files_value_for_value(tmp_path, scenario):
+    cli_run(scenario, tmp_path, 3000, 300, 7)
+    r = paymarket.run(scenario, users=3000, merchants=300, seed=7, frame="arrow")
+    missing = 0
+    for name in paymarket.TABLES:
+        # Every cell as text: a number is the shortest text that reads back to the same double
+        # (Python's float() reads it exactly), a missing value an empty cell.
+        csv = pd.read_csv(tmp_path / f"{name}.csv", dtype=str, keep_default_na=False)
+        got = r[name]
+        assert got.column_names == list(csv.columns), name
+        assert got.num_rows == len(csv), name
+        assert got.num_rows > 0, name
+        for col in csv.columns:
+            kind = got.schema.field(col).type
+            for row, (w, h) in enumerate(zip(csv[col].tolist(), got.column(col).to_pylist())):
+                if pa.types.is_floating(kind):
+                    if w == "":
+                        assert h is None, (name, col, row, h)
+                        missing += 1
+                    else:
+                        assert h == float(w), (name, col, row, w, h)
+                elif pa.types.is_integer(kind):
+                    assert h == int(w), (name, col, row, w, h)
+                else:
+                    assert h == w, (name, col, row, w, h)
+    assert missing > 0
+
+
+def test_same_seed_same_tables_on_any_thread_count():
+    one = paymarket.run(DUOPOLY, users=2000, merchants=200, seed=3, threads=1, frame="arrow")
+    two = paymarket.run(DUOPOLY, users=2000, merchants=200, seed=3, threads=2, frame="arrow")
+    other = paymarket.run(DUOPOLY, users=2000, merchants=200, seed=4, threads=2, frame="arrow")
+    for name in paymarket.TABLES:
+        assert one[name].equals(two[name]), name
+    assert not one["market"].equals(other["market"])
+
+
+def test_frames_pandas_polars_arrow_agree():
+    arrow = paymarket.run(DUOPOLY, users=2000, merchants=200, seed=1, frame="arrow")
+    polars = paymarket.run(DUOPOLY, users=2000, merchants=200, seed=1, frame="polars")
+    pandas = paymarket.run(DUOPOLY, users=2000, merchants=200, seed=1)
+    assert isinstance(arrow.platforms, pa.Table)
+    assert isinstance(polars.platforms, pl.DataFrame)
+    assert isinstance(pandas.platforms, pd.DataFrame)
+    assert arrow.platforms.schema.field("run").type == pa.int64()
+    assert arrow.platforms.schema.field("value_share").type == pa.float64()
+    assert arrow.platforms.schema.field("month").type in (pa.string(), pa.large_string(), pa.string_view())
+    assert polars.platforms["users"].to_list() == pandas.platforms["users"].tolist()
+    assert arrow.market.column("adopters").to_pylist() == pandas.market["adopters"].tolist()
+
+
+def test_a_missing_value_is_null_not_a_number():
+    # The historical scenario's UnionPay is not a third-party wallet: its value share does not
+    # exist and its cells are empty in platforms.csv.
+    r = paymarket.run(HISTORY, users=2000, merchants=200, seed=1, frame="arrow")
+    rows = r.platforms.filter(pa.compute.equal(r.platforms.column("platform"), "unionpay"))
+    assert rows.num_rows == 120
+    assert rows.column("value_share").null_count == 120
+
+
+def test_scenario_fields_by_path():
+    s = paymarket.Scenario.load(DUOPOLY)
+    assert s.name == "duopoly"
+    assert s.platforms == ["alpha", "beta"]
+    assert s["params.churn_rate"] == 0.1
+    s.set("params.churn_rate", 0.25)
+    assert s.get("params.churn_rate") == 0.25
+    s["platform.beta.brand"] = 0.5
+    assert s["platform.beta.brand"] == 0.5
+    again = paymarket.Scenario.from_toml(s.to_toml())
+    assert again["params.churn_rate"] == 0.25
+    # A changed parameter changes the run; the same one does not.
+    base = paymarket.run(DUOPOLY, users=2000, merchants=200, seed=1, frame="arrow")
+    same = paymarket.run(paymarket.Scenario.load(DUOPOLY), users=2000, merchants=200, seed=1, frame="arrow")
+    changed = paymarket.run(s, users=2000, merchants=200, seed=1, frame="arrow")
+    assert base.platforms.equals(same.platforms)
+    assert not base.platforms.equals(changed.platforms)
+
+
+def test_errors_name_the_field_and_never_crash():
+    s = paymarket.Scenario.load(DUOPOLY)
+    with pytest.raises(paymarket.ScenarioError) as e:
+        s.set("params.no_such_field", 1.0)
+    assert "params.no_such_field" in str(e.value)
+    # A value out of its range is refused where it is set, with its field path.
+    with pytest.raises(paymarket.ScenarioError) as e:
+        s.set("params.churn_rate", -1.0)
+    assert any(path == "params.churn_rate" for path, _ in e.value.problems), e.value.problems
+    assert s["params.churn_rate"] == 0.1
+    s.validate()
+    text = s.to_toml()
+    broken = text.replace("churn_rate = 0.1", "churn_rate = 2.0")
+    assert broken != text
+    # Read, then checked as a whole: by validate() and by run().
+    b = paymarket.Scenario.from_toml(broken)
+    with pytest.raises(paymarket.ScenarioError) as e:
+        b.validate()
+    assert any(path == "params.churn_rate" for path, _ in e.value.problems), e.value.problems
+    with pytest.raises(paymarket.ScenarioError) as e:
+        paymarket.run(b, users=1000, merchants=100)
+    assert any(path == "params.churn_rate" for path, _ in e.value.problems), e.value.problems
+    assert any(path == "params.churn_rate" for path, _ in paymarket.problems(broken))
+    with pytest.raises(paymarket.ScenarioError) as e:
+        paymarket.Scenario.from_toml("name = 3")
+    assert e.value.problems
+    with pytest.raises(FileNotFoundError):
+        paymarket.Scenario.load(str(ROOT / "no_such_file.toml"))
+    for bad in [dict(users=0), dict(users=2.5), dict(users="10"), dict(seed=-1), dict(threads=-2),
+                dict(frame="excel")]:
+        with pytest.raises(ValueError):
+            paymarket.run(DUOPOLY, **{"users": 1000, "merchants": 100, **bad})
+    assert paymarket.problems(Path(DUOPOLY).read_text()) == []
+    assert paymarket.problems("name = 3")
+
+
+def test_progress_counts_the_months_and_ctrl_c_stops_between_months():
+    import signal
+
+    seen = []
+    tables = paymarket._run(paymarket.Scenario.load(DUOPOLY), users=1000, merchants=100, seed=1,
+                            threads=1, progress=lambda done, total, month: seen.append((done, total, month)))
+    assert [t.name for t in tables] == list(paymarket.TABLES)
+    assert seen[0] == (1, 48, "2018-01") and seen[-1] == (48, 48, "2021-12") and len(seen) == 48
+
+    def interrupt(done, total, month):
+        seen.append(done)
+        if done == 3:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    seen.clear()
+    with pytest.raises(KeyboardInterrupt):
+        paymarket._run(paymarket.Scenario.load(DUOPOLY), users=1000, merchants=100, seed=1,
+                       progress=interrupt)
+    assert 3 <= max(seen) <= 4
+
+
+def test_a_simulation_stepped_by_hand_is_the_run():
+    sim = paymarket.Simulation(DUOPOLY, users=2000, merchants=200, seed=5, frame="arrow")
+    assert sim.month == "2018-01" and not sim.finished
+    assert sim.report().market.num_rows == 0
+    months = 0
+    while sim.step():
+        months += 1
+        last = sim.report()
+        assert last.market.column("month").to_pylist() == [sim.tables().market.column("month")[-1].as_py()]
+    assert months == 48 and sim.finished and not sim.step()
+    whole = paymarket.run(DUOPOLY, users=2000, merchants=200, seed=5, frame="arrow", progress=False)
+    for name in paymarket.TABLES:
+        assert sim.tables()[name].equals(whole[name]), name

@@ -1,0 +1,277 @@
+//! The five output tables as columns in memory: the same tables, columns, rows and values as
+//! the CSV files ([`super::CsvRecorder`]), typed (integers, numbers with missing values, text)
+//! instead of written as text, for callers that hand them on as data frames (the Python
+//! package passes them as Arrow arrays) rather than read files back.
+//!
+//! Owns: [`Frames`], [`Frame`], [`Values`]. Reads: month reports, the column list
+//! ([`super::columns`]). Never: files, the rules.
+//!
+//! ```
+//! use paymarket::record::{Frames, Values};
+//! use paymarket::{Scenario, Simulation};
+//! let mut s = Scenario::load("data/scenarios/duopoly.toml")?;
+//! s.agents.users = 2_000;
+//! s.agents.merchants = 200;
+//! let months = s.months();
+//! let mut frames = Frames::default();
+//! Simulation::new(s)?.run(&mut [&mut frames])?;
+//! let market = &frames.market;
+//! assert_eq!(market.rows(), months);
+//! assert_eq!(market.names()[..3], ["run", "scenario", "month"]);
+//! match market.column("adopters") {
+//!     Some(Values::Number(v)) => assert!(v.iter().all(|x| x.is_some())),
+//!     _ => unreachable!("adopters is a number column"),
+//! }
+//! # Ok::<(), paymarket::Error>(())
+//! ```
+
+use super::columns::{Column, DEFAULT, MARKET, PLATFORM};
+use super::{MonthReport, Recorder};
+use crate::error::Result;
+
+/// One column's values, one per row.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Values {
+    /// Whole numbers (the run index).
+    Integer(Vec<i64>),
+    /// Numbers; `None` where the CSV cell is empty (a value that does not exist, such as the
+    /// value share of a platform outside the published third-party shares). A negative zero
+    /// is stored as zero, as the CSV writes it.
+    Number(Vec<Option<f64>>),
+    /// Text: keys (scenario, month as `YYYY-MM`, platform, channel, context) and event details.
+    Text(Vec<String>),
+}
+
+impl Values {
+    /// Number of values.
+    pub fn len(&self) -> usize {
+        match self {
+            Values::Integer(v) => v.len(),
+            Values::Number(v) => v.len(),
+            Values::Text(v) => v.len(),
+        }
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// One table: its name (the CSV file's, without `.csv`) and its columns in the CSV's order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Frame {
+    /// `platforms`, `market`, `channels`, `events` or `defaults`.
+    pub name: &'static str,
+    /// Column names and values, in the CSV header's order.
+    pub columns: Vec<(String, Values)>,
+}
+
+impl Frame {
+    fn new(name: &'static str, keys: &[(&str, Kind)], numbers: &[&str]) -> Frame {
+        let mut columns: Vec<(String, Values)> = keys
+            .iter()
+            .map(|(n, kind)| {
+                let v = match kind {
+                    Kind::Integer => Values::Integer(Vec::new()),
+                    Kind::Text => Values::Text(Vec::new()),
+                    Kind::Number => Values::Number(Vec::new()),
+                };
+                (n.to_string(), v)
+            })
+            .collect();
+        columns.extend(
+            numbers
+                .iter()
+                .map(|n| (n.to_string(), Values::Number(Vec::new()))),
+        );
+        Frame { name, columns }
+    }
+
+    /// Number of rows.
+    pub fn rows(&self) -> usize {
+        self.columns.first().map_or(0, |(_, v)| v.len())
+    }
+
+    /// The column names, in order.
+    pub fn names(&self) -> Vec<&str> {
+        self.columns.iter().map(|(n, _)| n.as_str()).collect()
+    }
+
+    /// The column called `name`.
+    pub fn column(&self, name: &str) -> Option<&Values> {
+        self.columns.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+    }
+
+    /// Appends one row, its cells in column order.
+    fn push(&mut self, cells: impl IntoIterator<Item = Cell>) {
+        for ((_, col), cell) in self.columns.iter_mut().zip(cells) {
+            match (col, cell) {
+                (Values::Integer(v), Cell::Integer(x)) => v.push(x),
+                (Values::Text(v), Cell::Text(x)) => v.push(x),
+                (Values::Number(v), Cell::Number(x)) => v.push(x),
+                _ => unreachable!("cells follow the columns' kinds"),
+            }
+        }
+    }
+}
+
+/// What a key column holds.
+#[derive(Clone, Copy)]
+enum Kind {
+    Integer,
+    Text,
+    Number,
+}
+
+/// One cell of a row being appended.
+enum Cell {
+    Integer(i64),
+    Text(String),
+    Number(Option<f64>),
+}
+
+/// A number as the CSV keeps it: missing for NaN, zero for either zero.
+fn number(x: f64) -> Cell {
+    Cell::Number(if x.is_nan() { None } else { Some(x + 0.0) })
+}
+
+/// The value columns of a row, from the shared column list.
+fn numbers<'a, R>(columns: &'a [Column<R>], row: &'a R) -> impl Iterator<Item = Cell> + 'a {
+    columns
+        .iter()
+        .map(move |c| (c.get)(row).map_or(Cell::Number(None), number))
+}
+
+/// A [`Recorder`] that keeps the five tables in memory as columns: the CSV files' tables,
+/// columns, rows and values, typed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Frames {
+    /// `platforms.csv`: one row per month and platform.
+    pub platforms: Frame,
+    /// `market.csv`: one row per month.
+    pub market: Frame,
+    /// `channels.csv`: one row per month, channel and platform, then `cash` and `lost`.
+    pub channels: Frame,
+    /// `events.csv`: one row per event in force from its month.
+    pub events: Frame,
+    /// `defaults.csv`: one row per month, context and platform (and `none`).
+    pub defaults: Frame,
+}
+
+fn names<R>(columns: &[Column<R>]) -> Vec<&'static str> {
+    columns.iter().map(|c| c.name).collect()
+}
+
+impl Default for Frames {
+    fn default() -> Frames {
+        use Kind::*;
+        let (run, scenario, month) = (("run", Integer), ("scenario", Text), ("month", Text));
+        Frames {
+            platforms: Frame::new(
+                "platforms",
+                &[run, scenario, month, ("platform", Text)],
+                &names(PLATFORM),
+            ),
+            market: Frame::new("market", &[run, scenario, month], &names(MARKET)),
+            channels: Frame::new(
+                "channels",
+                &[
+                    run,
+                    scenario,
+                    month,
+                    ("channel", Text),
+                    ("platform", Text),
+                    ("merchants_accepting", Number),
+                ],
+                &["value"],
+            ),
+            events: Frame::new(
+                "events",
+                &[
+                    run,
+                    scenario,
+                    month,
+                    ("kind", Text),
+                    ("platform", Text),
+                    ("channel", Text),
+                    ("detail", Text),
+                    ("source", Text),
+                ],
+                &[],
+            ),
+            defaults: Frame::new(
+                "defaults",
+                &[run, scenario, month, ("context", Text), ("platform", Text)],
+                &names(DEFAULT),
+            ),
+        }
+    }
+}
+
+impl Frames {
+    /// The five tables, in the order of the CSV files.
+    pub fn all(&self) -> [&Frame; 5] {
+        [
+            &self.platforms,
+            &self.market,
+            &self.channels,
+            &self.events,
+            &self.defaults,
+        ]
+    }
+}
+
+impl Recorder for Frames {
+    fn record(&mut self, r: &MonthReport) -> Result<()> {
+        let run = r.run as i64;
+        let month = r.month.to_string();
+        let keys = |extra: &[&str]| {
+            let mut k = vec![
+                Cell::Integer(run),
+                Cell::Text(r.scenario.clone()),
+                Cell::Text(month.clone()),
+            ];
+            k.extend(extra.iter().map(|s| Cell::Text(s.to_string())));
+            k
+        };
+        for p in &r.platforms {
+            let cells = keys(&[&p.platform]).into_iter().chain(numbers(PLATFORM, p));
+            self.platforms.push(cells);
+        }
+        self.market
+            .push(keys(&[]).into_iter().chain(numbers(MARKET, &r.market)));
+        for ch in &r.channels {
+            for (j, p) in r.platforms.iter().enumerate() {
+                let acc = ch
+                    .merchants_accepting
+                    .as_ref()
+                    .map_or(Cell::Number(None), |a| number(a[j]));
+                let mut cells = keys(&[&ch.channel, &p.platform]);
+                cells.extend([acc, number(ch.value[j])]);
+                self.channels.push(cells);
+            }
+            for (name, v) in [("cash", ch.cash), ("lost", ch.lost)] {
+                let mut cells = keys(&[&ch.channel, name]);
+                cells.extend([Cell::Number(None), number(v)]);
+                self.channels.push(cells);
+            }
+        }
+        for ev in &r.events {
+            self.events.push(keys(&[
+                &ev.kind,
+                &ev.platform,
+                &ev.channel,
+                &ev.detail,
+                &ev.source,
+            ]));
+        }
+        for d in &r.defaults {
+            let cells = keys(&[&d.context, &d.platform])
+                .into_iter()
+                .chain(numbers(DEFAULT, d));
+            self.defaults.push(cells);
+        }
+        Ok(())
+    }
+}
