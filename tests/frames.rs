@@ -1,27 +1,66 @@
-//! `record::Frames` against the CSV files the same run writes.
+//! The tables as typed columns (`record::Frames`, `experiment::summary_frames`,
+//! `experiment::effects_frames`) against the CSV files the same runs write.
 
+use paymarket::experiment::{
+    compare, effects_frames, ensemble, summary_frames, write_comparison, Plan,
+};
 use paymarket::output::number;
-use paymarket::record::{CsvRecorder, Frames, Values};
+use paymarket::record::{CsvRecorder, Frame, Frames, Values};
 use paymarket::{Scenario, Simulation};
+use std::path::{Path, PathBuf};
 
-/// The frames hold the CSV files' tables cell for cell: the same headers, and every cell
-/// written as the CSV writes it (numbers by their shortest exact text, missing ones empty)
-/// is the file's cell, in the calibrated historical scenario (contexts, events, missing
-/// shares) and the duopoly.
+/// A fresh directory under the system's temporary one.
+fn temp(label: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("paymarket-frames-{}-{label}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn small(path: &str, users: u64) -> Scenario {
+    let mut s = Scenario::load(path).unwrap();
+    s.agents.users = users;
+    s.agents.merchants = users / 10;
+    s
+}
+
+/// `frame` holds `dir/NAME.csv` cell for cell: the same header, rows and cells, a number
+/// written as the CSV writes it (its shortest exact text, empty when missing). Returns the
+/// number of missing values.
+fn assert_frame_is_file(frame: &Frame, dir: &Path) -> usize {
+    let text = std::fs::read_to_string(dir.join(format!("{}.csv", frame.name))).unwrap();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(header, frame.names(), "{}", frame.name);
+    let records: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    assert_eq!(records.len(), frame.rows(), "{}", frame.name);
+    assert!(frame.rows() > 0, "{} has rows", frame.name);
+    let mut missing = 0;
+    for (c, (name, values)) in frame.columns.iter().enumerate() {
+        for (row, record) in records.iter().enumerate() {
+            let cell = match values {
+                Values::Integer(v) => v[row].to_string(),
+                Values::Text(v) => v[row].clone(),
+                Values::Number(v) => {
+                    missing += v[row].is_none() as usize;
+                    v[row].map(number).unwrap_or_default()
+                }
+            };
+            assert_eq!(cell, record[c], "{} {name} row {row}", frame.name);
+        }
+    }
+    missing
+}
+
+/// A run's frames are its CSV files, in the calibrated historical scenario (contexts, events,
+/// missing shares) and the duopoly.
 #[test]
 fn frames_are_the_csv_files_cell_for_cell() {
     for path in [
         "data/scenarios/china_2012_2021_calibrated.toml",
         "data/scenarios/duopoly.toml",
     ] {
-        let mut s = Scenario::load(path).unwrap();
-        s.agents.users = 3000;
-        s.agents.merchants = 300;
-        let dir = std::env::temp_dir().join(format!(
-            "paymarket-frames-{}-{}",
-            std::process::id(),
-            s.name
-        ));
+        let s = small(path, 3000);
+        let dir = temp(&s.name);
         let mut csv = CsvRecorder::create(&dir).unwrap().without_manifest();
         let mut frames = Frames::default();
         Simulation::new(s)
@@ -29,29 +68,39 @@ fn frames_are_the_csv_files_cell_for_cell() {
             .run(&mut [&mut csv, &mut frames])
             .unwrap();
         drop(csv);
-        let mut missing = 0;
-        for frame in frames.all() {
-            let text = std::fs::read_to_string(dir.join(format!("{}.csv", frame.name))).unwrap();
-            let mut reader = csv::Reader::from_reader(text.as_bytes());
-            let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
-            assert_eq!(header, frame.names(), "{path} {}", frame.name);
-            let records: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
-            assert_eq!(records.len(), frame.rows(), "{path} {}", frame.name);
-            for (c, (name, values)) in frame.columns.iter().enumerate() {
-                for (row, record) in records.iter().enumerate() {
-                    let cell = match values {
-                        Values::Integer(v) => v[row].to_string(),
-                        Values::Text(v) => v[row].clone(),
-                        Values::Number(v) => {
-                            missing += v[row].is_none() as usize;
-                            v[row].map(number).unwrap_or_default()
-                        }
-                    };
-                    assert_eq!(cell, record[c], "{path} {} {name} row {row}", frame.name);
-                }
-            }
-        }
+        let missing: usize = frames
+            .all()
+            .into_iter()
+            .map(|f| assert_frame_is_file(f, &dir))
+            .sum();
         assert!(missing > 0, "{path}: some cells are missing values");
         std::fs::remove_dir_all(&dir).unwrap();
     }
+}
+
+/// A comparison's summary and effect frames are its `summary_*.csv` and `effects_*.csv`
+/// files (both sides' summaries in the same tables, told apart by `scenario`), and an
+/// ensemble's summary frames hold its summary's rows.
+#[test]
+fn summary_and_effect_frames_are_the_csv_files() {
+    let base = small("data/scenarios/duopoly.toml", 2000);
+    let alt = small("tests/fixtures/reference/duopoly_no_order.toml", 2000);
+    let plan = Plan {
+        replicates: 3,
+        ..Plan::default()
+    };
+    let effects = compare(&base, &alt, &plan, None, &mut []).unwrap();
+    let dir = temp("compare");
+    write_comparison(&dir, &effects).unwrap();
+    let frames = summary_frames(&[&effects.baseline, &effects.alternative]).unwrap();
+    assert_eq!(frames.len(), 4);
+    for f in frames.iter().chain(&effects_frames(&effects).unwrap()) {
+        assert_frame_is_file(f, &dir);
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+    // The ensemble of the baseline alone has the baseline's summary: the same rows.
+    let summary = ensemble(&base, &plan, &mut []).unwrap();
+    let alone = summary_frames(&[&summary]).unwrap();
+    let both = summary_frames(&[&effects.baseline]).unwrap();
+    assert_eq!(alone, both);
 }

@@ -5,6 +5,8 @@
 
 use arrow_array::ffi::to_ffi;
 use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray, StructArray};
+use paymarket::calibrate::posterior::Draws;
+use paymarket::experiment::{self, Plan};
 use paymarket::record::{Frame, Frames, Values};
 use paymarket::scenario::path::{get_path, set_path};
 use pyo3::create_exception;
@@ -241,6 +243,152 @@ fn run(
     sim.tables()
 }
 
+/// A scenario with the agent counts asked for.
+fn sized(scenario: &Scenario, users: Option<u64>, merchants: Option<u64>) -> paymarket::Scenario {
+    let mut s = scenario.inner.clone();
+    if let Some(n) = users {
+        s.agents.users = n;
+    }
+    if let Some(m) = merchants {
+        s.agents.merchants = m;
+    }
+    s
+}
+
+/// How replicates run: `replicates` of them from master `seed` (the scenario's when `None`),
+/// each drawing its parameters from a posterior sample file where one is given.
+fn plan(
+    s: &paymarket::Scenario,
+    replicates: u64,
+    seed: Option<u64>,
+    posterior: Option<&str>,
+    progress: bool,
+) -> PyResult<Plan> {
+    if replicates == 0 {
+        return Err(PyValueError::new_err(
+            "replicates must be at least 1, got 0",
+        ));
+    }
+    let posterior = match posterior {
+        None => None,
+        Some(p) => {
+            let d = Draws::read(std::path::Path::new(p)).map_err(py_err)?;
+            d.check(s).map_err(py_err)?;
+            Some(Arc::new(d))
+        }
+    };
+    Ok(Plan {
+        replicates,
+        seed: seed.unwrap_or(s.seed),
+        in_flight: 0,
+        progress,
+        posterior,
+    })
+}
+
+/// Frames as Arrow record batches.
+fn batches(frames: &[Frame]) -> PyResult<Vec<Table>> {
+    frames
+        .iter()
+        .map(|f| {
+            record_batch(f).map(|batch| Table {
+                name: f.name,
+                batch,
+            })
+        })
+        .collect()
+}
+
+/// Runs `replicates` replicates of a scenario (replicate `r` with the seed derived from `seed`
+/// and `r`, as the tool's `ensemble`) and returns the summary tables (mean, sd, 95% interval
+/// and `n` per month, keys and metric) and, with `runs`, every run's five tables.
+#[pyfunction]
+#[pyo3(signature = (scenario, replicates=10, users=None, merchants=None, seed=None, threads=0, posterior=None, runs=false, progress=false))]
+#[allow(clippy::too_many_arguments)]
+fn ensemble(
+    py: Python<'_>,
+    scenario: &Scenario,
+    replicates: u64,
+    users: Option<u64>,
+    merchants: Option<u64>,
+    seed: Option<u64>,
+    threads: usize,
+    posterior: Option<String>,
+    runs: bool,
+    progress: bool,
+) -> PyResult<(Vec<Table>, Vec<Table>)> {
+    let s = sized(scenario, users, merchants);
+    let plan = plan(&s, replicates, seed, posterior.as_deref(), progress)?;
+    let pool = rayon_pool(threads)?;
+    let mut frames = Frames::default();
+    let summary = py
+        .detach(|| {
+            pool.install(|| {
+                let mut recorders: Vec<&mut dyn paymarket::Recorder> = Vec::new();
+                if runs {
+                    recorders.push(&mut frames);
+                }
+                experiment::ensemble(&s, &plan, &mut recorders)
+            })
+        })
+        .map_err(py_err)?;
+    let summary = batches(&experiment::summary_frames(&[&summary]).map_err(py_err)?)?;
+    let runs = if runs { tables(&frames)? } else { Vec::new() };
+    Ok((summary, runs))
+}
+
+/// Runs a baseline and an alternative on the same replicate seeds (common random numbers), or
+/// forked at `fork_at` (`YYYY-MM`: one shared past, then both branches), and returns both sides'
+/// summary tables, the paired effects `alternative − baseline` with their 95% intervals and,
+/// with `runs`, every run's five tables (baseline first in each replicate).
+#[pyfunction]
+#[pyo3(signature = (baseline, alternative, replicates=10, fork_at=None, users=None, merchants=None, seed=None, threads=0, posterior=None, runs=false, progress=false))]
+#[allow(clippy::too_many_arguments)]
+fn compare(
+    py: Python<'_>,
+    baseline: &Scenario,
+    alternative: &Scenario,
+    replicates: u64,
+    fork_at: Option<String>,
+    users: Option<u64>,
+    merchants: Option<u64>,
+    seed: Option<u64>,
+    threads: usize,
+    posterior: Option<String>,
+    runs: bool,
+    progress: bool,
+) -> PyResult<(Vec<Table>, Vec<Table>, Vec<Table>)> {
+    let (b, a) = (
+        sized(baseline, users, merchants),
+        sized(alternative, users, merchants),
+    );
+    let fork_at: Option<paymarket::Month> = match fork_at {
+        None => None,
+        Some(m) => Some(m.parse().map_err(|_| {
+            PyValueError::new_err(format!("fork_at must be a month YYYY-MM, got {m:?}"))
+        })?),
+    };
+    let plan = plan(&b, replicates, seed, posterior.as_deref(), progress)?;
+    let pool = rayon_pool(threads)?;
+    let mut frames = Frames::default();
+    let effects = py
+        .detach(|| {
+            pool.install(|| {
+                let mut recorders: Vec<&mut dyn paymarket::Recorder> = Vec::new();
+                if runs {
+                    recorders.push(&mut frames);
+                }
+                experiment::compare(&b, &a, &plan, fork_at, &mut recorders)
+            })
+        })
+        .map_err(py_err)?;
+    let summary =
+        experiment::summary_frames(&[&effects.baseline, &effects.alternative]).map_err(py_err)?;
+    let effect_frames = experiment::effects_frames(&effects).map_err(py_err)?;
+    let runs = if runs { tables(&frames)? } else { Vec::new() };
+    Ok((batches(&summary)?, batches(&effect_frames)?, runs))
+}
+
 /// The tables of `frames` as Arrow record batches.
 fn tables(frames: &Frames) -> PyResult<Vec<Table>> {
     frames
@@ -281,13 +429,7 @@ impl Simulation {
         seed: Option<u64>,
         threads: usize,
     ) -> PyResult<Simulation> {
-        let mut s = scenario.inner.clone();
-        if let Some(n) = users {
-            s.agents.users = n;
-        }
-        if let Some(m) = merchants {
-            s.agents.merchants = m;
-        }
+        let mut s = sized(scenario, users, merchants);
         if let Some(seed) = seed {
             s.seed = seed;
         }
@@ -398,6 +540,8 @@ fn _paymarket(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Table>()?;
     m.add_class::<Simulation>()?;
     m.add_function(wrap_pyfunction!(run, m)?)?;
+    m.add_function(wrap_pyfunction!(ensemble, m)?)?;
+    m.add_function(wrap_pyfunction!(compare, m)?)?;
     m.add_function(wrap_pyfunction!(problems, m)?)?;
     m.add("ScenarioError", m.py().get_type::<ScenarioError>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

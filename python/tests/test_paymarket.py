@@ -20,43 +20,73 @@ DUOPOLY = str(ROOT / "data" / "scenarios" / "duopoly.toml")
 HISTORY = str(ROOT / "data" / "scenarios" / "china_2012_2021_calibrated.toml")
 
 
+def cli(*args: str) -> None:
+    """The command-line tool, built from this repository if needed."""
+    subprocess.run(["cargo", "run", "--release", "--quiet", "--bin", "paymarket", "--", *args],
+                   cwd=ROOT, check=True)
+
+
 def cli_run(scenario: str, out: Path, users: int, merchants: int, seed: int) -> None:
-    """The command-line tool's `run`, built from this repository if needed."""
-    subprocess.run(
-        ["cargo", "run", "--release", "--quiet", "--bin", "paymarket", "--", "run", scenario,
-         "--users", str(users), "--merchants", str(merchants), "--seed", str(seed),
-         "--quiet", "--out", str(out)],
-        cwd=ROOT, check=True,
-    )
+    cli("run", scenario, "--users", str(users), "--merchants", str(merchants), "--seed", str(seed),
+        "--quiet", "--out", str(out))
+
+
+def assert_table_is_file(table: pa.Table, path: Path) -> int:
+    """`table` holds the CSV file cell for cell; returns the number of missing values."""
+    csv = pd.read_csv(path, dtype=str, keep_default_na=False)
+    assert table.column_names == list(csv.columns), path
+    assert table.num_rows == len(csv) > 0, path
+    missing = 0
+    for col in csv.columns:
+        kind = table.schema.field(col).type
+        for row, (w, h) in enumerate(zip(csv[col].tolist(), table.column(col).to_pylist())):
+            if pa.types.is_floating(kind):
+                if w == "":
+                    assert h is None, (path, col, row, h)
+                    missing += 1
+                else:
+                    assert h == float(w), (path, col, row, w, h)
+            elif pa.types.is_integer(kind):
+                assert h == int(w), (path, col, row, w, h)
+            else:
+                assert h == w, (path, col, row, w, h)
+    return missing
 
 
 @pytest.mark.parametrize("scenario", [DUOPOLY, HISTORY])
 def test_tables_are_the_csv_files_value_for_value(tmp_path, scenario):
     cli_run(scenario, tmp_path, 3000, 300, 7)
     r = paymarket.run(scenario, users=3000, merchants=300, seed=7, frame="arrow")
-    missing = 0
-    for name in paymarket.TABLES:
-        # Every cell as text: a number is the shortest text that reads back to the same double
-        # (Python's float() reads it exactly), a missing value an empty cell.
-        csv = pd.read_csv(tmp_path / f"{name}.csv", dtype=str, keep_default_na=False)
-        got = r[name]
-        assert got.column_names == list(csv.columns), name
-        assert got.num_rows == len(csv), name
-        assert got.num_rows > 0, name
-        for col in csv.columns:
-            kind = got.schema.field(col).type
-            for row, (w, h) in enumerate(zip(csv[col].tolist(), got.column(col).to_pylist())):
-                if pa.types.is_floating(kind):
-                    if w == "":
-                        assert h is None, (name, col, row, h)
-                        missing += 1
-                    else:
-                        assert h == float(w), (name, col, row, w, h)
-                elif pa.types.is_integer(kind):
-                    assert h == int(w), (name, col, row, w, h)
-                else:
-                    assert h == w, (name, col, row, w, h)
+    missing = sum(assert_table_is_file(r[name], tmp_path / f"{name}.csv") for name in paymarket.TABLES)
     assert missing > 0
+
+
+def test_ensemble_and_comparison_are_the_tools_files(tmp_path):
+    alt = str(ROOT / "tests" / "fixtures" / "reference" / "duopoly_no_order.toml")
+    cli("ensemble", DUOPOLY, "-r", "3", "--users", "2000", "--merchants", "200", "--seed", "9",
+        "--quiet", "--summary-only", "--out", str(tmp_path / "ens"))
+    e = paymarket.ensemble(DUOPOLY, replicates=3, users=2000, merchants=200, seed=9, frame="arrow",
+                           runs=True)
+    for name in paymarket.SUMMARIES:
+        assert_table_is_file(e[name], tmp_path / "ens" / f"{name}.csv")
+    assert sorted(set(e.runs.market.column("run").to_pylist())) == [0, 1, 2]
+    cli("compare", DUOPOLY, alt, "-r", "3", "--fork-at", "2021-06", "--users", "2000",
+        "--merchants", "200", "--seed", "9", "--quiet", "--summary-only", "--out", str(tmp_path / "cmp"))
+    c = paymarket.compare(DUOPOLY, alt, replicates=3, fork_at="2021-06", users=2000, merchants=200,
+                          seed=9, frame="arrow")
+    assert c.runs is None
+    for name in paymarket.SUMMARIES + paymarket.EFFECTS:
+        assert_table_is_file(c[name], tmp_path / "cmp" / f"{name}.csv")
+    # Before the fork both worlds are one: every effect there is exactly zero.
+    m = c.effects_market.to_pandas()
+    before = m[m["month"] < "2021-06"]
+    assert len(before) > 0 and (before["effect"] == 0).all()
+    with pytest.raises(ValueError):
+        paymarket.compare(DUOPOLY, alt, replicates=0)
+    with pytest.raises(ValueError):
+        paymarket.compare(DUOPOLY, alt, replicates=2, fork_at="June")
+    with pytest.raises(ValueError):
+        paymarket.compare(DUOPOLY, DUOPOLY, replicates=2, users=1000, merchants=100)
 
 
 def test_same_seed_same_tables_on_any_thread_count():

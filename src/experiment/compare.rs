@@ -1,7 +1,7 @@
 //! Counterfactual comparisons on common random numbers: paired effects with their intervals,
 //! optionally forked at a policy date, and their CSV writer.
 //!
-//! Owns: `compare`, `Effects`, `write_effects`, `write_comparison`. Reads: the summaries of
+//! Owns: `compare`, `Effects`, `write_effects`, `effects_frames`, `write_comparison`. Reads: the summaries of
 //! `ensemble`, the runner, forks of a simulation. Never: the rules, the agents.
 
 use super::ensemble::{
@@ -10,8 +10,7 @@ use super::ensemble::{
 use super::{feed, for_each_replicate, run_valid, Plan, Progress};
 use crate::error::{Error, Result};
 use crate::month::Month;
-use crate::output::number as num;
-use crate::record::{MonthReport, Recorder};
+use crate::record::{Frame, Kind, MonthReport, Recorder, Value};
 use crate::scenario::{Scenario, ValidScenario};
 use crate::sim::Simulation;
 use crate::stats::{welch_ci95, Moments};
@@ -255,64 +254,103 @@ pub(crate) fn forked_pair(
     Ok((past, alt))
 }
 
+/// The columns of `effects_{table}.csv`: `baseline, alternative, month`, the table's keys,
+/// `metric, baseline_mean, alternative_mean, effect, sd, ci_low, ci_high, n,
+/// unpaired_ci_low, unpaired_ci_high`.
+fn effects_header(table: &str) -> Vec<(String, Kind)> {
+    let text = |n: &str| (n.to_string(), Kind::Text);
+    let number = |n: &str| (n.to_string(), Kind::Number);
+    let mut header: Vec<(String, Kind)> = ["baseline", "alternative", "month"].map(text).to_vec();
+    header.extend(key_columns(table).iter().map(|n| text(n)));
+    header.push(text("metric"));
+    header.extend(
+        [
+            "baseline_mean",
+            "alternative_mean",
+            "effect",
+            "sd",
+            "ci_low",
+            "ci_high",
+        ]
+        .map(number),
+    );
+    header.push(("n".to_string(), Kind::Integer));
+    header.extend(["unpaired_ci_low", "unpaired_ci_high"].map(number));
+    header
+}
+
+/// Every row of the effects: `f(k, cells)` with `k` the index in [`TABLES`] of the row's
+/// table. The one place the effects' rows are made, for the CSV files and the frames alike.
+fn effects_rows(e: &Effects, mut f: impl FnMut(usize, Vec<Value>) -> Result<()>) -> Result<()> {
+    let b = &e.baseline;
+    for (t, month) in b.months.iter().enumerate() {
+        let month = month.to_string();
+        for (c, cell) in b.cells.iter().enumerate() {
+            let k = TABLES.iter().position(|x| *x == cell.table).unwrap_or(2);
+            let d = e.at(t, c);
+            let (lo, hi) = d.ci95();
+            let (ulo, uhi) = e.unpaired_ci95(t, c);
+            let mut row = vec![
+                Value::Text(b.scenario.clone()),
+                Value::Text(e.alternative.scenario.clone()),
+                Value::Text(month.clone()),
+            ];
+            row.extend(cell_keys(cell).iter().map(|x| Value::Text(x.to_string())));
+            row.push(Value::Text(cell.metric.to_string()));
+            row.extend(
+                [
+                    b.at(t, c).mean(),
+                    e.alternative.at(t, c).mean(),
+                    d.mean(),
+                    d.sd(),
+                    lo,
+                    hi,
+                ]
+                .map(Value::number),
+            );
+            row.push(Value::Integer(d.n() as i64));
+            row.extend([ulo, uhi].map(Value::number));
+            f(k, row)?;
+        }
+    }
+    Ok(())
+}
+
+/// The effects' tables' names, in the order of [`TABLES`].
+pub const EFFECTS_FILES: [&str; 4] = [
+    "effects_platforms",
+    "effects_market",
+    "effects_channels",
+    "effects_defaults",
+];
+
+/// The paired effects as frames named `effects_platforms`, `effects_market`,
+/// `effects_channels` and `effects_defaults`: the columns and values of [`write_effects`]'s
+/// files.
+pub fn effects_frames(e: &Effects) -> Result<Vec<Frame>> {
+    let mut frames: Vec<Frame> = TABLES
+        .iter()
+        .zip(EFFECTS_FILES)
+        .map(|(table, name)| Frame::with_columns(name, &effects_header(table)))
+        .collect();
+    effects_rows(e, |k, row| {
+        frames[k].push(row);
+        Ok(())
+    })?;
+    Ok(frames)
+}
+
 /// Writes `effects_platforms.csv`, `effects_market.csv`, `effects_channels.csv` and
 /// `effects_defaults.csv`: per month,
 /// keys and metric, both sides' means, the paired effect `alternative − baseline` with its sd,
 /// 95% interval and `n`, and the unpaired (Welch) interval for contrast. Returns the file names.
 pub fn write_effects(dir: &Path, e: &Effects) -> Result<Vec<String>> {
-    let b = &e.baseline;
     let mut files = Vec::new();
-    for table in TABLES {
-        let mut header: Vec<String> = ["baseline", "alternative", "month"]
-            .map(String::from)
-            .to_vec();
-        header.extend(key_columns(table).iter().map(|s| s.to_string()));
-        header.extend(
-            [
-                "metric",
-                "baseline_mean",
-                "alternative_mean",
-                "effect",
-                "sd",
-                "ci_low",
-                "ci_high",
-                "n",
-                "unpaired_ci_low",
-                "unpaired_ci_high",
-            ]
-            .map(String::from),
-        );
-        files.push(open(dir, &format!("effects_{table}.csv"), &header)?);
+    for (table, name) in TABLES.iter().zip(EFFECTS_FILES) {
+        let header: Vec<String> = effects_header(table).into_iter().map(|(n, _)| n).collect();
+        files.push(open(dir, &format!("{name}.csv"), &header)?);
     }
-    for (t, month) in b.months.iter().enumerate() {
-        let month = month.to_string();
-        for (c, cell) in b.cells.iter().enumerate() {
-            let k = TABLES.iter().position(|x| *x == cell.table).unwrap_or(2);
-            let w = &mut files[k];
-            let d = e.at(t, c);
-            let (lo, hi) = d.ci95();
-            let (ulo, uhi) = e.unpaired_ci95(t, c);
-            let mut row = vec![
-                b.scenario.clone(),
-                e.alternative.scenario.clone(),
-                month.clone(),
-            ];
-            row.extend(cell_keys(cell).iter().map(|x| x.to_string()));
-            row.push(cell.metric.to_string());
-            row.extend([
-                num(b.at(t, c).mean()),
-                num(e.alternative.at(t, c).mean()),
-                num(d.mean()),
-                num(d.sd()),
-                num(lo),
-                num(hi),
-                d.n().to_string(),
-                num(ulo),
-                num(uhi),
-            ]);
-            w.write(&row)?;
-        }
-    }
+    effects_rows(e, |k, row| files[k].write(row.iter().map(Value::text)))?;
     let mut names = Vec::new();
     for w in &mut files {
         w.commit()?;

@@ -1,15 +1,15 @@
 //! Ensembles: replicates of one scenario summarised per month and cell (mean, sd, 95% interval),
 //! the table layout of the summaries, and their CSV writer.
 //!
-//! Owns: `ensemble`, `Summary`, `Cell`, `SummaryWriter`, `visit_metrics`. Reads: the runner of
+//! Owns: `ensemble`, `Summary`, `Cell`, `SummaryWriter`, `summary_frames`, `visit_metrics`. Reads: the runner of
 //! this folder, month reports. Never: the rules, the agents.
 
 use super::{feed, for_each_replicate, run_valid, Plan, Progress};
 use crate::error::{Error, Result};
 use crate::month::Month;
-use crate::output::{number as num, StagedCsv};
+use crate::output::StagedCsv;
 use crate::record::columns::{DEFAULT, MARKET, PLATFORM};
-use crate::record::{MonthReport, Recorder};
+use crate::record::{Frame, Kind, MonthReport, Recorder, Value};
 use crate::scenario::Scenario;
 use crate::stats::Moments;
 use std::path::Path;
@@ -243,6 +243,72 @@ pub(crate) fn cell_keys(c: &Cell) -> Vec<&str> {
     }
 }
 
+/// The columns of `summary_{table}.csv`: the `extra` ones (text), then `scenario, month`, the
+/// table's keys, `metric, mean, sd, ci_low, ci_high, n`.
+pub(crate) fn summary_header(table: &str, extra: &[String]) -> Vec<(String, Kind)> {
+    let text = |n: &str| (n.to_string(), Kind::Text);
+    let mut header: Vec<(String, Kind)> = extra.iter().map(|n| text(n)).collect();
+    header.extend(["scenario", "month"].map(text));
+    header.extend(key_columns(table).iter().map(|n| text(n)));
+    header.push(text("metric"));
+    header.extend(["mean", "sd", "ci_low", "ci_high"].map(|n| (n.to_string(), Kind::Number)));
+    header.push(("n".to_string(), Kind::Integer));
+    header
+}
+
+/// Every row of a summary, led by the `extra` values: `f(k, cells)` with `k` the index in
+/// [`TABLES`] of the row's table. The one place the summaries' rows are made, for the CSV
+/// files and for the frames alike.
+pub(crate) fn summary_rows(
+    s: &Summary,
+    extra: &[String],
+    mut f: impl FnMut(usize, Vec<Value>) -> Result<()>,
+) -> Result<()> {
+    for (t, month) in s.months.iter().enumerate() {
+        let month = month.to_string();
+        for (c, cell) in s.cells.iter().enumerate() {
+            let k = TABLES.iter().position(|x| *x == cell.table).unwrap_or(2);
+            let m = s.at(t, c);
+            let (lo, hi) = m.ci95();
+            let mut row: Vec<Value> = extra.iter().map(|x| Value::Text(x.clone())).collect();
+            row.push(Value::Text(s.scenario.clone()));
+            row.push(Value::Text(month.clone()));
+            row.extend(cell_keys(cell).iter().map(|x| Value::Text(x.to_string())));
+            row.push(Value::Text(cell.metric.to_string()));
+            row.extend([m.mean(), m.sd(), lo, hi].map(Value::number));
+            row.push(Value::Integer(m.n() as i64));
+            f(k, row)?;
+        }
+    }
+    Ok(())
+}
+
+/// The summary tables of `summaries` (rows of each in turn, told apart by `scenario`) as
+/// frames named `summary_platforms`, `summary_market`, `summary_channels` and
+/// `summary_defaults`: the columns and values of [`SummaryWriter`]'s files.
+pub fn summary_frames(summaries: &[&Summary]) -> Result<Vec<Frame>> {
+    let mut frames: Vec<Frame> = TABLES
+        .iter()
+        .zip(SUMMARY_FILES)
+        .map(|(table, name)| Frame::with_columns(name, &summary_header(table, &[])))
+        .collect();
+    for s in summaries {
+        summary_rows(s, &[], |k, row| {
+            frames[k].push(row);
+            Ok(())
+        })?;
+    }
+    Ok(frames)
+}
+
+/// The summary tables' names, in the order of [`TABLES`].
+pub const SUMMARY_FILES: [&str; 4] = [
+    "summary_platforms",
+    "summary_market",
+    "summary_channels",
+    "summary_defaults",
+];
+
 /// Writes `summary_platforms.csv`, `summary_market.csv`, `summary_channels.csv` and
 /// `summary_defaults.csv`: one row per
 /// scenario, month, keys and metric with `mean, sd, ci_low, ci_high, n`. Extra leading columns
@@ -258,41 +324,22 @@ impl SummaryWriter {
     /// Creates the three files in `dir` (created if needed) with `extra` leading columns.
     pub fn create(dir: &Path, extra: &[String]) -> Result<SummaryWriter> {
         let mut files = Vec::new();
-        for table in TABLES {
-            let mut header: Vec<String> = extra.to_vec();
-            header.extend(["scenario", "month"].map(String::from));
-            header.extend(key_columns(table).iter().map(|s| s.to_string()));
-            header.extend(["metric", "mean", "sd", "ci_low", "ci_high", "n"].map(String::from));
-            files.push(open(dir, &format!("summary_{table}.csv"), &header)?);
+        for (table, name) in TABLES.iter().zip(SUMMARY_FILES) {
+            let header: Vec<String> = summary_header(table, extra)
+                .into_iter()
+                .map(|(n, _)| n)
+                .collect();
+            files.push(open(dir, &format!("{name}.csv"), &header)?);
         }
         Ok(SummaryWriter { files })
     }
 
     /// Writes one summary's rows, led by the `extra` values.
     pub fn write(&mut self, s: &Summary, extra: &[String]) -> Result<()> {
-        for (t, month) in s.months.iter().enumerate() {
-            let month = month.to_string();
-            for (c, cell) in s.cells.iter().enumerate() {
-                let k = TABLES.iter().position(|x| *x == cell.table).unwrap_or(2);
-                let w = &mut self.files[k];
-                let m = s.at(t, c);
-                let (lo, hi) = m.ci95();
-                let mut row: Vec<String> = extra.to_vec();
-                row.push(s.scenario.clone());
-                row.push(month.clone());
-                row.extend(cell_keys(cell).iter().map(|x| x.to_string()));
-                row.push(cell.metric.to_string());
-                row.extend([
-                    num(m.mean()),
-                    num(m.sd()),
-                    num(lo),
-                    num(hi),
-                    m.n().to_string(),
-                ]);
-                w.write(&row)?;
-            }
-        }
-        Ok(())
+        let files = &mut self.files;
+        summary_rows(s, extra, |k, row| {
+            files[k].write(row.iter().map(Value::text))
+        })
     }
 
     /// Renames the files into place and returns their names.

@@ -3,7 +3,7 @@
 //! instead of written as text, for callers that hand them on as data frames (the Python
 //! package passes them as Arrow arrays) rather than read files back.
 //!
-//! Owns: [`Frames`], [`Frame`], [`Values`]. Reads: month reports, the column list
+//! Owns: [`Frames`], [`Frame`], [`Values`], [`Value`], [`Kind`]. Reads: month reports, the column list
 //! ([`super::columns`]). Never: files, the rules.
 //!
 //! ```
@@ -68,8 +68,9 @@ pub struct Frame {
 }
 
 impl Frame {
-    fn new(name: &'static str, keys: &[(&str, Kind)], numbers: &[&str]) -> Frame {
-        let mut columns: Vec<(String, Values)> = keys
+    /// An empty table with these columns.
+    pub fn with_columns(name: &'static str, header: &[(String, Kind)]) -> Frame {
+        let columns = header
             .iter()
             .map(|(n, kind)| {
                 let v = match kind {
@@ -77,15 +78,17 @@ impl Frame {
                     Kind::Text => Values::Text(Vec::new()),
                     Kind::Number => Values::Number(Vec::new()),
                 };
-                (n.to_string(), v)
+                (n.clone(), v)
             })
             .collect();
-        columns.extend(
-            numbers
-                .iter()
-                .map(|n| (n.to_string(), Values::Number(Vec::new()))),
-        );
         Frame { name, columns }
+    }
+
+    fn new(name: &'static str, keys: &[(&str, Kind)], numbers: &[&str]) -> Frame {
+        let mut header: Vec<(String, Kind)> =
+            keys.iter().map(|(n, k)| (n.to_string(), *k)).collect();
+        header.extend(numbers.iter().map(|n| (n.to_string(), Kind::Number)));
+        Frame::with_columns(name, &header)
     }
 
     /// Number of rows.
@@ -103,44 +106,68 @@ impl Frame {
         self.columns.iter().find(|(n, _)| n == name).map(|(_, v)| v)
     }
 
-    /// Appends one row, its cells in column order.
-    fn push(&mut self, cells: impl IntoIterator<Item = Cell>) {
-        for ((_, col), cell) in self.columns.iter_mut().zip(cells) {
+    /// Appends one row, its cells in column order, each of its column's kind (a cell of
+    /// another kind is a bug of the caller: it panics).
+    pub fn push(&mut self, cells: impl IntoIterator<Item = Value>) {
+        for ((name, col), cell) in self.columns.iter_mut().zip(cells) {
             match (col, cell) {
-                (Values::Integer(v), Cell::Integer(x)) => v.push(x),
-                (Values::Text(v), Cell::Text(x)) => v.push(x),
-                (Values::Number(v), Cell::Number(x)) => v.push(x),
-                _ => unreachable!("cells follow the columns' kinds"),
+                (Values::Integer(v), Value::Integer(x)) => v.push(x),
+                (Values::Text(v), Value::Text(x)) => v.push(x),
+                (Values::Number(v), Value::Number(x)) => v.push(x),
+                (_, cell) => panic!("column {name} of {} given {cell:?}", self.name),
             }
         }
     }
 }
 
-/// What a key column holds.
-#[derive(Clone, Copy)]
-enum Kind {
+/// What a column holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Whole numbers.
     Integer,
+    /// Text.
     Text,
+    /// Numbers, some missing.
     Number,
 }
 
-/// One cell of a row being appended.
-enum Cell {
+/// One cell of a row: what a CSV writer formats ([`Value::text`]) and a [`Frame`] keeps.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// A whole number.
     Integer(i64),
+    /// Text.
     Text(String),
+    /// A number, `None` where it does not exist.
     Number(Option<f64>),
 }
 
-/// A number as the CSV keeps it: missing for NaN, zero for either zero.
-fn number(x: f64) -> Cell {
-    Cell::Number(if x.is_nan() { None } else { Some(x + 0.0) })
+impl Value {
+    /// A number as the CSV keeps it: missing for NaN, zero for either zero.
+    pub fn number(x: f64) -> Value {
+        Value::Number(if x.is_nan() { None } else { Some(x + 0.0) })
+    }
+
+    /// The cell as the CSV files write it: numbers by the shortest text that reads back to
+    /// the same `f64` ([`crate::output::number`]), a missing number empty.
+    pub fn text(&self) -> String {
+        match self {
+            Value::Integer(x) => x.to_string(),
+            Value::Text(s) => s.clone(),
+            Value::Number(x) => x.map(crate::output::number).unwrap_or_default(),
+        }
+    }
+}
+
+fn number(x: f64) -> Value {
+    Value::number(x)
 }
 
 /// The value columns of a row, from the shared column list.
-fn numbers<'a, R>(columns: &'a [Column<R>], row: &'a R) -> impl Iterator<Item = Cell> + 'a {
+fn numbers<'a, R>(columns: &'a [Column<R>], row: &'a R) -> impl Iterator<Item = Value> + 'a {
     columns
         .iter()
-        .map(move |c| (c.get)(row).map_or(Cell::Number(None), number))
+        .map(move |c| (c.get)(row).map_or(Value::Number(None), number))
 }
 
 /// A [`Recorder`] that keeps the five tables in memory as columns: the CSV files' tables,
@@ -228,11 +255,11 @@ impl Recorder for Frames {
         let month = r.month.to_string();
         let keys = |extra: &[&str]| {
             let mut k = vec![
-                Cell::Integer(run),
-                Cell::Text(r.scenario.clone()),
-                Cell::Text(month.clone()),
+                Value::Integer(run),
+                Value::Text(r.scenario.clone()),
+                Value::Text(month.clone()),
             ];
-            k.extend(extra.iter().map(|s| Cell::Text(s.to_string())));
+            k.extend(extra.iter().map(|s| Value::Text(s.to_string())));
             k
         };
         for p in &r.platforms {
@@ -246,14 +273,14 @@ impl Recorder for Frames {
                 let acc = ch
                     .merchants_accepting
                     .as_ref()
-                    .map_or(Cell::Number(None), |a| number(a[j]));
+                    .map_or(Value::Number(None), |a| number(a[j]));
                 let mut cells = keys(&[&ch.channel, &p.platform]);
                 cells.extend([acc, number(ch.value[j])]);
                 self.channels.push(cells);
             }
             for (name, v) in [("cash", ch.cash), ("lost", ch.lost)] {
                 let mut cells = keys(&[&ch.channel, name]);
-                cells.extend([Cell::Number(None), number(v)]);
+                cells.extend([Value::Number(None), number(v)]);
                 self.channels.push(cells);
             }
         }

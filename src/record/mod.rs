@@ -19,7 +19,7 @@ mod csv;
 mod frame;
 
 pub use self::csv::*;
-pub use frame::{Frame, Frames, Values};
+pub use frame::{Frame, Frames, Kind, Value, Values};
 
 /// One platform in one month.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

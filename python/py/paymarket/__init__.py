@@ -28,10 +28,24 @@ import time
 
 from ._paymarket import Scenario, ScenarioError, Table, __version__
 from ._paymarket import Simulation as _Simulation
+from ._paymarket import compare as _compare
+from ._paymarket import ensemble as _ensemble
 from ._paymarket import problems as _problems
 from ._paymarket import run as _run
 
-__all__ = ["Scenario", "ScenarioError", "Run", "Simulation", "run", "problems", "__version__"]
+__all__ = [
+    "Scenario",
+    "ScenarioError",
+    "Run",
+    "Simulation",
+    "Ensemble",
+    "Comparison",
+    "run",
+    "ensemble",
+    "compare",
+    "problems",
+    "__version__",
+]
 
 TABLES = ("platforms", "market", "channels", "events", "defaults")
 FRAMES = ("pandas", "polars", "arrow")
@@ -224,3 +238,128 @@ class Simulation:
     def tables(self) -> Run:
         """Every month simulated so far, as the five tables."""
         return Run({t.name: _frame(t, self.frame) for t in self._sim.tables()}, self.scenario)
+
+
+SUMMARIES = ("summary_platforms", "summary_market", "summary_channels", "summary_defaults")
+EFFECTS = ("effects_platforms", "effects_market", "effects_channels", "effects_defaults")
+
+
+class _Tables:
+    """Named tables as attributes and by ``[name]``."""
+
+    def __init__(self, tables: dict):
+        self._tables = tables
+        for name, table in tables.items():
+            setattr(self, name, table)
+
+    def __getitem__(self, name: str):
+        if name not in self._tables:
+            raise KeyError(f"no table {name!r}: the tables are {', '.join(self._tables)}")
+        return self._tables[name]
+
+    def __repr__(self) -> str:
+        sizes = ", ".join(f"{n}: {len(t)} rows" for n, t in self._tables.items())
+        return f"{type(self).__name__}({sizes})"
+
+
+class Ensemble(_Tables):
+    """An ensemble's summaries: ``summary_platforms``, ``summary_market``, ``summary_channels``
+    and ``summary_defaults`` (one row per month, keys and metric with ``mean, sd, ci_low,
+    ci_high, n``), the tool's ``summary_*.csv`` files; ``runs`` is every run's tables (a
+    :class:`Run`, the ``run`` column telling them apart) when asked for, else ``None``."""
+
+
+class Comparison(_Tables):
+    """A comparison's paired effects ``effects_platforms`` … ``effects_defaults`` (per month,
+    keys and metric: both sides' means, ``effect`` = alternative − baseline with ``sd``,
+    ``ci_low``, ``ci_high``, ``n``, and the unpaired interval for contrast) and both sides'
+    summaries ``summary_*`` (told apart by ``scenario``), the tool's ``effects_*.csv`` and
+    ``summary_*.csv`` files; ``runs`` as in :class:`Ensemble`."""
+
+
+def _replicates(replicates) -> int:
+    return _count("replicates", replicates)
+
+
+def ensemble(
+    scenario,
+    replicates: int = 10,
+    users: int | None = None,
+    merchants: int | None = None,
+    seed: int | None = None,
+    threads: int = 0,
+    posterior: str | os.PathLike | None = None,
+    runs: bool = False,
+    frame: str = "pandas",
+    progress: bool = True,
+) -> Ensemble:
+    """Runs ``replicates`` replicates of a scenario and summarises every metric of every month.
+
+    Replicate ``r`` runs with a seed derived from ``seed`` (the scenario's by default) and
+    ``r``, as the tool's ``ensemble`` does, so the summaries are its files, value for value.
+    ``posterior`` (a ``*_posterior.csv`` written by ``calibrate --method abc``) draws one
+    parameter vector per replicate, so the bands include parameter uncertainty. ``runs=True``
+    also returns every run's tables. ``progress`` shows the replicates done on a terminal.
+    """
+    scenario = _scenario(scenario)
+    frame = _frame_kind(frame)
+    users, merchants, seed, threads = _sizes(users, merchants, seed, threads)
+    summary, all_runs = _ensemble(
+        scenario,
+        replicates=_replicates(replicates),
+        users=users,
+        merchants=merchants,
+        seed=seed,
+        threads=threads,
+        posterior=None if posterior is None else os.fspath(posterior),
+        runs=bool(runs),
+        progress=bool(progress),
+    )
+    out = Ensemble({t.name: _frame(t, frame) for t in summary})
+    out.runs = Run({t.name: _frame(t, frame) for t in all_runs}, scenario) if runs else None
+    return out
+
+
+def compare(
+    baseline,
+    alternative,
+    replicates: int = 10,
+    fork_at: str | None = None,
+    users: int | None = None,
+    merchants: int | None = None,
+    seed: int | None = None,
+    threads: int = 0,
+    posterior: str | os.PathLike | None = None,
+    runs: bool = False,
+    frame: str = "pandas",
+    progress: bool = True,
+) -> Comparison:
+    """The paired effect of ``alternative`` against ``baseline`` on common random numbers.
+
+    Each replicate runs both scenarios with the same seed; with ``fork_at="YYYY-MM"`` it runs
+    their shared past once and both branches from that month (the alternative must agree with
+    the baseline before it). The two scenarios need names of their own. The tables are the
+    tool's ``compare`` files, value for value.
+    """
+    baseline, alternative = _scenario(baseline), _scenario(alternative)
+    frame = _frame_kind(frame)
+    users, merchants, seed, threads = _sizes(users, merchants, seed, threads)
+    if fork_at is not None and not isinstance(fork_at, str):
+        raise ValueError(f"fork_at must be a month 'YYYY-MM', got {fork_at!r}")
+    summary, effects, all_runs = _compare(
+        baseline,
+        alternative,
+        replicates=_replicates(replicates),
+        fork_at=fork_at,
+        users=users,
+        merchants=merchants,
+        seed=seed,
+        threads=threads,
+        posterior=None if posterior is None else os.fspath(posterior),
+        runs=bool(runs),
+        progress=bool(progress),
+    )
+    tables = {t.name: _frame(t, frame) for t in effects + summary}
+    out = Comparison(tables)
+    out.runs = Run({t.name: _frame(t, frame) for t in all_runs}, baseline) if runs else None
+    return out

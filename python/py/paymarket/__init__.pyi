@@ -83,3 +83,54 @@ def run(
     frame: str = ...,
     progress: bool = ...,
 ) -> Run: ...
+
+class Ensemble:
+    """An ensemble's summary tables."""
+
+    summary_platforms: Any
+    summary_market: Any
+    summary_channels: Any
+    summary_defaults: Any
+    runs: Run | None
+    def __getitem__(self, name: str) -> Any: ...
+
+class Comparison:
+    """A comparison's paired effects and both sides' summaries."""
+
+    effects_platforms: Any
+    effects_market: Any
+    effects_channels: Any
+    effects_defaults: Any
+    summary_platforms: Any
+    summary_market: Any
+    summary_channels: Any
+    summary_defaults: Any
+    runs: Run | None
+    def __getitem__(self, name: str) -> Any: ...
+
+def ensemble(
+    scenario: Union[Scenario, str, os.PathLike[str]],
+    replicates: int = ...,
+    users: int | None = ...,
+    merchants: int | None = ...,
+    seed: int | None = ...,
+    threads: int = ...,
+    posterior: Union[str, os.PathLike[str], None] = ...,
+    runs: bool = ...,
+    frame: str = ...,
+    progress: bool = ...,
+) -> Ensemble: ...
+def compare(
+    baseline: Union[Scenario, str, os.PathLike[str]],
+    alternative: Union[Scenario, str, os.PathLike[str]],
+    replicates: int = ...,
+    fork_at: str | None = ...,
+    users: int | None = ...,
+    merchants: int | None = ...,
+    seed: int | None = ...,
+    threads: int = ...,
+    posterior: Union[str, os.PathLike[str], None] = ...,
+    runs: bool = ...,
+    frame: str = ...,
+    progress: bool = ...,
+) -> Comparison: ...
