@@ -6,8 +6,9 @@
 use arrow_array::ffi::to_ffi;
 use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray, StructArray};
 use paymarket::calibrate::posterior::Draws;
-use paymarket::experiment::{self, Plan};
-use paymarket::record::{Frame, Frames, Values};
+use paymarket::experiment::sweep::Design;
+use paymarket::experiment::{self, Plan, SummaryFrames};
+use paymarket::record::{Frame, Frames, Kind, Value, Values};
 use paymarket::scenario::path::{get_path, set_path};
 use pyo3::create_exception;
 use pyo3::exceptions::{
@@ -389,6 +390,70 @@ fn compare(
     Ok((batches(&summary)?, batches(&effect_frames)?, runs))
 }
 
+/// Runs every setting of a design with `replicates` replicates each, as the tool's `sweep`:
+/// `grid` (a full grid of each path's values), `points` (a list of settings, each a list of
+/// (path, value) pairs) or `ranges` with `lhs` (a Latin hypercube of `lhs` settings drawn from
+/// the master seed); exactly one. Returns the summary tables led by `setting` (its index) and
+/// each path's value.
+#[pyfunction]
+#[pyo3(signature = (scenario, grid=None, points=None, ranges=None, lhs=None, replicates=10, users=None, merchants=None, seed=None, threads=0, progress=false))]
+#[allow(clippy::too_many_arguments)]
+fn sweep(
+    py: Python<'_>,
+    scenario: &Scenario,
+    grid: Option<Vec<(String, Vec<f64>)>>,
+    points: Option<Vec<Vec<(String, f64)>>>,
+    ranges: Option<Vec<(String, f64, f64)>>,
+    lhs: Option<usize>,
+    replicates: u64,
+    users: Option<u64>,
+    merchants: Option<u64>,
+    seed: Option<u64>,
+    threads: usize,
+    progress: bool,
+) -> PyResult<Vec<Table>> {
+    let s = sized(scenario, users, merchants);
+    let plan = plan(&s, replicates, seed, None, progress)?;
+    let design =
+        match (grid, points, ranges, lhs) {
+            (Some(axes), None, None, None) if !axes.is_empty() => Design::grid(axes),
+            (None, Some(settings), None, None) if !settings.is_empty() => {
+                Design::list(settings).map_err(py_err)?
+            }
+            (None, None, Some(ranges), Some(n)) if !ranges.is_empty() && n > 0 => {
+                if let Some((path, lo, hi)) = ranges
+                    .iter()
+                    .find(|(_, lo, hi)| lo > hi || lo.is_nan() || hi.is_nan())
+                {
+                    return Err(PyValueError::new_err(format!(
+                        "ranges: {path} goes from {lo} to {hi}; give the lower bound first"
+                    )));
+                }
+                Design::latin_hypercube(ranges, n, plan.seed)
+            }
+            _ => return Err(PyValueError::new_err(
+                "give one design: grid={path: [values]} for a full grid, points=[{path: value}] \
+                 for a list of settings, or ranges={path: (lo, hi)} with lhs=N for a Latin \
+                 hypercube",
+            )),
+        };
+    let mut extra = vec![("setting".to_string(), Kind::Integer)];
+    extra.extend(design.paths.iter().map(|p| (p.clone(), Kind::Number)));
+    let mut frames = SummaryFrames::new(&extra);
+    let pool = rayon_pool(threads)?;
+    py.detach(|| {
+        pool.install(|| {
+            experiment::sweep::sweep(&s, &design, &plan, |k, point, summary| {
+                let mut lead = vec![Value::Integer(k as i64)];
+                lead.extend(point.iter().map(|&v| Value::Number(Some(v))));
+                frames.add(&summary, &lead)
+            })
+        })
+    })
+    .map_err(py_err)?;
+    batches(&frames.into_frames())
+}
+
 /// The tables of `frames` as Arrow record batches.
 fn tables(frames: &Frames) -> PyResult<Vec<Table>> {
     frames
@@ -542,6 +607,7 @@ fn _paymarket(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(run, m)?)?;
     m.add_function(wrap_pyfunction!(ensemble, m)?)?;
     m.add_function(wrap_pyfunction!(compare, m)?)?;
+    m.add_function(wrap_pyfunction!(sweep, m)?)?;
     m.add_function(wrap_pyfunction!(problems, m)?)?;
     m.add("ScenarioError", m.py().get_type::<ScenarioError>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

@@ -210,3 +210,40 @@ def test_a_simulation_stepped_by_hand_is_the_run():
     whole = paymarket.run(DUOPOLY, users=2000, merchants=200, seed=5, frame="arrow", progress=False)
     for name in paymarket.TABLES:
         assert sim.tables()[name].equals(whole[name]), name
+
+
+def test_sweeps_are_the_tools_files(tmp_path):
+    cli("sweep", DUOPOLY, "-r", "2", "--grid", "params.churn_rate=0.05,0.2", "--grid",
+        "platform.beta.brand=0,0.5", "--users", "1500", "--merchants", "150", "--seed", "4",
+        "--quiet", "--out", str(tmp_path / "grid"))
+    g = paymarket.sweep(DUOPOLY, grid={"params.churn_rate": [0.05, 0.2], "platform.beta.brand": [0, 0.5]},
+                        replicates=2, users=1500, merchants=150, seed=4, frame="arrow")
+    for name in paymarket.SUMMARIES:
+        assert_table_is_file(g[name], tmp_path / "grid" / f"{name}.csv")
+    m = g.summary_market.to_pandas()
+    assert sorted(m["setting"].unique()) == [0, 1, 2, 3]
+    assert sorted(set(zip(m["params.churn_rate"], m["platform.beta.brand"]))) == [
+        (0.05, 0.0), (0.05, 0.5), (0.2, 0.0), (0.2, 0.5)]
+    cli("sweep", DUOPOLY, "-r", "2", "--lhs", "3", "--range", "params.churn_rate=0.05:0.2",
+        "--users", "1500", "--merchants", "150", "--seed", "4", "--quiet", "--out", str(tmp_path / "lhs"))
+    h = paymarket.sweep(DUOPOLY, ranges={"params.churn_rate": (0.05, 0.2)}, lhs=3, replicates=2,
+                        users=1500, merchants=150, seed=4, frame="arrow")
+    for name in paymarket.SUMMARIES:
+        assert_table_is_file(h[name], tmp_path / "lhs" / f"{name}.csv")
+    p = paymarket.sweep(DUOPOLY, points=[{"params.churn_rate": 0.05}, {"params.churn_rate": 0.2}],
+                        replicates=2, users=1500, merchants=150, seed=4, frame="arrow")
+    # The listed settings are the grid's first axis at the scenario's beta brand (0.0).
+    pm = p.summary_market.to_pandas()
+    gm = m[m["platform.beta.brand"] == 0.0]
+    for churn in (0.05, 0.2):
+        a = pm[pm["params.churn_rate"] == churn]["mean"].tolist()
+        b = gm[gm["params.churn_rate"] == churn]["mean"].tolist()
+        assert a == b
+    for bad in [dict(), dict(grid={}), dict(grid={"params.churn_rate": ["x"]}),
+                dict(ranges={"params.churn_rate": (0.2, 0.05)}, lhs=3),
+                dict(ranges={"params.churn_rate": (0.05, 0.2)}),
+                dict(grid={"params.churn_rate": [0.1]}, points=[{"params.churn_rate": 0.1}])]:
+        with pytest.raises(ValueError):
+            paymarket.sweep(DUOPOLY, replicates=1, users=1000, merchants=100, **bad)
+    with pytest.raises(paymarket.ScenarioError):
+        paymarket.sweep(DUOPOLY, grid={"params.no_such": [1.0]}, replicates=1, users=1000, merchants=100)

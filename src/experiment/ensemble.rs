@@ -1,7 +1,7 @@
 //! Ensembles: replicates of one scenario summarised per month and cell (mean, sd, 95% interval),
 //! the table layout of the summaries, and their CSV writer.
 //!
-//! Owns: `ensemble`, `Summary`, `Cell`, `SummaryWriter`, `summary_frames`, `visit_metrics`. Reads: the runner of
+//! Owns: `ensemble`, `Summary`, `Cell`, `SummaryWriter`, `SummaryFrames`, `visit_metrics`. Reads: the runner of
 //! this folder, month reports. Never: the rules, the agents.
 
 use super::{feed, for_each_replicate, run_valid, Plan, Progress};
@@ -243,11 +243,11 @@ pub(crate) fn cell_keys(c: &Cell) -> Vec<&str> {
     }
 }
 
-/// The columns of `summary_{table}.csv`: the `extra` ones (text), then `scenario, month`, the
+/// The columns of `summary_{table}.csv`: the `extra` ones, then `scenario, month`, the
 /// table's keys, `metric, mean, sd, ci_low, ci_high, n`.
-pub(crate) fn summary_header(table: &str, extra: &[String]) -> Vec<(String, Kind)> {
+pub(crate) fn summary_header(table: &str, extra: &[(String, Kind)]) -> Vec<(String, Kind)> {
     let text = |n: &str| (n.to_string(), Kind::Text);
-    let mut header: Vec<(String, Kind)> = extra.iter().map(|n| text(n)).collect();
+    let mut header: Vec<(String, Kind)> = extra.to_vec();
     header.extend(["scenario", "month"].map(text));
     header.extend(key_columns(table).iter().map(|n| text(n)));
     header.push(text("metric"));
@@ -261,7 +261,7 @@ pub(crate) fn summary_header(table: &str, extra: &[String]) -> Vec<(String, Kind
 /// files and for the frames alike.
 pub(crate) fn summary_rows(
     s: &Summary,
-    extra: &[String],
+    extra: &[Value],
     mut f: impl FnMut(usize, Vec<Value>) -> Result<()>,
 ) -> Result<()> {
     for (t, month) in s.months.iter().enumerate() {
@@ -270,7 +270,7 @@ pub(crate) fn summary_rows(
             let k = TABLES.iter().position(|x| *x == cell.table).unwrap_or(2);
             let m = s.at(t, c);
             let (lo, hi) = m.ci95();
-            let mut row: Vec<Value> = extra.iter().map(|x| Value::Text(x.clone())).collect();
+            let mut row: Vec<Value> = extra.to_vec();
             row.push(Value::Text(s.scenario.clone()));
             row.push(Value::Text(month.clone()));
             row.extend(cell_keys(cell).iter().map(|x| Value::Text(x.to_string())));
@@ -283,22 +283,49 @@ pub(crate) fn summary_rows(
     Ok(())
 }
 
-/// The summary tables of `summaries` (rows of each in turn, told apart by `scenario`) as
-/// frames named `summary_platforms`, `summary_market`, `summary_channels` and
-/// `summary_defaults`: the columns and values of [`SummaryWriter`]'s files.
-pub fn summary_frames(summaries: &[&Summary]) -> Result<Vec<Frame>> {
-    let mut frames: Vec<Frame> = TABLES
-        .iter()
-        .zip(SUMMARY_FILES)
-        .map(|(table, name)| Frame::with_columns(name, &summary_header(table, &[])))
-        .collect();
-    for s in summaries {
-        summary_rows(s, &[], |k, row| {
+/// Summaries gathered as frames named `summary_platforms`, `summary_market`,
+/// `summary_channels` and `summary_defaults`: the columns and values of [`SummaryWriter`]'s
+/// files, with leading columns of any kind (a sweep's setting and parameter values: numbers
+/// here, where the files write them as text).
+#[derive(Debug, Clone)]
+pub struct SummaryFrames {
+    frames: Vec<Frame>,
+}
+
+impl SummaryFrames {
+    /// Empty tables whose rows will be led by the columns `extra` (names and kinds).
+    pub fn new(extra: &[(String, Kind)]) -> SummaryFrames {
+        let frames = TABLES
+            .iter()
+            .zip(SUMMARY_FILES)
+            .map(|(table, name)| Frame::with_columns(name, &summary_header(table, extra)))
+            .collect();
+        SummaryFrames { frames }
+    }
+
+    /// Adds a summary's rows, led by `extra` (one value per leading column, of its kind).
+    pub fn add(&mut self, s: &Summary, extra: &[Value]) -> Result<()> {
+        let frames = &mut self.frames;
+        summary_rows(s, extra, |k, row| {
             frames[k].push(row);
             Ok(())
-        })?;
+        })
     }
-    Ok(frames)
+
+    /// The four tables, in the order of [`TABLES`].
+    pub fn into_frames(self) -> Vec<Frame> {
+        self.frames
+    }
+}
+
+/// The summary tables of `summaries` (the rows of each in turn, told apart by `scenario`):
+/// [`SummaryFrames`] without leading columns.
+pub fn summary_frames(summaries: &[&Summary]) -> Result<Vec<Frame>> {
+    let mut frames = SummaryFrames::new(&[]);
+    for s in summaries {
+        frames.add(s, &[])?;
+    }
+    Ok(frames.into_frames())
 }
 
 /// The summary tables' names, in the order of [`TABLES`].
@@ -324,8 +351,9 @@ impl SummaryWriter {
     /// Creates the three files in `dir` (created if needed) with `extra` leading columns.
     pub fn create(dir: &Path, extra: &[String]) -> Result<SummaryWriter> {
         let mut files = Vec::new();
+        let extra: Vec<(String, Kind)> = extra.iter().map(|n| (n.clone(), Kind::Text)).collect();
         for (table, name) in TABLES.iter().zip(SUMMARY_FILES) {
-            let header: Vec<String> = summary_header(table, extra)
+            let header: Vec<String> = summary_header(table, &extra)
                 .into_iter()
                 .map(|(n, _)| n)
                 .collect();
@@ -337,7 +365,8 @@ impl SummaryWriter {
     /// Writes one summary's rows, led by the `extra` values.
     pub fn write(&mut self, s: &Summary, extra: &[String]) -> Result<()> {
         let files = &mut self.files;
-        summary_rows(s, extra, |k, row| {
+        let extra: Vec<Value> = extra.iter().map(|x| Value::Text(x.clone())).collect();
+        summary_rows(s, &extra, |k, row| {
             files[k].write(row.iter().map(Value::text))
         })
     }

@@ -30,6 +30,7 @@ from ._paymarket import Scenario, ScenarioError, Table, __version__
 from ._paymarket import Simulation as _Simulation
 from ._paymarket import compare as _compare
 from ._paymarket import ensemble as _ensemble
+from ._paymarket import sweep as _sweep
 from ._paymarket import problems as _problems
 from ._paymarket import run as _run
 
@@ -40,7 +41,9 @@ __all__ = [
     "Simulation",
     "Ensemble",
     "Comparison",
+    "Sweep",
     "run",
+    "sweep",
     "ensemble",
     "compare",
     "problems",
@@ -363,3 +366,75 @@ def compare(
     out = Comparison(tables)
     out.runs = Run({t.name: _frame(t, frame) for t in all_runs}, baseline) if runs else None
     return out
+
+
+class Sweep(_Tables):
+    """A sweep's summaries ``summary_platforms`` … ``summary_defaults``, each row led by
+    ``setting`` (the setting's index) and the value of each swept path, then as an
+    :class:`Ensemble`'s: the tool's ``sweep`` files (where the setting columns are text)."""
+
+
+def sweep(
+    scenario,
+    grid: dict | None = None,
+    points: list | None = None,
+    ranges: dict | None = None,
+    lhs: int | None = None,
+    replicates: int = 10,
+    users: int | None = None,
+    merchants: int | None = None,
+    seed: int | None = None,
+    threads: int = 0,
+    frame: str = "pandas",
+    progress: bool = True,
+) -> Sweep:
+    """Runs every setting of a design, ``replicates`` replicates each, as the tool's ``sweep``.
+
+    One design: ``grid={"params.churn_rate": [0.05, 0.1], ...}`` (a full grid),
+    ``points=[{"params.churn_rate": 0.05, "platform.beta.brand": 0.5}, ...]`` (a list of
+    settings) or ``ranges={"params.churn_rate": (0.05, 0.2), ...}`` with ``lhs=N`` (a Latin
+    hypercube of N settings drawn from the seed). Every setting is checked before the first
+    run; a path that does not exist or a value out of range raises :class:`ScenarioError`.
+    """
+    scenario = _scenario(scenario)
+    frame = _frame_kind(frame)
+    users, merchants, seed, threads = _sizes(users, merchants, seed, threads)
+
+    def number(path, v):
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise ValueError(f"{path}: {v!r} is not a number")
+        return float(v)
+
+    def paths(d, what):
+        if not isinstance(d, dict) or not d:
+            raise ValueError(f"{what} must be a non-empty dict of field paths, got {d!r}")
+        return d.items()
+
+    grid_ = None if grid is None else [(p, [number(p, v) for v in vs]) for p, vs in paths(grid, "grid")]
+    points_ = None
+    if points is not None:
+        if not isinstance(points, (list, tuple)) or not points:
+            raise ValueError(f"points must be a non-empty list of dicts, got {points!r}")
+        points_ = [[(p, number(p, v)) for p, v in paths(pt, "each point")] for pt in points]
+    ranges_ = None
+    if ranges is not None:
+        ranges_ = []
+        for p, r in paths(ranges, "ranges"):
+            if not isinstance(r, (list, tuple)) or len(r) != 2:
+                raise ValueError(f"ranges: {p} must map to (lo, hi), got {r!r}")
+            ranges_.append((p, number(p, r[0]), number(p, r[1])))
+    lhs = _count("lhs", lhs)
+    tables = _sweep(
+        scenario,
+        grid=grid_,
+        points=points_,
+        ranges=ranges_,
+        lhs=lhs,
+        replicates=_replicates(replicates),
+        users=users,
+        merchants=merchants,
+        seed=seed,
+        threads=threads,
+        progress=bool(progress),
+    )
+    return Sweep({t.name: _frame(t, frame) for t in tables})

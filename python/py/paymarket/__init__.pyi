@@ -134,3 +134,27 @@ def compare(
     frame: str = ...,
     progress: bool = ...,
 ) -> Comparison: ...
+
+class Sweep:
+    """A sweep's summary tables, led by the setting and each swept path's value."""
+
+    summary_platforms: Any
+    summary_market: Any
+    summary_channels: Any
+    summary_defaults: Any
+    def __getitem__(self, name: str) -> Any: ...
+
+def sweep(
+    scenario: Union[Scenario, str, os.PathLike[str]],
+    grid: dict[str, list[float]] | None = ...,
+    points: list[dict[str, float]] | None = ...,
+    ranges: dict[str, tuple[float, float]] | None = ...,
+    lhs: int | None = ...,
+    replicates: int = ...,
+    users: int | None = ...,
+    merchants: int | None = ...,
+    seed: int | None = ...,
+    threads: int = ...,
+    frame: str = ...,
+    progress: bool = ...,
+) -> Sweep: ...
