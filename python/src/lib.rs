@@ -15,7 +15,7 @@ use pyo3::exceptions::{
     PyFileNotFoundError, PyMemoryError, PyOSError, PyRuntimeError, PyValueError,
 };
 use pyo3::prelude::*;
-use pyo3::types::{PyCapsule, PyTuple};
+use pyo3::types::{PyCapsule, PyDict, PyTuple};
 use std::sync::{Arc, Mutex};
 
 create_exception!(
@@ -115,6 +115,56 @@ impl Scenario {
     #[getter]
     fn name(&self) -> String {
         self.inner.name.clone()
+    }
+
+    /// The scenario's events in order, each a dict: `index` (its position, as field paths
+    /// name it: `event[3].rate`), `at` (`YYYY-MM`), `kind`, `platform`, `channel`, `network`,
+    /// `context` (None where the event has none) and `source`.
+    #[getter]
+    fn events<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyDict>>> {
+        self.inner
+            .events
+            .iter()
+            .enumerate()
+            .map(|(k, e)| {
+                let d = PyDict::new(py);
+                d.set_item("index", k)?;
+                d.set_item("at", e.at.to_string())?;
+                d.set_item("kind", e.kind.name())?;
+                d.set_item("platform", e.platform.clone())?;
+                d.set_item("channel", e.channel.clone())?;
+                d.set_item("network", e.network.clone())?;
+                d.set_item("context", e.context.clone())?;
+                d.set_item("source", e.source.clone())?;
+                Ok(d)
+            })
+            .collect()
+    }
+
+    /// A copy without the events at `indices` (positions in `events`), named `name`: the
+    /// alternative of a counterfactual ("what if these events had not happened").
+    fn without_events(&self, indices: Vec<usize>, name: &str) -> PyResult<Scenario> {
+        let n = self.inner.events.len();
+        if let Some(k) = indices.iter().find(|&&k| k >= n) {
+            return Err(PyValueError::new_err(format!(
+                "event index {k} is out of range: the scenario has {n} events (0 to {})",
+                n.saturating_sub(1)
+            )));
+        }
+        let mut inner = self.inner.clone();
+        inner.name = name.to_string();
+        let mut k = 0;
+        inner.events.retain(|_| {
+            k += 1;
+            !indices.contains(&(k - 1))
+        });
+        Ok(Scenario { inner })
+    }
+
+    /// Renames the scenario (two sides of a comparison need names of their own).
+    #[setter]
+    fn set_name(&mut self, name: &str) {
+        self.inner.name = name.to_string();
     }
 
     /// Months from its start to its end, both included.

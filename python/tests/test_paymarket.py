@@ -247,3 +247,27 @@ def test_sweeps_are_the_tools_files(tmp_path):
             paymarket.sweep(DUOPOLY, replicates=1, users=1000, merchants=100, **bad)
     with pytest.raises(paymarket.ScenarioError):
         paymarket.sweep(DUOPOLY, grid={"params.no_such": [1.0]}, replicates=1, users=1000, merchants=100)
+
+
+def test_events_listed_and_removed_for_a_counterfactual():
+    h = paymarket.Scenario.load(HISTORY)
+    events = h.events
+    assert [e["index"] for e in events] == list(range(len(events)))
+    assert all(len(e["at"]) == 7 and e["source"] for e in events)
+    blocks = [e["index"] for e in events if e["kind"] == "block" and e["at"].startswith("2014")]
+    assert blocks, "the history has 2014 blocks"
+    open_world = h.without_events(blocks, "open_world")
+    assert open_world.name == "open_world" and h.name != "open_world"
+    assert len(open_world.events) == len(events) - len(blocks)
+    assert not any(e["kind"] == "block" and e["at"].startswith("2014") for e in open_world.events)
+    open_world.validate()
+    with pytest.raises(ValueError):
+        h.without_events([len(events)], "x")
+    renamed = paymarket.Scenario.load(DUOPOLY)
+    renamed.name = "duopoly_copy"
+    assert renamed.name == "duopoly_copy"
+    # Removing nothing changes nothing but the name: the runs are the same.
+    same = paymarket.Scenario.load(DUOPOLY).without_events([], "duopoly_again")
+    a = paymarket.run(DUOPOLY, users=1000, merchants=100, seed=2, frame="arrow", progress=False)
+    b = paymarket.run(same, users=1000, merchants=100, seed=2, frame="arrow", progress=False)
+    assert a.market.drop_columns(["scenario"]).equals(b.market.drop_columns(["scenario"]))
