@@ -173,32 +173,22 @@ impl Scenario {
         self.inner.months()
     }
 
-    /// The ids of its platforms, channels and networks.
+    /// The ids of its platforms.
     #[getter]
     fn platforms(&self) -> Vec<String> {
-        self.inner
-            .platform_ids()
-            .into_iter()
-            .map(String::from)
-            .collect()
+        owned(self.inner.platform_ids())
     }
 
+    /// The ids of its channels.
     #[getter]
     fn channels(&self) -> Vec<String> {
-        self.inner
-            .channel_ids()
-            .into_iter()
-            .map(String::from)
-            .collect()
+        owned(self.inner.channel_ids())
     }
 
+    /// The ids of its networks.
     #[getter]
     fn networks(&self) -> Vec<String> {
-        self.inner
-            .network_ids()
-            .into_iter()
-            .map(String::from)
-            .collect()
+        owned(self.inner.network_ids())
     }
 
     fn __repr__(&self) -> String {
@@ -211,6 +201,10 @@ impl Scenario {
             self.inner.agents.merchants
         )
     }
+}
+
+fn owned(ids: Vec<&str>) -> Vec<String> {
+    ids.into_iter().map(String::from).collect()
 }
 
 /// One output table as an Arrow record batch; pyarrow reads it with `pyarrow.record_batch`.
