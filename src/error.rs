@@ -97,6 +97,15 @@ pub enum Error {
     /// A run setting is invalid (e.g. zero users); the message says what to do.
     #[error("{0}")]
     Config(String),
+    /// The caller stopped an experiment ([`crate::experiment::Watch::stop`]) after `done` of
+    /// its `total` runs; nothing was written.
+    #[error("stopped by the caller after {done} of {total} runs")]
+    Stopped {
+        /// Runs finished when it stopped.
+        done: u64,
+        /// Runs it would have made.
+        total: u64,
+    },
 }
 
 fn worlds_text(worlds: u64) -> String {

@@ -7,12 +7,13 @@ use arrow_array::ffi::to_ffi;
 use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray, StructArray};
 use paymarket::calibrate::posterior::Draws;
 use paymarket::experiment::sweep::Design;
-use paymarket::experiment::{self, Plan, SummaryFrames};
+use paymarket::experiment::{self, Plan, SummaryFrames, Watch};
 use paymarket::record::{Frame, Frames, Kind, Value, Values};
 use paymarket::scenario::path::{get_path, set_path};
 use pyo3::create_exception;
 use pyo3::exceptions::{
-    PyFileNotFoundError, PyMemoryError, PyOSError, PyRuntimeError, PyValueError,
+    PyFileNotFoundError, PyKeyboardInterrupt, PyMemoryError, PyOSError, PyRuntimeError,
+    PyValueError,
 };
 use pyo3::prelude::*;
 use pyo3::types::{PyCapsule, PyDict, PyTuple};
@@ -50,6 +51,7 @@ fn py_err(e: paymarket::Error) -> PyErr {
         }
         paymarket::Error::OutOfMemory { .. } => PyMemoryError::new_err(e.to_string()),
         paymarket::Error::Invariant { .. } => PyRuntimeError::new_err(e.to_string()),
+        paymarket::Error::Stopped { .. } => PyKeyboardInterrupt::new_err(e.to_string()),
         _ => PyValueError::new_err(e.to_string()),
     }
 }
@@ -301,13 +303,13 @@ fn sized(scenario: &Scenario, users: Option<u64>, merchants: Option<u64>) -> pay
 }
 
 /// How replicates run: `replicates` of them from master `seed` (the scenario's when `None`),
-/// each drawing its parameters from a posterior sample file where one is given.
+/// each drawing its parameters from a posterior sample file where one is given, watched
+/// ([`watched`]) for progress and Ctrl-C.
 fn plan(
     s: &paymarket::Scenario,
     replicates: u64,
     seed: Option<u64>,
     posterior: Option<&str>,
-    progress: bool,
 ) -> PyResult<Plan> {
     if replicates == 0 {
         return Err(PyValueError::new_err(
@@ -326,8 +328,53 @@ fn plan(
         replicates,
         seed: seed.unwrap_or(s.seed),
         in_flight: 0,
-        progress,
+        progress: false,
         posterior,
+        watch: Some(Arc::new(Watch::default())),
+    })
+}
+
+/// Runs an experiment on another thread while this one, holding the interpreter between
+/// naps, reports the runs done to `progress(done, total, None)` and checks for Ctrl-C: a signal
+/// stops the experiment after its runs in flight ([`Watch::stop`]) and is raised here.
+fn watched<T: Send>(
+    py: Python<'_>,
+    total: u64,
+    watch: Arc<Watch>,
+    progress: Option<&Bound<'_, PyAny>>,
+    work: impl FnOnce() -> paymarket::Result<T> + Send,
+) -> PyResult<T> {
+    std::thread::scope(|scope| {
+        let job = scope.spawn(work);
+        let (mut shown, mut interrupted) = (0, None);
+        while !job.is_finished() {
+            py.detach(|| std::thread::sleep(std::time::Duration::from_millis(50)));
+            if interrupted.is_none() {
+                if let Err(e) = py.check_signals() {
+                    watch.stop();
+                    interrupted = Some(e);
+                }
+            }
+            let done = watch.done();
+            if let (Some(f), true, None) = (progress, done > shown, &interrupted) {
+                shown = done;
+                if let Err(e) = f.call1((done, total, py.None())) {
+                    watch.stop();
+                    interrupted = Some(e);
+                }
+            }
+        }
+        let result = job
+            .join()
+            .map_err(|_| PyRuntimeError::new_err("the experiment's thread panicked"))?;
+        if let Some(e) = interrupted {
+            return Err(e);
+        }
+        let value = result.map_err(py_err)?;
+        if let (Some(f), true) = (progress, watch.done() > shown) {
+            f.call1((watch.done(), total, py.None()))?;
+        }
+        Ok(value)
     })
 }
 
@@ -348,7 +395,7 @@ fn batches(frames: &[Frame]) -> PyResult<Vec<Table>> {
 /// and `r`, as the tool's `ensemble`) and returns the summary tables (mean, sd, 95% interval
 /// and `n` per month, keys and metric) and, with `runs`, every run's five tables.
 #[pyfunction]
-#[pyo3(signature = (scenario, replicates=10, users=None, merchants=None, seed=None, threads=0, posterior=None, runs=false, progress=false))]
+#[pyo3(signature = (scenario, replicates=10, users=None, merchants=None, seed=None, threads=0, posterior=None, runs=false, progress=None))]
 #[allow(clippy::too_many_arguments)]
 fn ensemble(
     py: Python<'_>,
@@ -360,23 +407,22 @@ fn ensemble(
     threads: usize,
     posterior: Option<String>,
     runs: bool,
-    progress: bool,
+    progress: Option<Bound<'_, PyAny>>,
 ) -> PyResult<(Vec<Table>, Vec<Table>)> {
     let s = sized(scenario, users, merchants);
-    let plan = plan(&s, replicates, seed, posterior.as_deref(), progress)?;
+    let plan = plan(&s, replicates, seed, posterior.as_deref())?;
+    let watch = plan.watch.clone().unwrap_or_default();
     let pool = rayon_pool(threads)?;
     let mut frames = Frames::default();
-    let summary = py
-        .detach(|| {
-            pool.install(|| {
-                let mut recorders: Vec<&mut dyn paymarket::Recorder> = Vec::new();
-                if runs {
-                    recorders.push(&mut frames);
-                }
-                experiment::ensemble(&s, &plan, &mut recorders)
-            })
+    let summary = watched(py, replicates, watch, progress.as_ref(), || {
+        pool.install(|| {
+            let mut recorders: Vec<&mut dyn paymarket::Recorder> = Vec::new();
+            if runs {
+                recorders.push(&mut frames);
+            }
+            experiment::ensemble(&s, &plan, &mut recorders)
         })
-        .map_err(py_err)?;
+    })?;
     let summary = batches(&experiment::summary_frames(&[&summary]).map_err(py_err)?)?;
     let runs = if runs { tables(&frames)? } else { Vec::new() };
     Ok((summary, runs))
@@ -387,7 +433,7 @@ fn ensemble(
 /// summary tables, the paired effects `alternative − baseline` with their 95% intervals and,
 /// with `runs`, every run's five tables (baseline first in each replicate).
 #[pyfunction]
-#[pyo3(signature = (baseline, alternative, replicates=10, fork_at=None, users=None, merchants=None, seed=None, threads=0, posterior=None, runs=false, progress=false))]
+#[pyo3(signature = (baseline, alternative, replicates=10, fork_at=None, users=None, merchants=None, seed=None, threads=0, posterior=None, runs=false, progress=None))]
 #[allow(clippy::too_many_arguments)]
 fn compare(
     py: Python<'_>,
@@ -401,7 +447,7 @@ fn compare(
     threads: usize,
     posterior: Option<String>,
     runs: bool,
-    progress: bool,
+    progress: Option<Bound<'_, PyAny>>,
 ) -> PyResult<(Vec<Table>, Vec<Table>, Vec<Table>)> {
     let (b, a) = (
         sized(baseline, users, merchants),
@@ -413,20 +459,19 @@ fn compare(
             PyValueError::new_err(format!("fork_at must be a month YYYY-MM, got {m:?}"))
         })?),
     };
-    let plan = plan(&b, replicates, seed, posterior.as_deref(), progress)?;
+    let plan = plan(&b, replicates, seed, posterior.as_deref())?;
+    let watch = plan.watch.clone().unwrap_or_default();
     let pool = rayon_pool(threads)?;
     let mut frames = Frames::default();
-    let effects = py
-        .detach(|| {
-            pool.install(|| {
-                let mut recorders: Vec<&mut dyn paymarket::Recorder> = Vec::new();
-                if runs {
-                    recorders.push(&mut frames);
-                }
-                experiment::compare(&b, &a, &plan, fork_at, &mut recorders)
-            })
+    let effects = watched(py, replicates, watch, progress.as_ref(), || {
+        pool.install(|| {
+            let mut recorders: Vec<&mut dyn paymarket::Recorder> = Vec::new();
+            if runs {
+                recorders.push(&mut frames);
+            }
+            experiment::compare(&b, &a, &plan, fork_at, &mut recorders)
         })
-        .map_err(py_err)?;
+    })?;
     let summary =
         experiment::summary_frames(&[&effects.baseline, &effects.alternative]).map_err(py_err)?;
     let effect_frames = experiment::effects_frames(&effects).map_err(py_err)?;
@@ -440,7 +485,7 @@ fn compare(
 /// the master seed); exactly one. Returns the summary tables led by `setting` (its index) and
 /// each path's value.
 #[pyfunction]
-#[pyo3(signature = (scenario, grid=None, points=None, ranges=None, lhs=None, replicates=10, users=None, merchants=None, seed=None, threads=0, progress=false))]
+#[pyo3(signature = (scenario, grid=None, points=None, ranges=None, lhs=None, replicates=10, users=None, merchants=None, seed=None, threads=0, progress=None))]
 #[allow(clippy::too_many_arguments)]
 fn sweep(
     py: Python<'_>,
@@ -454,10 +499,10 @@ fn sweep(
     merchants: Option<u64>,
     seed: Option<u64>,
     threads: usize,
-    progress: bool,
+    progress: Option<Bound<'_, PyAny>>,
 ) -> PyResult<Vec<Table>> {
     let s = sized(scenario, users, merchants);
-    let plan = plan(&s, replicates, seed, None, progress)?;
+    let plan = plan(&s, replicates, seed, None)?;
     let design =
         match (grid, points, ranges, lhs) {
             (Some(axes), None, None, None) if !axes.is_empty() => Design::grid(axes),
@@ -485,7 +530,9 @@ fn sweep(
     extra.extend(design.paths.iter().map(|p| (p.clone(), Kind::Number)));
     let mut frames = SummaryFrames::new(&extra);
     let pool = rayon_pool(threads)?;
-    py.detach(|| {
+    let total = design.points.len() as u64 * replicates;
+    let watch = plan.watch.clone().unwrap_or_default();
+    watched(py, total, watch, progress.as_ref(), || {
         pool.install(|| {
             experiment::sweep::sweep(&s, &design, &plan, |k, point, summary| {
                 let mut lead = vec![Value::Integer(k as i64)];
@@ -493,8 +540,7 @@ fn sweep(
                 frames.add(&summary, &lead)
             })
         })
-    })
-    .map_err(py_err)?;
+    })?;
     batches(&frames.into_frames())
 }
 

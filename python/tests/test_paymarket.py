@@ -3,9 +3,9 @@
 Run from the repository's root after `pip install ./python`: `pytest python/tests`.
 """
 
-import math
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -271,3 +271,36 @@ def test_events_listed_and_removed_for_a_counterfactual():
     a = paymarket.run(DUOPOLY, users=1000, merchants=100, seed=2, frame="arrow", progress=False)
     b = paymarket.run(same, users=1000, merchants=100, seed=2, frame="arrow", progress=False)
     assert a.market.drop_columns(["scenario"]).equals(b.market.drop_columns(["scenario"]))
+
+
+def test_experiments_report_their_runs_and_stop_on_ctrl_c():
+    import signal
+
+    alt = str(ROOT / "tests" / "fixtures" / "reference" / "duopoly_no_order.toml")
+    seen = []
+    paymarket._ensemble(paymarket.Scenario.load(DUOPOLY), replicates=6, users=1000, merchants=100,
+                        progress=lambda done, total, _: seen.append((done, total)))
+    assert seen[-1] == (6, 6) and all(t == 6 for _, t in seen)
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+
+    def interrupt(done, total, _):
+        os.kill(os.getpid(), signal.SIGINT)
+
+    for call in [
+        lambda: paymarket._ensemble(paymarket.Scenario.load(DUOPOLY), replicates=40, users=3000,
+                                    merchants=300, progress=interrupt),
+        lambda: paymarket._compare(paymarket.Scenario.load(DUOPOLY), paymarket.Scenario.load(alt),
+                                   replicates=40, users=3000, merchants=300, progress=interrupt),
+        lambda: paymarket._sweep(paymarket.Scenario.load(DUOPOLY), grid=[("params.churn_rate", [0.05, 0.1])],
+                                 replicates=20, users=3000, merchants=300, progress=interrupt),
+    ]:
+        start = time.monotonic()
+        with pytest.raises(KeyboardInterrupt):
+            call()
+        assert time.monotonic() - start < 30
+    # Without a callback, a signal still stops it.
+    import threading
+
+    threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+    with pytest.raises(KeyboardInterrupt):
+        paymarket._ensemble(paymarket.Scenario.load(DUOPOLY), replicates=200, users=5000, merchants=500)

@@ -192,7 +192,7 @@ pub fn compare(
         plan.check_memory(side, if fork_at.is_some() { 2 } else { 1 })?;
     }
     let mut effects = Effects::new(&baseline.name, &alternative.name);
-    let mut progress = Progress::new(plan.replicates, plan.progress);
+    let mut progress = Progress::for_plan(plan.replicates, plan);
     for_each_replicate(
         plan.replicates,
         plan.in_flight(),

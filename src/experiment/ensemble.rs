@@ -209,7 +209,7 @@ pub fn ensemble(
     let valid = scenario.clone().into_valid()?;
     plan.check_memory(scenario, 1)?;
     let mut summary = Summary::new(&scenario.name);
-    let mut progress = Progress::new(plan.replicates, plan.progress);
+    let mut progress = Progress::for_plan(plan.replicates, plan);
     for_each_replicate(
         plan.replicates,
         plan.in_flight(),

@@ -61,6 +61,51 @@ pub struct Plan {
     ///
     /// [`Draws::pick`]: posterior::Draws::pick
     pub posterior: Option<std::sync::Arc<posterior::Draws>>,
+    /// Another thread's view of the experiment while it runs: the runs done, and a flag that
+    /// stops it after the runs in flight (the Python package's progress bars and Ctrl-C).
+    pub watch: Option<std::sync::Arc<Watch>>,
+}
+
+/// What another thread sees of a running experiment ([`Plan::watch`]): the runs done so far,
+/// and a flag that stops it. Stopping is checked as each run is taken, in replicate order; the
+/// experiment then returns [`crate::Error::Stopped`] and writes nothing more.
+///
+/// ```
+/// use paymarket::experiment::{ensemble, Plan, Watch};
+/// use std::sync::Arc;
+/// let mut s = paymarket::Scenario::load("data/scenarios/duopoly.toml")?;
+/// s.agents.users = 500;
+/// s.agents.merchants = 50;
+/// let watch = Arc::new(Watch::default());
+/// let plan = Plan { replicates: 3, watch: Some(watch.clone()), ..Plan::default() };
+/// ensemble(&s, &plan, &mut [])?;
+/// assert_eq!(watch.done(), 3);
+/// watch.stop();
+/// let stopped = ensemble(&s, &plan, &mut []);
+/// assert!(matches!(stopped, Err(paymarket::Error::Stopped { total: 3, .. })));
+/// # Ok::<(), paymarket::Error>(())
+/// ```
+#[derive(Debug, Default)]
+pub struct Watch {
+    done: std::sync::atomic::AtomicU64,
+    stop: std::sync::atomic::AtomicBool,
+}
+
+impl Watch {
+    /// Runs taken so far (by every experiment this watch has followed).
+    pub fn done(&self) -> u64 {
+        self.done.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Asks the experiment to stop once its runs in flight are taken.
+    pub fn stop(&self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether [`Watch::stop`] was called.
+    pub fn stopped(&self) -> bool {
+        self.stop.load(std::sync::atomic::Ordering::Relaxed)
+    }
 }
 
 impl Default for Plan {
@@ -71,6 +116,7 @@ impl Default for Plan {
             in_flight: 0,
             progress: false,
             posterior: None,
+            watch: None,
         }
     }
 }
@@ -135,6 +181,8 @@ impl Plan {
 /// is a terminal, so logs and pipes stay clean.
 pub struct Progress {
     bar: Option<indicatif::ProgressBar>,
+    watch: Option<std::sync::Arc<Watch>>,
+    total: u64,
 }
 
 impl Progress {
@@ -152,11 +200,27 @@ impl Progress {
             }
             bar
         });
-        Progress { bar }
+        Progress {
+            bar,
+            watch: None,
+            total,
+        }
+    }
+
+    /// The progress of `total` runs of `plan`: its bar if it asks for one, and its
+    /// [`Plan::watch`].
+    pub fn for_plan(total: u64, plan: &Plan) -> Progress {
+        Progress {
+            watch: plan.watch.clone(),
+            ..Progress::new(total, plan.progress)
+        }
     }
 
     /// Counts `n` more runs done.
     pub fn advance(&mut self, n: u64) {
+        if let Some(w) = &self.watch {
+            w.done.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+        }
         if let Some(bar) = &self.bar {
             bar.inc(n);
             if bar.position() >= bar.length().unwrap_or(0) {
@@ -179,8 +243,16 @@ pub fn for_each_replicate<T>(
 where
     T: Send + serde::Serialize + serde::de::DeserializeOwned,
 {
+    let mut taken = 0;
     crate::experiment::dist::for_each_ordered(count, in_flight, work, |r, t| {
+        if progress.watch.as_ref().is_some_and(|w| w.stopped()) {
+            return Err(crate::Error::Stopped {
+                done: taken,
+                total: progress.total,
+            });
+        }
         take(r, t)?;
+        taken += 1;
         progress.advance(1);
         Ok(())
     })

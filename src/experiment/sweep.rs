@@ -248,7 +248,7 @@ pub fn sweep(
         .max_by_key(|s| (s.agents.users, s.agents.merchants))
         .unwrap_or(scenario);
     runs.check_memory(largest, 1)?;
-    let mut progress = Progress::new(total, plan.progress);
+    let mut progress = Progress::for_plan(total, plan);
     let mut summary = Summary::new(&scenario.name);
     let in_flight = plan.in_flight();
     for_each_replicate(

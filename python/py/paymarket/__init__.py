@@ -111,33 +111,46 @@ def _frame(table: Table, frame: str):
 
 
 class _Progress:
-    """Months done, once a run has taken a second: a tqdm bar where tqdm is installed
-    (terminal or notebook), else one line rewritten on stderr."""
+    """Work done, once it has taken a second: a tqdm bar where tqdm is installed (terminal or
+    notebook), else one line rewritten on stderr. Called as ``progress(done, total, label)``
+    (a month for a run, ``None`` for an experiment's runs)."""
 
-    def __init__(self, total: int, label: str):
-        self.total, self.label, self.bar = total, label, None
-        self.start, self.shown = time.monotonic(), 0.0
+    def __init__(self, total: int, label: str, unit: str):
+        self.total, self.label, self.unit, self.bar = total, label, unit, None
+        self.start, self.shown, self.count = time.monotonic(), 0.0, 0
         try:
             from tqdm.auto import tqdm
 
-            self.bar = tqdm(total=total, desc=label, unit="month", delay=1.0)
+            self.bar = tqdm(total=total, desc=label, unit=unit, delay=1.0)
         except ImportError:
             pass
 
-    def __call__(self, done: int, total: int, month) -> None:
+    def __call__(self, done: int, total: int, month=None) -> None:
         if self.bar is not None:
-            self.bar.update(1)
+            self.bar.update(done - self.count)
+            self.count = done
             return
         now = time.monotonic()
         if now - self.start >= 1.0 and (now - self.shown >= 0.2 or done == total):
             self.shown = now
-            print(f"\r{self.label}: {month} ({done}/{total} months)", end="", file=sys.stderr, flush=True)
+            at = f"{month} " if month else ""
+            print(f"\r{self.label}: {at}({done}/{total} {self.unit}s)", end="", file=sys.stderr, flush=True)
 
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
         elif self.shown:
             print(file=sys.stderr, flush=True)
+
+
+def _watching(progress: bool, total: int, label: str, unit: str, call):
+    """Calls ``call(progress_callback)`` with a progress display if asked, closing it after."""
+    bar = _Progress(total, label, unit) if progress else None
+    try:
+        return call(bar)
+    finally:
+        if bar is not None:
+            bar.close()
 
 
 def _scenario(scenario) -> Scenario:
@@ -185,12 +198,13 @@ def run(
     scenario = _scenario(scenario)
     frame = _frame_kind(frame)
     users, merchants, seed, threads = _sizes(users, merchants, seed, threads)
-    bar = _Progress(int(_months(scenario)), scenario.name) if progress else None
-    try:
-        tables = _run(scenario, users=users, merchants=merchants, seed=seed, threads=threads, progress=bar)
-    finally:
-        if bar is not None:
-            bar.close()
+    tables = _watching(
+        progress,
+        int(_months(scenario)),
+        scenario.name,
+        "month",
+        lambda bar: _run(scenario, users=users, merchants=merchants, seed=seed, threads=threads, progress=bar),
+    )
     return Run({t.name: _frame(t, frame) for t in tables}, scenario)
 
 
@@ -302,21 +316,30 @@ def ensemble(
     ``r``, as the tool's ``ensemble`` does, so the summaries are its files, value for value.
     ``posterior`` (a ``*_posterior.csv`` written by ``calibrate --method abc``) draws one
     parameter vector per replicate, so the bands include parameter uncertainty. ``runs=True``
-    also returns every run's tables. ``progress`` shows the replicates done on a terminal.
+    also returns every run's tables. ``progress`` shows the runs done (tqdm if installed, else
+    a line on stderr; ``False`` silences it); Ctrl-C stops it after the runs in flight and
+    raises ``KeyboardInterrupt``.
     """
     scenario = _scenario(scenario)
     frame = _frame_kind(frame)
     users, merchants, seed, threads = _sizes(users, merchants, seed, threads)
-    summary, all_runs = _ensemble(
-        scenario,
-        replicates=_replicates(replicates),
-        users=users,
-        merchants=merchants,
-        seed=seed,
-        threads=threads,
-        posterior=None if posterior is None else os.fspath(posterior),
-        runs=bool(runs),
-        progress=bool(progress),
+    replicates = _replicates(replicates)
+    summary, all_runs = _watching(
+        progress,
+        replicates,
+        scenario.name,
+        "run",
+        lambda bar: _ensemble(
+            scenario,
+            replicates=replicates,
+            users=users,
+            merchants=merchants,
+            seed=seed,
+            threads=threads,
+            posterior=None if posterior is None else os.fspath(posterior),
+            runs=bool(runs),
+            progress=bar,
+        ),
     )
     out = Ensemble({t.name: _frame(t, frame) for t in summary})
     out.runs = Run({t.name: _frame(t, frame) for t in all_runs}, scenario) if runs else None
@@ -349,18 +372,25 @@ def compare(
     users, merchants, seed, threads = _sizes(users, merchants, seed, threads)
     if fork_at is not None and not isinstance(fork_at, str):
         raise ValueError(f"fork_at must be a month 'YYYY-MM', got {fork_at!r}")
-    summary, effects, all_runs = _compare(
-        baseline,
-        alternative,
-        replicates=_replicates(replicates),
-        fork_at=fork_at,
-        users=users,
-        merchants=merchants,
-        seed=seed,
-        threads=threads,
-        posterior=None if posterior is None else os.fspath(posterior),
-        runs=bool(runs),
-        progress=bool(progress),
+    replicates = _replicates(replicates)
+    summary, effects, all_runs = _watching(
+        progress,
+        replicates,
+        f"{alternative.name} vs {baseline.name}",
+        "pair",
+        lambda bar: _compare(
+            baseline,
+            alternative,
+            replicates=replicates,
+            fork_at=fork_at,
+            users=users,
+            merchants=merchants,
+            seed=seed,
+            threads=threads,
+            posterior=None if posterior is None else os.fspath(posterior),
+            runs=bool(runs),
+            progress=bar,
+        ),
     )
     tables = {t.name: _frame(t, frame) for t in effects + summary}
     out = Comparison(tables)
@@ -424,17 +454,30 @@ def sweep(
                 raise ValueError(f"ranges: {p} must map to (lo, hi), got {r!r}")
             ranges_.append((p, number(p, r[0]), number(p, r[1])))
     lhs = _count("lhs", lhs)
-    tables = _sweep(
-        scenario,
-        grid=grid_,
-        points=points_,
-        ranges=ranges_,
-        lhs=lhs,
-        replicates=_replicates(replicates),
-        users=users,
-        merchants=merchants,
-        seed=seed,
-        threads=threads,
-        progress=bool(progress),
+    replicates = _replicates(replicates)
+    if grid_ is not None:
+        settings = 1
+        for _, values in grid_:
+            settings *= len(values)
+    else:
+        settings = len(points_) if points_ is not None else (lhs or 0)
+    tables = _watching(
+        progress,
+        settings * replicates,
+        scenario.name,
+        "run",
+        lambda bar: _sweep(
+            scenario,
+            grid=grid_,
+            points=points_,
+            ranges=ranges_,
+            lhs=lhs,
+            replicates=replicates,
+            users=users,
+            merchants=merchants,
+            seed=seed,
+            threads=threads,
+            progress=bar,
+        ),
     )
     return Sweep({t.name: _frame(t, frame) for t in tables})

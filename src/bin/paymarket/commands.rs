@@ -63,6 +63,7 @@ fn plan(s: &Scenario, reps: &Reps, common: &Common) -> Res<Plan> {
         in_flight: reps.in_flight.unwrap_or(0),
         progress: !common.quiet,
         posterior,
+        watch: None,
     })
 }
 
