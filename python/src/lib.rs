@@ -334,6 +334,43 @@ fn plan(
     })
 }
 
+/// An experiment as the Python functions run it: its plan (with a [`Watch`]), worker threads,
+/// the runs it makes in all, the progress callback, and whether every run's tables are kept.
+struct Experiment<'a, 'py> {
+    plan: &'a Plan,
+    threads: usize,
+    total: u64,
+    progress: Option<&'a Bound<'py, PyAny>>,
+    runs: bool,
+}
+
+impl Experiment<'_, '_> {
+    /// Runs `f(plan, recorders)` on its own pool, [`watched`]; returns its result and, when
+    /// asked for, every run's tables (from a [`Frames`] among the recorders).
+    fn go<T: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&Plan, &mut [&mut dyn paymarket::Recorder]) -> paymarket::Result<T> + Send,
+    ) -> PyResult<(T, Vec<Table>)> {
+        let pool = rayon_pool(self.threads)?;
+        let watch = self.plan.watch.clone().unwrap_or_default();
+        let mut frames = Frames::default();
+        let keep = self.runs;
+        let plan = self.plan;
+        let value = watched(py, self.total, watch, self.progress, || {
+            pool.install(|| {
+                let mut recorders: Vec<&mut dyn paymarket::Recorder> = Vec::new();
+                if keep {
+                    recorders.push(&mut frames);
+                }
+                f(plan, &mut recorders)
+            })
+        })?;
+        let runs = if keep { tables(&frames)? } else { Vec::new() };
+        Ok((value, runs))
+    }
+}
+
 /// Runs an experiment on another thread while this one, holding the interpreter between
 /// naps, reports the runs done to `progress(done, total, None)` and checks for Ctrl-C: a signal
 /// stops the experiment after its runs in flight ([`Watch::stop`]) and is raised here.
@@ -411,20 +448,17 @@ fn ensemble(
 ) -> PyResult<(Vec<Table>, Vec<Table>)> {
     let s = sized(scenario, users, merchants);
     let plan = plan(&s, replicates, seed, posterior.as_deref())?;
-    let watch = plan.watch.clone().unwrap_or_default();
-    let pool = rayon_pool(threads)?;
-    let mut frames = Frames::default();
-    let summary = watched(py, replicates, watch, progress.as_ref(), || {
-        pool.install(|| {
-            let mut recorders: Vec<&mut dyn paymarket::Recorder> = Vec::new();
-            if runs {
-                recorders.push(&mut frames);
-            }
-            experiment::ensemble(&s, &plan, &mut recorders)
-        })
+    let run = Experiment {
+        plan: &plan,
+        threads,
+        total: replicates,
+        progress: progress.as_ref(),
+        runs,
+    };
+    let (summary, runs) = run.go(py, |plan, recorders| {
+        experiment::ensemble(&s, plan, recorders)
     })?;
     let summary = batches(&experiment::summary_frames(&[&summary]).map_err(py_err)?)?;
-    let runs = if runs { tables(&frames)? } else { Vec::new() };
     Ok((summary, runs))
 }
 
@@ -460,22 +494,19 @@ fn compare(
         })?),
     };
     let plan = plan(&b, replicates, seed, posterior.as_deref())?;
-    let watch = plan.watch.clone().unwrap_or_default();
-    let pool = rayon_pool(threads)?;
-    let mut frames = Frames::default();
-    let effects = watched(py, replicates, watch, progress.as_ref(), || {
-        pool.install(|| {
-            let mut recorders: Vec<&mut dyn paymarket::Recorder> = Vec::new();
-            if runs {
-                recorders.push(&mut frames);
-            }
-            experiment::compare(&b, &a, &plan, fork_at, &mut recorders)
-        })
+    let run = Experiment {
+        plan: &plan,
+        threads,
+        total: replicates,
+        progress: progress.as_ref(),
+        runs,
+    };
+    let (effects, runs) = run.go(py, |plan, recorders| {
+        experiment::compare(&b, &a, plan, fork_at, recorders)
     })?;
     let summary =
         experiment::summary_frames(&[&effects.baseline, &effects.alternative]).map_err(py_err)?;
     let effect_frames = experiment::effects_frames(&effects).map_err(py_err)?;
-    let runs = if runs { tables(&frames)? } else { Vec::new() };
     Ok((batches(&summary)?, batches(&effect_frames)?, runs))
 }
 
@@ -529,16 +560,18 @@ fn sweep(
     let mut extra = vec![("setting".to_string(), Kind::Integer)];
     extra.extend(design.paths.iter().map(|p| (p.clone(), Kind::Number)));
     let mut frames = SummaryFrames::new(&extra);
-    let pool = rayon_pool(threads)?;
-    let total = design.points.len() as u64 * replicates;
-    let watch = plan.watch.clone().unwrap_or_default();
-    watched(py, total, watch, progress.as_ref(), || {
-        pool.install(|| {
-            experiment::sweep::sweep(&s, &design, &plan, |k, point, summary| {
-                let mut lead = vec![Value::Integer(k as i64)];
-                lead.extend(point.iter().map(|&v| Value::Number(Some(v))));
-                frames.add(&summary, &lead)
-            })
+    let run = Experiment {
+        plan: &plan,
+        threads,
+        total: design.points.len() as u64 * replicates,
+        progress: progress.as_ref(),
+        runs: false,
+    };
+    run.go(py, |plan, _| {
+        experiment::sweep::sweep(&s, &design, plan, |k, point, summary| {
+            let mut lead = vec![Value::Integer(k as i64)];
+            lead.extend(point.iter().map(|&v| Value::Number(Some(v))));
+            frames.add(&summary, &lead)
         })
     })?;
     batches(&frames.into_frames())
