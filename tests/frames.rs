@@ -104,3 +104,39 @@ fn summary_and_effect_frames_are_the_csv_files() {
     let both = summary_frames(&[&effects.baseline]).unwrap();
     assert_eq!(alone, both);
 }
+
+/// A watch stopped while an ensemble runs stops it at the next run taken: the recorder below
+/// stops the watch when it receives the first run, so exactly one of the five runs is taken
+/// and the ensemble returns `Error::Stopped` with `done` 1 (it would take all five otherwise).
+#[test]
+fn a_stopped_watch_stops_an_ensemble_at_the_next_run() {
+    use paymarket::experiment::Watch;
+    use paymarket::record::{MonthReport, Recorder};
+    use std::sync::Arc;
+    struct StopAtFirst(Arc<Watch>, usize);
+    impl Recorder for StopAtFirst {
+        fn record(&mut self, r: &MonthReport) -> paymarket::Result<()> {
+            if r.run == 0 {
+                self.0.stop();
+            }
+            self.1 += 1;
+            Ok(())
+        }
+    }
+    let s = small("data/scenarios/duopoly.toml", 500);
+    let watch = Arc::new(Watch::default());
+    let plan = Plan {
+        replicates: 5,
+        in_flight: 1,
+        watch: Some(watch.clone()),
+        ..Plan::default()
+    };
+    let mut rec = StopAtFirst(watch.clone(), 0);
+    let got = ensemble(&s, &plan, &mut [&mut rec]);
+    assert!(
+        matches!(got, Err(paymarket::Error::Stopped { done: 1, total: 5 })),
+        "{got:?}"
+    );
+    assert_eq!(watch.done(), 1);
+    assert_eq!(rec.1, s.months(), "one run's months recorded");
+}

@@ -20,7 +20,7 @@ use pyo3::types::{PyCapsule, PyDict, PyTuple};
 use std::sync::{Arc, Mutex};
 
 create_exception!(
-    _paymarket,
+    paymarket,
     ScenarioError,
     pyo3::exceptions::PyException,
     "A scenario that cannot be read or run: `.problems` lists (field path, message) pairs."
@@ -69,13 +69,14 @@ struct Scenario {
 impl Scenario {
     /// Reads a scenario file (TOML).
     #[staticmethod]
-    fn load(path: &str) -> PyResult<Scenario> {
+    fn load(path: std::path::PathBuf) -> PyResult<Scenario> {
         paymarket::Scenario::load(path)
             .map(|inner| Scenario { inner })
             .map_err(py_err)
     }
 
-    /// Reads a scenario from TOML text.
+    /// Reads a scenario from TOML text (its syntax and fields; `validate()` or a run checks
+    /// the whole).
     #[staticmethod]
     fn from_toml(text: &str) -> PyResult<Scenario> {
         paymarket::Scenario::from_toml_str(text, "<python>")
@@ -97,8 +98,9 @@ impl Scenario {
         self.get(path)
     }
 
-    /// Sets the number at a field path; the scenario is checked as a whole by `validate` or
-    /// when it runs.
+    /// Sets the number at a field path. The changed scenario is checked as a whole at once: a
+    /// value out of its range, or one that breaks a rule with another field, is refused with
+    /// its field path and the scenario stays as it was.
     fn set(&mut self, path: &str, value: f64) -> PyResult<()> {
         self.inner = set_path(&self.inner, path, value).map_err(py_err)?;
         Ok(())
@@ -536,7 +538,14 @@ fn sweep(
     let plan = plan(&s, replicates, seed, None)?;
     let design =
         match (grid, points, ranges, lhs) {
-            (Some(axes), None, None, None) if !axes.is_empty() => Design::grid(axes),
+            (Some(axes), None, None, None) if !axes.is_empty() => {
+                if let Some((path, _)) = axes.iter().find(|(_, values)| values.is_empty()) {
+                    return Err(PyValueError::new_err(format!(
+                        "grid: {path} has no values; give it at least one"
+                    )));
+                }
+                Design::grid(axes)
+            }
             (None, Some(settings), None, None) if !settings.is_empty() => {
                 Design::list(settings).map_err(py_err)?
             }
@@ -602,6 +611,9 @@ struct Simulation {
     pool: rayon::ThreadPool,
     frames: Frames,
     last: Frames,
+    /// The error a step raised, if one did: the engine may have moved past the month, so the
+    /// simulation refuses further steps rather than leave a gap in its tables.
+    failed: Option<String>,
 }
 
 impl Simulation {
@@ -630,6 +642,7 @@ impl Simulation {
             pool,
             frames: Frames::default(),
             last: Frames::default(),
+            failed: None,
         })
     }
 }
@@ -651,11 +664,17 @@ impl Simulation {
     /// Simulates the next month without the interpreter lock; returns false (and does
     /// nothing) once the scenario has ended. Ctrl-C raises `KeyboardInterrupt` after the month.
     fn step(&mut self, py: Python<'_>) -> PyResult<bool> {
+        if let Some(e) = &self.failed {
+            return Err(PyRuntimeError::new_err(format!(
+                "this simulation stopped at an error and cannot go on: {e}"
+            )));
+        }
         let Simulation {
             inner,
             pool,
             frames,
             last,
+            failed,
         } = self;
         let inner = inner.get_mut().unwrap_or_else(|e| e.into_inner());
         let stepped = py.detach(|| {
@@ -671,7 +690,10 @@ impl Simulation {
                 }
             })
         });
-        let stepped = stepped.map_err(py_err)?;
+        let stepped = stepped.map_err(|e| {
+            *failed = Some(e.to_string());
+            py_err(e)
+        })?;
         py.check_signals()?;
         Ok(stepped)
     }

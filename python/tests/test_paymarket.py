@@ -240,6 +240,7 @@ def test_sweeps_are_the_tools_files(tmp_path):
         b = gm[gm["params.churn_rate"] == churn]["mean"].tolist()
         assert a == b
     for bad in [dict(), dict(grid={}), dict(grid={"params.churn_rate": ["x"]}),
+                dict(grid={"params.churn_rate": []}),
                 dict(ranges={"params.churn_rate": (0.2, 0.05)}, lhs=3),
                 dict(ranges={"params.churn_rate": (0.05, 0.2)}),
                 dict(grid={"params.churn_rate": [0.1]}, points=[{"params.churn_rate": 0.1}])]:
@@ -303,4 +304,26 @@ def test_experiments_report_their_runs_and_stop_on_ctrl_c():
 
     threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
     with pytest.raises(KeyboardInterrupt):
-        paymarket._ensemble(paymarket.Scenario.load(DUOPOLY), replicates=200, users=5000, merchants=500)
+        paymarket._ensemble(paymarket.Scenario.load(DUOPOLY), replicates=2000, users=5000, merchants=500)
+
+
+def test_numpy_numbers_paths_and_pickled_errors():
+    import pickle
+
+    import numpy as np
+
+    a = paymarket.run(Path(DUOPOLY), users=np.int64(1000), merchants=np.int32(100), seed=np.uint64(3),
+                      frame="arrow", progress=False)
+    b = paymarket.run(DUOPOLY, users=1000, merchants=100, seed=3, frame="arrow", progress=False)
+    assert a.market.equals(b.market)
+    assert paymarket.Scenario.load(Path(DUOPOLY)).name == "duopoly"
+    g = paymarket.sweep(DUOPOLY, grid={"params.churn_rate": np.array([0.05, 0.1])}, replicates=1,
+                        users=1000, merchants=100, frame="arrow", progress=False)
+    assert sorted(set(g.summary_market.column("params.churn_rate").to_pylist())) == [0.05, 0.1]
+    for bad in [dict(users=np.float64(2.5)), dict(seed=2**64), dict(users=2**70)]:
+        with pytest.raises(ValueError):
+            paymarket.run(DUOPOLY, **{"users": 1000, "merchants": 100, **bad})
+    with pytest.raises(paymarket.ScenarioError) as e:
+        paymarket.Scenario.load(DUOPOLY).set("params.churn_rate", 5.0)
+    again = pickle.loads(pickle.dumps(e.value))
+    assert type(again) is paymarket.ScenarioError and "churn_rate" in str(again)

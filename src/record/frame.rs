@@ -106,9 +106,16 @@ impl Frame {
         self.columns.iter().find(|(n, _)| n == name).map(|(_, v)| v)
     }
 
-    /// Appends one row, its cells in column order, each of its column's kind (a cell of
-    /// another kind is a bug of the caller: it panics).
+    /// Appends one row, its cells in column order, each of its column's kind (a row of another
+    /// length or a cell of another kind is a bug of the caller: it panics).
     pub fn push(&mut self, cells: impl IntoIterator<Item = Value>) {
+        let cells: Vec<Value> = cells.into_iter().collect();
+        assert_eq!(
+            cells.len(),
+            self.columns.len(),
+            "a row of {} needs one value per column",
+            self.name
+        );
         for ((name, col), cell) in self.columns.iter_mut().zip(cells) {
             match (col, cell) {
                 (Values::Integer(v), Value::Integer(x)) => v.push(x),

@@ -20,6 +20,7 @@ months.
 
 from __future__ import annotations
 
+import numbers
 import os
 from typing import Union
 
@@ -85,14 +86,16 @@ class Run:
 def _count(name: str, value, positive: bool = True):
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, numbers.Real)):
         raise ValueError(f"{name} must be a whole number, got {value!r}")
-    if isinstance(value, float):
-        if not value.is_integer():
+    if not isinstance(value, numbers.Integral):
+        if not float(value).is_integer():
             raise ValueError(f"{name} must be a whole number, got {value!r}")
-        value = int(value)
+    value = int(value)
     if value < (1 if positive else 0):
         raise ValueError(f"{name} must be {'at least 1' if positive else 'at least 0'}, got {value!r}")
+    if value >= 2**64:
+        raise ValueError(f"{name} must be below 2**64, got {value!r}")
     return value
 
 
@@ -162,8 +165,16 @@ def _scenario(scenario) -> Scenario:
 
 
 def _frame_kind(frame: str) -> str:
+    """Checks ``frame`` and that its package is installed, before any work is done."""
     if frame not in FRAMES:
         raise ValueError(f"frame must be one of {', '.join(FRAMES)}, got {frame!r}")
+    if frame in ("pandas", "polars"):
+        try:
+            __import__(frame)
+        except ImportError as e:
+            raise ImportError(
+                f"frame={frame!r} needs {frame}: pip install {frame}, or pass frame='arrow'"
+            ) from e
     return frame
 
 
@@ -431,7 +442,7 @@ def sweep(
     users, merchants, seed, threads = _sizes(users, merchants, seed, threads)
 
     def number(path, v):
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
+        if isinstance(v, bool) or not isinstance(v, numbers.Real):
             raise ValueError(f"{path}: {v!r} is not a number")
         return float(v)
 
@@ -441,6 +452,8 @@ def sweep(
         return d.items()
 
     grid_ = None if grid is None else [(p, [number(p, v) for v in vs]) for p, vs in paths(grid, "grid")]
+    if grid_ is not None and any(not vs for _, vs in grid_):
+        raise ValueError("grid: every path needs at least one value")
     points_ = None
     if points is not None:
         if not isinstance(points, (list, tuple)) or not points:

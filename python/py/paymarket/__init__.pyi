@@ -2,6 +2,10 @@ import os
 from typing import Any, Union
 
 __version__: str
+TABLES: tuple[str, ...]
+FRAMES: tuple[str, ...]
+SUMMARIES: tuple[str, ...]
+EFFECTS: tuple[str, ...]
 
 class ScenarioError(Exception):
     """A scenario that cannot be read or run."""
@@ -12,9 +16,10 @@ class Scenario:
     """A scenario, read from a file or TOML text and changed by field path."""
 
     @staticmethod
-    def load(path: str) -> Scenario: ...
+    def load(path: Union[str, os.PathLike[str]]) -> Scenario: ...
     @staticmethod
-    def from_toml(text: str) -> Scenario: ...
+    def from_toml(text: str) -> Scenario:
+        """Reads a scenario from TOML text; ``validate()`` or a run checks the whole."""
     def to_toml(self) -> str: ...
     def get(self, path: str) -> float: ...
     def set(self, path: str, value: float) -> None: ...
