@@ -418,9 +418,9 @@ fn watched<T: Send>(
 }
 
 /// Frames as Arrow record batches.
-fn batches(frames: &[Frame]) -> PyResult<Vec<Table>> {
+fn batches<'a>(frames: impl IntoIterator<Item = &'a Frame>) -> PyResult<Vec<Table>> {
     frames
-        .iter()
+        .into_iter()
         .map(|f| {
             record_batch(f).map(|batch| Table {
                 name: f.name,
@@ -588,16 +588,7 @@ fn sweep(
 
 /// The tables of `frames` as Arrow record batches.
 fn tables(frames: &Frames) -> PyResult<Vec<Table>> {
-    frames
-        .all()
-        .into_iter()
-        .map(|f| {
-            record_batch(f).map(|batch| Table {
-                name: f.name,
-                batch,
-            })
-        })
-        .collect()
+    batches(frames.all())
 }
 
 /// A simulation stepped month by month, for teaching and for watching a run unfold:

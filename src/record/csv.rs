@@ -1,11 +1,11 @@
-//! The CSV recorders: the four tidy files of a run (`CsvRecorder`) and the agent panel
+//! The CSV recorders: the five tidy files of a run (`CsvRecorder`) and the agent panel
 //! (`AgentPanel`), staged and renamed into place when complete; a resumed run continues them.
 //!
-//! Owns: `CsvRecorder`, `AgentPanel`, `CSV_FILES`, `PANEL_FILES`. Reads: month reports, the
-//! agents' view, the columns of [`super::columns`]. Never: the rules.
+//! Owns: `CsvRecorder`, `AgentPanel`, `CSV_FILES`, `PANEL_FILES`. Reads: month reports and
+//! their rows as the frames make them (`frame::report_rows`), the agents' view. Never: the
+//! rules.
 
-use super::columns::{Column, DEFAULT, MARKET, PLATFORM};
-use super::{AgentsView, MonthReport, Recorder};
+use super::{AgentsView, MonthReport, Recorder, Value};
 use crate::error::{Error, Result};
 use crate::month::Month;
 use crate::output::{number as num, StagedCsv};
@@ -21,11 +21,8 @@ use std::path::{Path, PathBuf};
 /// that fails or is killed leaves no complete-looking file.
 pub struct CsvRecorder {
     dir: PathBuf,
-    platforms: StagedCsv,
-    market: StagedCsv,
-    channels: StagedCsv,
-    events: StagedCsv,
-    defaults: StagedCsv,
+    /// The files of [`CSV_FILES`], in that order.
+    files: Vec<StagedCsv>,
     manifest: bool,
 }
 
@@ -38,20 +35,6 @@ pub const CSV_FILES: [&str; 5] = [
     "defaults.csv",
 ];
 
-/// A file's header: its key columns, then the names of `columns`.
-fn header<R>(keys: &[&'static str], columns: &[Column<R>]) -> Vec<&'static str> {
-    let mut h = keys.to_vec();
-    h.extend(columns.iter().map(|c| c.name));
-    h
-}
-
-/// A row's cells, one per column: the number, or empty where the value does not exist.
-fn cells<'a, R>(columns: &'a [Column<R>], row: &'a R) -> impl Iterator<Item = String> + 'a {
-    columns
-        .iter()
-        .map(move |c| (c.get)(row).map(num).unwrap_or_default())
-}
-
 /// Creates `dir` if needed.
 pub(crate) fn make_dir(dir: &Path) -> Result<PathBuf> {
     crate::output::create_dir(dir)?;
@@ -59,7 +42,7 @@ pub(crate) fn make_dir(dir: &Path) -> Result<PathBuf> {
 }
 
 impl CsvRecorder {
-    /// Creates the directory if needed and opens the four files with their headers.
+    /// Creates the directory if needed and opens the five files with their headers.
     pub fn create(dir: impl AsRef<Path>) -> Result<CsvRecorder> {
         CsvRecorder::open(dir.as_ref(), None)
     }
@@ -82,39 +65,16 @@ impl CsvRecorder {
     fn open(dir: &Path, resume: Option<Month>) -> Result<CsvRecorder> {
         let dir = make_dir(dir)?;
         crate::output::clear_manifest(&dir)?;
-        let open =
-            |name: &str, header: &[&str]| StagedCsv::open_or_resume(&dir, name, header, resume);
+        // The headers are the frames' columns: one definition of every table
+        // ([`super::Frames`]).
+        let empty = super::Frames::default();
+        let files = CSV_FILES
+            .iter()
+            .zip(empty.all())
+            .map(|(name, frame)| StagedCsv::open_or_resume(&dir, name, &frame.names(), resume))
+            .collect::<Result<Vec<_>>>()?;
         Ok(CsvRecorder {
-            platforms: open(
-                CSV_FILES[0],
-                &header(&["run", "scenario", "month", "platform"], PLATFORM),
-            )?,
-            market: open(CSV_FILES[1], &header(&["run", "scenario", "month"], MARKET))?,
-            channels: open(
-                CSV_FILES[2],
-                &[
-                    "run",
-                    "scenario",
-                    "month",
-                    "channel",
-                    "platform",
-                    "merchants_accepting",
-                    "value",
-                ],
-            )?,
-            events: open(
-                CSV_FILES[3],
-                &[
-                    "run", "scenario", "month", "kind", "platform", "channel", "detail", "source",
-                ],
-            )?,
-            defaults: open(
-                CSV_FILES[4],
-                &header(
-                    &["run", "scenario", "month", "context", "platform"],
-                    DEFAULT,
-                ),
-            )?,
+            files,
             dir,
             manifest: true,
         })
@@ -123,85 +83,13 @@ impl CsvRecorder {
 
 impl Recorder for CsvRecorder {
     fn record(&mut self, r: &MonthReport) -> Result<()> {
-        let run = r.run.to_string();
-        let month = r.month.to_string();
-        crate::output::pause_point(format_args!("record {month}"));
-        for p in &r.platforms {
-            let keys = [
-                run.clone(),
-                r.scenario.clone(),
-                month.clone(),
-                p.platform.clone(),
-            ];
-            self.platforms
-                .write(keys.into_iter().chain(cells(PLATFORM, p)))?;
-        }
-        let keys = [run.clone(), r.scenario.clone(), month.clone()];
-        self.market
-            .write(keys.into_iter().chain(cells(MARKET, &r.market)))?;
-        for ch in &r.channels {
-            for (j, p) in r.platforms.iter().enumerate() {
-                let acc = ch
-                    .merchants_accepting
-                    .as_ref()
-                    .map(|a| num(a[j]))
-                    .unwrap_or_default();
-                self.channels.write([
-                    run.as_str(),
-                    &r.scenario,
-                    &month,
-                    &ch.channel,
-                    &p.platform,
-                    &acc,
-                    &num(ch.value[j]),
-                ])?;
-            }
-            for (name, v) in [("cash", ch.cash), ("lost", ch.lost)] {
-                self.channels.write([
-                    run.as_str(),
-                    &r.scenario,
-                    &month,
-                    &ch.channel,
-                    name,
-                    "",
-                    &num(v),
-                ])?;
-            }
-        }
-        for ev in &r.events {
-            self.events.write([
-                run.as_str(),
-                &r.scenario,
-                &month,
-                &ev.kind,
-                &ev.platform,
-                &ev.channel,
-                &ev.detail,
-                &ev.source,
-            ])?;
-        }
-        for d in &r.defaults {
-            let keys = [
-                run.clone(),
-                r.scenario.clone(),
-                month.clone(),
-                d.context.clone(),
-                d.platform.clone(),
-            ];
-            self.defaults
-                .write(keys.into_iter().chain(cells(DEFAULT, d)))?;
-        }
-        Ok(())
+        crate::output::pause_point(format_args!("record {}", r.month));
+        let files = &mut self.files;
+        super::frame::report_rows(r, |k, row| files[k].write(row.iter().map(Value::text)))
     }
 
     fn finish(&mut self) -> Result<()> {
-        for w in [
-            &mut self.platforms,
-            &mut self.market,
-            &mut self.channels,
-            &mut self.events,
-            &mut self.defaults,
-        ] {
+        for w in &mut self.files {
             w.commit()?;
         }
         if self.manifest {
@@ -214,13 +102,7 @@ impl Recorder for CsvRecorder {
 impl Drop for CsvRecorder {
     fn drop(&mut self) {
         // Keep what was written for inspection, under the temporary names only.
-        for w in [
-            &mut self.platforms,
-            &mut self.market,
-            &mut self.channels,
-            &mut self.events,
-            &mut self.defaults,
-        ] {
+        for w in &mut self.files {
             let _ = w.flush();
         }
     }

@@ -166,15 +166,11 @@ impl Value {
     }
 }
 
-fn number(x: f64) -> Value {
-    Value::number(x)
-}
-
 /// The value columns of a row, from the shared column list.
 fn numbers<'a, R>(columns: &'a [Column<R>], row: &'a R) -> impl Iterator<Item = Value> + 'a {
     columns
         .iter()
-        .map(move |c| (c.get)(row).map_or(Value::Number(None), number))
+        .map(move |c| (c.get)(row).map_or(Value::Number(None), Value::number))
 }
 
 /// A [`Recorder`] that keeps the five tables in memory as columns: the CSV files' tables,
@@ -254,58 +250,80 @@ impl Frames {
             &self.defaults,
         ]
     }
+
+    fn all_mut(&mut self) -> [&mut Frame; 5] {
+        [
+            &mut self.platforms,
+            &mut self.market,
+            &mut self.channels,
+            &mut self.events,
+            &mut self.defaults,
+        ]
+    }
+}
+
+/// Every row of a month's report: `f(k, cells)` with `k` the table's place in the order of
+/// the CSV files ([`Frames::all`]). The one place the per-run rows are made, for the CSV
+/// files ([`super::CsvRecorder`]) and the frames alike.
+pub(crate) fn report_rows(
+    r: &MonthReport,
+    mut f: impl FnMut(usize, Vec<Value>) -> Result<()>,
+) -> Result<()> {
+    let run = r.run as i64;
+    let month = r.month.to_string();
+    let keys = |extra: &[&str]| {
+        let mut k = vec![
+            Value::Integer(run),
+            Value::Text(r.scenario.clone()),
+            Value::Text(month.clone()),
+        ];
+        k.extend(extra.iter().map(|s| Value::Text(s.to_string())));
+        k
+    };
+    for p in &r.platforms {
+        let mut cells = keys(&[&p.platform]);
+        cells.extend(numbers(PLATFORM, p));
+        f(0, cells)?;
+    }
+    let mut cells = keys(&[]);
+    cells.extend(numbers(MARKET, &r.market));
+    f(1, cells)?;
+    for ch in &r.channels {
+        for (j, p) in r.platforms.iter().enumerate() {
+            let acc = ch
+                .merchants_accepting
+                .as_ref()
+                .map_or(Value::Number(None), |a| Value::number(a[j]));
+            let mut cells = keys(&[&ch.channel, &p.platform]);
+            cells.extend([acc, Value::number(ch.value[j])]);
+            f(2, cells)?;
+        }
+        for (name, v) in [("cash", ch.cash), ("lost", ch.lost)] {
+            let mut cells = keys(&[&ch.channel, name]);
+            cells.extend([Value::Number(None), Value::number(v)]);
+            f(2, cells)?;
+        }
+    }
+    for ev in &r.events {
+        f(
+            3,
+            keys(&[&ev.kind, &ev.platform, &ev.channel, &ev.detail, &ev.source]),
+        )?;
+    }
+    for d in &r.defaults {
+        let mut cells = keys(&[&d.context, &d.platform]);
+        cells.extend(numbers(DEFAULT, d));
+        f(4, cells)?;
+    }
+    Ok(())
 }
 
 impl Recorder for Frames {
     fn record(&mut self, r: &MonthReport) -> Result<()> {
-        let run = r.run as i64;
-        let month = r.month.to_string();
-        let keys = |extra: &[&str]| {
-            let mut k = vec![
-                Value::Integer(run),
-                Value::Text(r.scenario.clone()),
-                Value::Text(month.clone()),
-            ];
-            k.extend(extra.iter().map(|s| Value::Text(s.to_string())));
-            k
-        };
-        for p in &r.platforms {
-            let cells = keys(&[&p.platform]).into_iter().chain(numbers(PLATFORM, p));
-            self.platforms.push(cells);
-        }
-        self.market
-            .push(keys(&[]).into_iter().chain(numbers(MARKET, &r.market)));
-        for ch in &r.channels {
-            for (j, p) in r.platforms.iter().enumerate() {
-                let acc = ch
-                    .merchants_accepting
-                    .as_ref()
-                    .map_or(Value::Number(None), |a| number(a[j]));
-                let mut cells = keys(&[&ch.channel, &p.platform]);
-                cells.extend([acc, number(ch.value[j])]);
-                self.channels.push(cells);
-            }
-            for (name, v) in [("cash", ch.cash), ("lost", ch.lost)] {
-                let mut cells = keys(&[&ch.channel, name]);
-                cells.extend([Value::Number(None), number(v)]);
-                self.channels.push(cells);
-            }
-        }
-        for ev in &r.events {
-            self.events.push(keys(&[
-                &ev.kind,
-                &ev.platform,
-                &ev.channel,
-                &ev.detail,
-                &ev.source,
-            ]));
-        }
-        for d in &r.defaults {
-            let cells = keys(&[&d.context, &d.platform])
-                .into_iter()
-                .chain(numbers(DEFAULT, d));
-            self.defaults.push(cells);
-        }
-        Ok(())
+        let mut tables = self.all_mut();
+        report_rows(r, |k, row| {
+            tables[k].push(row);
+            Ok(())
+        })
     }
 }

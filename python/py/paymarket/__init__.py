@@ -60,7 +60,27 @@ def problems(text: str) -> list:
     return _problems(text)
 
 
-class Run:
+class _Tables:
+    """Named tables as attributes and by ``[name]``."""
+
+    def __init__(self, tables: dict):
+        self._tables = tables
+        for name, table in tables.items():
+            setattr(self, name, table)
+
+    def __getitem__(self, name: str):
+        if name not in self._tables:
+            raise KeyError(f"no table {name!r}: the tables are {', '.join(self._tables)}")
+        return self._tables[name]
+
+    def _sizes(self) -> str:
+        return ", ".join(f"{n}: {len(t)} rows" for n, t in self._tables.items())
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._sizes()})"
+
+
+class Run(_Tables):
     """One run's tables, each a data frame with the columns of the CSV file of the same name.
 
     ``platforms``, ``market``, ``channels``, ``events`` and ``defaults``: pandas data frames by
@@ -68,19 +88,11 @@ class Run:
     """
 
     def __init__(self, tables: dict, scenario: Scenario):
-        self._tables = tables
+        super().__init__(tables)
         self.scenario = scenario
-        for name in TABLES:
-            setattr(self, name, tables[name])
-
-    def __getitem__(self, name: str):
-        if name not in self._tables:
-            raise KeyError(f"no table {name!r}: the tables are {', '.join(TABLES)}")
-        return self._tables[name]
 
     def __repr__(self) -> str:
-        sizes = ", ".join(f"{n}: {len(self._tables[n])} rows" for n in TABLES)
-        return f"Run({self.scenario.name!r}; {sizes})"
+        return f"Run({self.scenario.name!r}; {self._sizes()})"
 
 
 def _count(name: str, value, positive: bool = True):
@@ -111,6 +123,11 @@ def _frame(table: Table, frame: str):
 
         return pl.from_arrow(arrow)
     return arrow.to_pandas()
+
+
+def _named(tables, frame: str) -> dict:
+    """The engine's tables by name, each as a ``frame`` data frame."""
+    return {t.name: _frame(t, frame) for t in tables}
 
 
 class _Progress:
@@ -211,16 +228,12 @@ def run(
     users, merchants, seed, threads = _sizes(users, merchants, seed, threads)
     tables = _watching(
         progress,
-        int(_months(scenario)),
+        scenario.months,
         scenario.name,
         "month",
         lambda bar: _run(scenario, users=users, merchants=merchants, seed=seed, threads=threads, progress=bar),
     )
-    return Run({t.name: _frame(t, frame) for t in tables}, scenario)
-
-
-def _months(scenario: Scenario) -> int:
-    return scenario.months
+    return Run(_named(tables, frame), scenario)
 
 
 class Simulation:
@@ -261,33 +274,15 @@ class Simulation:
 
     def report(self) -> Run:
         """The last month simulated, as the five tables."""
-        return Run({t.name: _frame(t, self.frame) for t in self._sim.report()}, self.scenario)
+        return Run(_named(self._sim.report(), self.frame), self.scenario)
 
     def tables(self) -> Run:
         """Every month simulated so far, as the five tables."""
-        return Run({t.name: _frame(t, self.frame) for t in self._sim.tables()}, self.scenario)
+        return Run(_named(self._sim.tables(), self.frame), self.scenario)
 
 
 SUMMARIES = ("summary_platforms", "summary_market", "summary_channels", "summary_defaults")
 EFFECTS = ("effects_platforms", "effects_market", "effects_channels", "effects_defaults")
-
-
-class _Tables:
-    """Named tables as attributes and by ``[name]``."""
-
-    def __init__(self, tables: dict):
-        self._tables = tables
-        for name, table in tables.items():
-            setattr(self, name, table)
-
-    def __getitem__(self, name: str):
-        if name not in self._tables:
-            raise KeyError(f"no table {name!r}: the tables are {', '.join(self._tables)}")
-        return self._tables[name]
-
-    def __repr__(self) -> str:
-        sizes = ", ".join(f"{n}: {len(t)} rows" for n, t in self._tables.items())
-        return f"{type(self).__name__}({sizes})"
 
 
 class Ensemble(_Tables):
@@ -352,8 +347,8 @@ def ensemble(
             progress=bar,
         ),
     )
-    out = Ensemble({t.name: _frame(t, frame) for t in summary})
-    out.runs = Run({t.name: _frame(t, frame) for t in all_runs}, scenario) if runs else None
+    out = Ensemble(_named(summary, frame))
+    out.runs = Run(_named(all_runs, frame), scenario) if runs else None
     return out
 
 
@@ -403,9 +398,9 @@ def compare(
             progress=bar,
         ),
     )
-    tables = {t.name: _frame(t, frame) for t in effects + summary}
+    tables = _named(effects + summary, frame)
     out = Comparison(tables)
-    out.runs = Run({t.name: _frame(t, frame) for t in all_runs}, baseline) if runs else None
+    out.runs = Run(_named(all_runs, frame), baseline) if runs else None
     return out
 
 
@@ -493,4 +488,4 @@ def sweep(
             progress=bar,
         ),
     )
-    return Sweep({t.name: _frame(t, frame) for t in tables})
+    return Sweep(_named(tables, frame))
