@@ -66,6 +66,7 @@ fn go(flags: &support::Flags) -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let job = Job {
         scenario_path: "data/scenarios/china_2012_2021.toml".into(),
+        scenario_text: None,
         targets_dir: "data/observed".into(),
         parameters: Some(
             flags
@@ -74,7 +75,7 @@ fn go(flags: &support::Flags) -> Result<(), Box<dyn std::error::Error>> {
                 .into(),
         ),
         report_replicates: 10,
-        out: flags.text("out").unwrap_or("out/calibrate_quick").into(),
+        out: Some(flags.text("out").unwrap_or("out/calibrate_quick").into()),
         write_scenario: flags.text("write-scenario").map(Into::into),
         command: format!(
             "cargo run --release --example calibrate -- {}",
@@ -98,9 +99,20 @@ fn go(flags: &support::Flags) -> Result<(), Box<dyn std::error::Error>> {
         "\n{:.0} s · wrote {} in {}; the calibrated scenario is {}, its posterior sample {}",
         started.elapsed().as_secs_f64(),
         report.files.join(", "),
-        job.out.display(),
-        report.scenario_file.display(),
-        report.posterior_file.display()
+        job.out
+            .as_deref()
+            .unwrap_or(std::path::Path::new(""))
+            .display(),
+        report
+            .scenario_file
+            .as_deref()
+            .unwrap_or(std::path::Path::new(""))
+            .display(),
+        report
+            .posterior_file
+            .as_deref()
+            .unwrap_or(std::path::Path::new(""))
+            .display()
     );
     Ok(())
 }

@@ -45,12 +45,12 @@ pub enum Error {
         /// The operating system's error.
         source: std::io::Error,
     },
-    /// A CSV file could not be written.
-    #[error("writing {path}: {source}")]
+    /// A CSV file could not be read or written.
+    #[error("{path}: {source}")]
     Csv {
         /// The file.
         path: PathBuf,
-        /// The CSV writer's error.
+        /// The CSV reader's or writer's error.
         source: csv::Error,
     },
     /// A model invariant (MODEL.md section 7) failed: a bug, never a user error.

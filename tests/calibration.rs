@@ -22,6 +22,7 @@ fn setup() -> (
         merchants: 300,
         users_weight: 0.01,
         budget: 10,
+        watch: None,
     };
     let targets = load_targets(Path::new("data/observed"), &s, st.window_end).unwrap();
     let ps = vec![
@@ -62,6 +63,99 @@ fn the_search_is_deterministic_for_a_seed_and_budget_and_never_worse_than_the_st
     assert_ne!(a.trace[1].x, c.trace[1].x);
 }
 
+/// A watch counts every run of a calibration (each candidate's replicates, then the report's
+/// fit, identification and forecast), the report's tables are its files, and nothing is
+/// written without an output directory; a stopped watch stops it with `Error::Stopped`.
+#[test]
+fn a_watched_calibration_counts_its_runs_its_frames_are_its_files_and_it_stops() {
+    use paymarket::experiment::Watch;
+    use std::sync::Arc;
+    let (_, _, _, st) = setup();
+    let dir = common::tmp_dir("calibration", "watched");
+    let params = dir.join("params.toml");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        &params,
+        "[[parameter]]\npath = \"platform.tenpay.brand\"\nlo = -1.0\nhi = 1.0\nwhy = \"test\"\n",
+    )
+    .unwrap();
+    let text = std::fs::read_to_string("data/scenarios/china_2012_2021.toml").unwrap();
+    let job = |watch: Arc<Watch>, out: Option<std::path::PathBuf>| paymarket::calibrate::Job {
+        scenario_path: "history.toml".into(),
+        scenario_text: Some(text.clone()),
+        targets_dir: "data/observed".into(),
+        parameters: Some(params.clone()),
+        settings: Settings {
+            budget: 4,
+            watch: Some(watch),
+            ..st.clone()
+        },
+        report_replicates: 3,
+        out,
+        write_scenario: None,
+        command: "test".into(),
+        progress: false,
+        provenance: None,
+        abc: None,
+    };
+    let watch = Arc::new(Watch::default());
+    let report = paymarket::calibrate::run(&job(watch.clone(), None)).unwrap();
+    assert!(report.files.is_empty() && report.scenario_file.is_none());
+    assert!(!dir.join("out").exists());
+    // Candidates × 2 replicates, the fit's 3, identification's 3 candidates (the calibrated
+    // point, −10%, +10%) × 2, the forecast's 3.
+    let evaluations = report.calibration.trace.len() as u64;
+    assert_eq!(evaluations, 4);
+    assert_eq!(watch.done(), evaluations * 2 + 3 + 3 * 2 + 3);
+    assert_eq!(report.calibrated.name, "china_2012_2021_calibrated");
+    // The same job with an output directory writes the report's frames as its files.
+    let out = dir.join("out");
+    let written =
+        paymarket::calibrate::run(&job(Arc::new(Watch::default()), Some(out.clone()))).unwrap();
+    let frames = report.frames().unwrap();
+    let names: Vec<&str> = frames.iter().map(|f| f.name).collect();
+    assert_eq!(
+        names,
+        [
+            "fit",
+            "identification",
+            "trace",
+            "summary_platforms",
+            "summary_market",
+            "summary_channels",
+            "summary_defaults"
+        ]
+    );
+    for frame in &frames {
+        let file = std::fs::read_to_string(out.join(format!("{}.csv", frame.name))).unwrap();
+        let mut lines = file.lines();
+        assert_eq!(
+            lines.next().unwrap(),
+            frame.names().join(","),
+            "{}",
+            frame.name
+        );
+        let first: Vec<String> = frame.row(0).iter().map(|v| v.text()).collect();
+        // The first row (none of these cells needs quoting), and as many rows.
+        assert_eq!(lines.next().unwrap(), first.join(","), "{}", frame.name);
+        assert_eq!(file.lines().count(), frame.rows() + 1, "{}", frame.name);
+        assert!(written.files.contains(&format!("{}.csv", frame.name)));
+    }
+    assert!(written.files.contains(&"calibrated.toml".to_string()));
+    let copy = std::fs::read_to_string(out.join("inputs/scenario/history.toml")).unwrap();
+    assert_eq!(copy, text, "the scenario's text is the set's input");
+    // Stopped before it starts: no candidate is run.
+    let stopped = Arc::new(Watch::default());
+    stopped.stop();
+    match paymarket::calibrate::run(&job(stopped.clone(), None)) {
+        Err(paymarket::Error::Stopped { done: 0, total: 8 }) => {}
+        Err(e) => panic!("expected Stopped, got {e}"),
+        Ok(_) => panic!("expected Stopped, got a report"),
+    }
+    assert_eq!(stopped.done(), 0);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn the_workflow_writes_a_scenario_that_reads_back_calibrated() {
     let (_, _, _, st) = setup();
@@ -75,11 +169,12 @@ fn the_workflow_writes_a_scenario_that_reads_back_calibrated() {
     .unwrap();
     let job = paymarket::calibrate::Job {
         scenario_path: "data/scenarios/china_2012_2021.toml".into(),
+        scenario_text: None,
         targets_dir: "data/observed".into(),
         parameters: Some(params),
         settings: Settings { budget: 4, ..st },
         report_replicates: 2,
-        out: dir.clone(),
+        out: Some(dir.clone()),
         write_scenario: None,
         command: "test".into(),
         progress: false,
@@ -127,6 +222,7 @@ fn abc_is_deterministic_and_its_files_read_back() {
         std::fs::write(dir.join("params.toml"), params).unwrap();
         paymarket::calibrate::Job {
             scenario_path: "data/scenarios/china_2012_2021.toml".into(),
+            scenario_text: None,
             targets_dir: "data/observed".into(),
             parameters: Some(dir.join("params.toml")),
             settings: Settings {
@@ -137,9 +233,10 @@ fn abc_is_deterministic_and_its_files_read_back() {
                 merchants: 200,
                 users_weight: 0.01,
                 budget: 24,
+                watch: None,
             },
             report_replicates: 2,
-            out: dir.join("out"),
+            out: Some(dir.join("out")),
             write_scenario: None,
             command: "test".into(),
             progress: false,
@@ -152,6 +249,7 @@ fn abc_is_deterministic_and_its_files_read_back() {
         }
     };
     let (a_job, b_job) = (job_in("one"), job_in("pool"));
+    let (a_out, b_out) = (a_job.out.clone().unwrap(), b_job.out.clone().unwrap());
     let abc = a_job.abc.clone().unwrap();
     let one = rayon::ThreadPoolBuilder::new()
         .num_threads(1)
@@ -180,14 +278,14 @@ fn abc_is_deterministic_and_its_files_read_back() {
         "predictive.csv",
         "probabilities.csv",
     ] {
-        let (x, y) = (a_job.out.join(f), b_job.out.join(f));
+        let (x, y) = (a_out.join(f), b_out.join(f));
         assert_eq!(
             std::fs::read(&x).unwrap(),
             std::fs::read(&y).unwrap(),
             "{f}"
         );
     }
-    let d = Draws::read(&a_job.out.join("posterior.csv")).unwrap();
+    let d = Draws::read(&a_out.join("posterior.csv")).unwrap();
     assert_eq!(
         d.paths,
         vec!["context.shop.brand.tenpay", "context.social.social_weight"]
@@ -199,12 +297,12 @@ fn abc_is_deterministic_and_its_files_read_back() {
         }
     }
     // The calibrated scenario is the posterior mean, its posterior file beside it.
-    let text = std::fs::read_to_string(a_job.out.join("calibrated.toml")).unwrap();
+    let text = std::fs::read_to_string(a_out.join("calibrated.toml")).unwrap();
     let back = Scenario::from_toml_str(&text, "calibrated").unwrap();
     let mean = a.posterior.mean();
     let shop = back.contexts.iter().find(|c| c.id == "shop").unwrap();
     assert_eq!(shop.brand["tenpay"], mean[0]);
-    assert!(a_job.out.join("calibrated_posterior.csv").exists());
+    assert!(a_out.join("calibrated_posterior.csv").exists());
     assert!(text.contains("(ABC)") && text.contains("posterior mean"));
 }
 

@@ -76,6 +76,25 @@ fn bad_options_exit_non_zero_with_a_reason() {
             "whole number",
         ),
         (vec!["run", &f], 2, "--out"),
+        (
+            vec!["run", &f, "--format", "xml", "--out", &out_dir],
+            2,
+            "choose csv or parquet",
+        ),
+        (
+            vec![
+                "run",
+                &f,
+                "--format",
+                "parquet",
+                "--checkpoint-at",
+                "2021-01",
+                "--out",
+                &out_dir,
+            ],
+            1,
+            "--checkpoint-at needs --format csv",
+        ),
         (vec!["frobnicate"], 2, "frobnicate"),
         (
             vec!["ensemble", &f, "--replicates", "0", "--out", &out_dir],

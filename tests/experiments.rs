@@ -47,7 +47,7 @@ fn ensemble_files(threads: usize, dir: &Path) -> Vec<Vec<u8>> {
         };
         let mut runs = CsvRecorder::create(dir).unwrap();
         let summary = ensemble(&small(), &plan, &mut [&mut runs]).unwrap();
-        let mut w = SummaryWriter::create(dir, &[]).unwrap();
+        let mut w = SummaryWriter::create(dir, &[], paymarket::record::Format::Csv).unwrap();
         w.write(&summary, &[]).unwrap();
         w.finish().unwrap();
     });

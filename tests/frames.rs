@@ -91,7 +91,7 @@ fn summary_and_effect_frames_are_the_csv_files() {
     };
     let effects = compare(&base, &alt, &plan, None, &mut []).unwrap();
     let dir = temp("compare");
-    write_comparison(&dir, &effects).unwrap();
+    write_comparison(&dir, &effects, paymarket::record::Format::Csv).unwrap();
     let frames = summary_frames(&[&effects.baseline, &effects.alternative]).unwrap();
     assert_eq!(frames.len(), 4);
     for f in frames.iter().chain(&effects_frames(&effects).unwrap()) {

@@ -169,6 +169,11 @@ fn every_command_reruns_from_its_manifest_alone() {
         ],
         &SMALL,
     ));
+    let run_pq = dir.join("run-parquet");
+    ok(&args(
+        &["run", &f, "--format", "parquet", "--out", &s(&run_pq), "-q"],
+        &SMALL,
+    ));
     let ens = dir.join("ensemble");
     ok(&args(
         &[
@@ -195,6 +200,8 @@ fn every_command_reruns_from_its_manifest_alone() {
             "2",
             "--range",
             "params.churn_rate=0.05:0.2",
+            "--format",
+            "parquet",
             "--out",
             &s(&sweep),
             "-q",
@@ -251,6 +258,7 @@ fn every_command_reruns_from_its_manifest_alone() {
     std::fs::remove_file(&params).unwrap();
     for (d, name) in [
         (&run, "run"),
+        (&run_pq, "run as Parquet"),
         (&ckpt, "checkpoint"),
         (&ens, "ensemble"),
         (&sweep, "sweep"),

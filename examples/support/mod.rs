@@ -130,7 +130,7 @@ pub fn comparison(
     let started = std::time::Instant::now();
     let effects = pool.install(|| compare(&baseline, &alternative, &plan, fork_at, &mut []))?;
     paymarket::output::clear_manifest(&out).ok();
-    let mut files = write_comparison(&out, &effects)?;
+    let mut files = write_comparison(&out, &effects, paymarket::record::Format::Csv)?;
     files.extend(paymarket::chart::comparison_charts(
         &out,
         &effects,

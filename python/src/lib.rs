@@ -4,11 +4,13 @@
 //! table crosses into Python as columns, never as one Python object per cell.
 
 use arrow_array::ffi::to_ffi;
-use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray, StructArray};
+use arrow_array::{RecordBatch, StructArray};
+use paymarket::calibrate::abc::AbcSettings;
 use paymarket::calibrate::posterior::Draws;
+use paymarket::calibrate::{run as calibrate_point, run_abc, Job, Settings};
 use paymarket::experiment::sweep::Design;
 use paymarket::experiment::{self, Plan, SummaryFrames, Watch};
-use paymarket::record::{Frame, Frames, Kind, Value, Values};
+use paymarket::record::{Frame, Frames, Kind, Value};
 use paymarket::scenario::path::{get_path, set_path};
 use pyo3::create_exception;
 use pyo3::exceptions::{
@@ -17,6 +19,7 @@ use pyo3::exceptions::{
 };
 use pyo3::prelude::*;
 use pyo3::types::{PyCapsule, PyDict, PyTuple};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 create_exception!(
@@ -218,20 +221,9 @@ struct Table {
     batch: RecordBatch,
 }
 
+/// A frame as an Arrow record batch (the library's types: `int64`, `utf8`, nullable `float64`).
 fn record_batch(frame: &Frame) -> PyResult<RecordBatch> {
-    let columns: Vec<(String, ArrayRef)> = frame
-        .columns
-        .iter()
-        .map(|(name, values)| {
-            let array: ArrayRef = match values {
-                Values::Integer(v) => Arc::new(Int64Array::from(v.clone())),
-                Values::Number(v) => Arc::new(Float64Array::from(v.clone())),
-                Values::Text(v) => Arc::new(StringArray::from(v.clone())),
-            };
-            (name.clone(), array)
-        })
-        .collect();
-    RecordBatch::try_from_iter(columns).map_err(|e| PyValueError::new_err(e.to_string()))
+    paymarket::record::arrow::record_batch(frame).map_err(|e| PyValueError::new_err(e.to_string()))
 }
 
 #[pymethods]
@@ -359,7 +351,7 @@ impl Experiment<'_, '_> {
         let mut frames = Frames::default();
         let keep = self.runs;
         let plan = self.plan;
-        let value = watched(py, self.total, watch, self.progress, || {
+        let value = watched(py, Some(self.total), watch, self.progress, || {
             pool.install(|| {
                 let mut recorders: Vec<&mut dyn paymarket::Recorder> = Vec::new();
                 if keep {
@@ -378,7 +370,7 @@ impl Experiment<'_, '_> {
 /// stops the experiment after its runs in flight ([`Watch::stop`]) and is raised here.
 fn watched<T: Send>(
     py: Python<'_>,
-    total: u64,
+    total: Option<u64>,
     watch: Arc<Watch>,
     progress: Option<&Bound<'_, PyAny>>,
     work: impl FnOnce() -> paymarket::Result<T> + Send,
@@ -397,7 +389,7 @@ fn watched<T: Send>(
             let done = watch.done();
             if let (Some(f), true, None) = (progress, done > shown, &interrupted) {
                 shown = done;
-                if let Err(e) = f.call1((done, total, py.None())) {
+                if let Err(e) = f.call1((done, total, None::<()>)) {
                     watch.stop();
                     interrupted = Some(e);
                 }
@@ -411,7 +403,7 @@ fn watched<T: Send>(
         }
         let value = result.map_err(py_err)?;
         if let (Some(f), true) = (progress, watch.done() > shown) {
-            f.call1((watch.done(), total, py.None()))?;
+            f.call1((watch.done(), total, None::<()>))?;
         }
         Ok(value)
     })
@@ -719,6 +711,147 @@ fn rayon_pool(threads: usize) -> PyResult<rayon::ThreadPool> {
         .map_err(|e| PyValueError::new_err(format!("threads = {threads}: {e}")))
 }
 
+/// What a calibration returns to Python: its tables (the files' tables, in their order), the
+/// calibrated scenario, its account as text, the files written and the posterior file.
+type Calibrated = (Vec<Table>, Scenario, String, Vec<String>, Option<String>);
+
+/// Calibrates a scenario's behavioural parameters to the observed figures in `targets` (a
+/// directory such as `data/observed`) by the point search (`method="point"`) or ABC
+/// (`method="abc"`), as the tool's `calibrate`. `path` is the scenario's file when it was read
+/// from one (its text, comments and all, becomes the calibrated file); `params` a parameter
+/// file (default: the tool's default parameters). With `out` the output set is written as the
+/// tool writes it; without, nothing is written. Runs without the interpreter lock; Ctrl-C stops
+/// it at its next candidate.
+#[pyfunction]
+#[pyo3(signature = (scenario, targets, path=None, params=None, method="point", budget=120, seed=1, replicates=2, report_replicates=10, window_end="2016-12", users_weight=0.01, users=50_000, merchants=5_000, particles=200, alpha=0.5, min_acceptance=0.05, out=None, write_scenario=None, threads=0, progress=None))]
+#[allow(clippy::too_many_arguments)]
+fn calibrate(
+    py: Python<'_>,
+    scenario: &Scenario,
+    targets: PathBuf,
+    path: Option<PathBuf>,
+    params: Option<PathBuf>,
+    method: &str,
+    budget: u64,
+    seed: u64,
+    replicates: u64,
+    report_replicates: u64,
+    window_end: &str,
+    users_weight: f64,
+    users: u64,
+    merchants: u64,
+    particles: u64,
+    alpha: f64,
+    min_acceptance: f64,
+    out: Option<PathBuf>,
+    write_scenario: Option<PathBuf>,
+    threads: usize,
+    progress: Option<Bound<'_, PyAny>>,
+) -> PyResult<Calibrated> {
+    let window_end: paymarket::Month = window_end.parse().map_err(|_| {
+        PyValueError::new_err(format!(
+            "window_end must be a month YYYY-MM, got {window_end:?}"
+        ))
+    })?;
+    if write_scenario.is_some() && out.is_none() {
+        return Err(PyValueError::new_err(
+            "write_scenario needs out: a calibration without an output directory writes nothing",
+        ));
+    }
+    let abc = match method {
+        "point" => None,
+        "abc" => Some(AbcSettings {
+            particles: usize::try_from(particles).unwrap_or(usize::MAX),
+            alpha,
+            min_acceptance,
+            budget: usize::try_from(budget).unwrap_or(usize::MAX),
+        }),
+        _ => {
+            return Err(PyValueError::new_err(format!(
+                "method must be \"point\" or \"abc\", got {method:?}"
+            )))
+        }
+    };
+    let (scenario_path, scenario_text) = match path {
+        Some(p) => (p, None),
+        None => (
+            PathBuf::from(format!("{}.toml", scenario.inner.name)),
+            Some(scenario.inner.to_toml().map_err(py_err)?),
+        ),
+    };
+    let watch = Arc::new(Watch::default());
+    let mut job = Job {
+        scenario_path,
+        scenario_text,
+        targets_dir: targets,
+        parameters: params,
+        settings: Settings {
+            window_end,
+            replicates,
+            seed,
+            users,
+            merchants,
+            users_weight,
+            budget: usize::try_from(budget).unwrap_or(usize::MAX),
+            watch: Some(watch.clone()),
+        },
+        report_replicates,
+        out,
+        write_scenario,
+        command: String::new(),
+        progress: false,
+        provenance: None,
+        abc,
+    };
+    job.check().map_err(py_err)?;
+    job.command = command(&job);
+    let pool = rayon_pool(threads)?;
+    let job = &job;
+    let run = || {
+        pool.install(|| match &job.abc {
+            Some(abc) => run_abc(job, abc).map(|r| {
+                let frames = r.frames();
+                let beside = r.posterior_file.as_ref().map(|p| p.display().to_string());
+                let text = r.text();
+                (frames, r.calibrated, text, r.files, beside)
+            }),
+            None => calibrate_point(job).map(|r| {
+                let (frames, text) = (r.frames(), r.text());
+                (frames, r.calibrated, text, r.files, None)
+            }),
+        })
+    };
+    let (frames, calibrated, text, files, beside) =
+        watched(py, None, watch, progress.as_ref(), run)?;
+    let tables = batches(&frames.map_err(py_err)?)?;
+    Ok((tables, Scenario { inner: calibrated }, text, files, beside))
+}
+
+/// The tool's command line that makes the same calibration (recorded in the calibrated
+/// scenario's header): the job's rerun arguments with the real paths in place of the output
+/// set's copies.
+fn command(job: &Job) -> String {
+    let mut args = vec!["paymarket".to_string()];
+    let mut rerun = job.rerun_args().into_iter();
+    while let Some(a) = rerun.next() {
+        let real = match a.as_str() {
+            "--targets" => Some(job.targets_dir.display().to_string()),
+            "--params" => job.parameters.as_ref().map(|p| p.display().to_string()),
+            _ => None,
+        };
+        args.push(a);
+        if let Some(real) = real {
+            rerun.next();
+            args.push(real);
+        }
+    }
+    args[2] = job.scenario_path.display().to_string();
+    if let Some(out) = &job.out {
+        args.extend(["--out".to_string(), out.display().to_string()]);
+    }
+    args.join(" ")
+}
+
 /// The problems of a scenario's TOML text, as (field path, message) pairs; empty when it runs.
 #[pyfunction]
 fn problems(text: &str) -> PyResult<Vec<(String, String)>> {
@@ -744,6 +877,7 @@ fn _paymarket(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(ensemble, m)?)?;
     m.add_function(wrap_pyfunction!(compare, m)?)?;
     m.add_function(wrap_pyfunction!(sweep, m)?)?;
+    m.add_function(wrap_pyfunction!(calibrate, m)?)?;
     m.add_function(wrap_pyfunction!(problems, m)?)?;
     m.add("ScenarioError", m.py().get_type::<ScenarioError>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

@@ -327,3 +327,113 @@ def test_numpy_numbers_paths_and_pickled_errors():
         paymarket.Scenario.load(DUOPOLY).set("params.churn_rate", 5.0)
     again = pickle.loads(pickle.dumps(e.value))
     assert type(again) is paymarket.ScenarioError and "churn_rate" in str(again)
+
+
+def test_the_tools_parquet_files_read_back_as_its_csv_files(tmp_path):
+    """A run and a sweep written as Parquet by the tool read back in pandas and in polars equal
+    to the CSV files of the same command, with the documented types."""
+    size = ["--users", "2000", "--merchants", "200", "--seed", "5", "--quiet"]
+    sweep = ["sweep", DUOPOLY, "-r", "2", "--grid", "params.churn_rate=0.05,0.1", *size]
+    for fmt in ["csv", "parquet"]:
+        cli("run", HISTORY, *size, "--format", fmt, "--out", str(tmp_path / f"run-{fmt}"))
+        cli(*sweep, "--format", fmt, "--out", str(tmp_path / f"sweep-{fmt}"))
+    pairs = [("run", name) for name in paymarket.TABLES]
+    pairs += [("sweep", name) for name in paymarket.SUMMARIES]
+    missing = 0
+    for command, name in pairs:
+        parquet = tmp_path / f"{command}-parquet" / f"{name}.parquet"
+        csv = tmp_path / f"{command}-csv" / f"{name}.csv"
+        assert not (tmp_path / f"{command}-parquet" / f"{name}.csv").exists()
+        via_pandas = pd.read_parquet(parquet)
+        via_polars = pl.read_parquet(parquet)
+        missing += assert_table_is_file(pa.Table.from_pandas(via_pandas, preserve_index=False), csv)
+        assert_table_is_file(via_polars.to_arrow(), csv)
+        # Types: whole numbers int64, numbers float64 (null where the CSV cell is empty), text.
+        for col, dtype in via_polars.schema.items():
+            if col in ("run", "setting", "n"):
+                assert dtype == pl.Int64, (name, col)
+            elif col in ("scenario", "month", "platform", "channel", "context", "metric", "kind",
+                         "detail", "source"):
+                assert dtype == pl.String, (name, col)
+                assert pd.api.types.is_string_dtype(via_pandas[col]), (name, col)
+            else:
+                assert dtype == pl.Float64, (name, col)
+                assert via_pandas[col].dtype == "float64", (name, col)
+    assert missing > 0
+
+
+CALIBRATION = ["--budget", "12", "--report-replicates", "2", "--window-end", "2014-12", "--users",
+               "2000", "--merchants", "200", "--seed", "3", "--quiet"]
+HISTORY_V2 = str(ROOT / "data" / "scenarios" / "china_2012_2021.toml")
+
+
+@pytest.mark.parametrize("method", ["point", "abc"])
+def test_calibrate_is_the_tools_calibration(tmp_path, method):
+    """Both methods: every table equals the tool's file of the same name, the output set's
+    files are the tool's byte for byte, the calibrated scenario is the tool's, and a Scenario
+    object calibrates as its file does."""
+    params = tmp_path / "params.toml"
+    params.write_text('[[parameter]]\npath = "platform.tenpay.brand"\nlo = -1.0\nhi = 1.0\nwhy = "t"\n'
+                      '[[parameter]]\npath = "params.churn_rate"\nlo = 0.01\nhi = 0.2\nwhy = "t"\n')
+    abc = ["--method", "abc", "--particles", "6"] if method == "abc" else []
+    cli("calibrate", HISTORY_V2, "--targets", str(ROOT / "data" / "observed"), "--params", str(params),
+        *CALIBRATION, *abc, "--out", str(tmp_path / "cli"))
+    kw = dict(params=params, method=method, budget=12, report_replicates=2, window_end="2014-12",
+              users=2000, merchants=200, seed=3, particles=6, progress=False)
+    c = paymarket.calibrate(HISTORY_V2, ROOT / "data" / "observed", out=tmp_path / "py", frame="arrow", **kw)
+    expected = {"point": ["fit", "identification", "trace"],
+                "abc": ["posterior", "prior_sample", "abc_generations", "posterior_summary",
+                        "posterior_correlations", "noise", "fit", "predictive", "probabilities"]}
+    assert list(c._tables) == expected[method] + list(paymarket.SUMMARIES)
+    for name in c._tables:
+        assert_table_is_file(c[name], tmp_path / "cli" / f"{name}.csv")
+    csvs = sorted(p.name for p in (tmp_path / "cli").glob("*.csv"))
+    assert csvs and sorted(f for f in c.files if f.endswith(".csv")) == csvs
+    for name in csvs:
+        assert (tmp_path / "py" / name).read_bytes() == (tmp_path / "cli" / name).read_bytes(), name
+    assert "fit.svg" in c.files
+    tool = paymarket.Scenario.load(tmp_path / "cli" / "calibrated.toml")
+    assert c.scenario.to_toml() == tool.to_toml()
+    assert c.scenario.name == "china_2012_2021_calibrated"
+    assert c.text.startswith("ABC:" if method == "abc" else "Objective")
+    if method == "abc":
+        assert c.posterior_file == str(tmp_path / "py" / "calibrated_posterior.csv")
+        # The posterior feeds an ensemble over parameter uncertainty.
+        e = paymarket.ensemble(c.scenario, replicates=2, users=1000, merchants=100,
+                               posterior=c.posterior_file, progress=False)
+        assert len(e.summary_market) > 0
+    # A Scenario object, nothing written: the same tables.
+    again = paymarket.calibrate(paymarket.Scenario.load(HISTORY_V2), ROOT / "data" / "observed",
+                                frame="arrow", **kw)
+    assert again.files == [] and again.posterior_file is None
+    for name in c._tables:
+        assert again[name].equals(c[name]), name
+
+
+def test_calibrate_errors_and_ctrl_c(tmp_path):
+    import signal
+
+    observed = ROOT / "data" / "observed"
+    for kw in [dict(method="grid"), dict(alpha=1.5, method="abc"), dict(particles=1, method="abc"),
+               dict(budget=0), dict(window_end="2014"), dict(users_weight=-1.0),
+               dict(write_scenario=tmp_path / "s.toml")]:
+        with pytest.raises(ValueError):
+            paymarket.calibrate(HISTORY_V2, observed, users=1000, merchants=100, progress=False, **kw)
+    with pytest.raises(FileNotFoundError):
+        paymarket.calibrate(HISTORY_V2, tmp_path / "nowhere", users=1000, merchants=100, progress=False)
+    with pytest.raises(ValueError, match="outside"):
+        paymarket.calibrate(HISTORY_V2, observed, window_end="2030-01", users=1000, merchants=100,
+                            progress=False)
+    assert not (tmp_path / "s.toml").exists()
+    # Ctrl-C after the first runs: it stops at the next candidate, long before the budget.
+    seen = []
+
+    def interrupt(done, total, _):
+        seen.append(done)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    start = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        paymarket._calibrate(paymarket.Scenario.load(HISTORY_V2), str(observed), budget=4000,
+                             window_end="2014-12", users=3000, merchants=300, progress=interrupt)
+    assert time.monotonic() - start < 20 and seen and seen[0] < 8000

@@ -5,16 +5,22 @@
 //! Owns: `write_abc_set` and one writer per file. Reads: the ABC report. Never: simulations.
 
 use super::abc::{AbcSettings, Particle, Posterior};
-use super::bayes::{AbcReport, Noise};
+use super::bayes::AbcReport;
 use super::job::file_name;
-use super::posterior::write_posterior;
-use super::predictive::{probabilities, Predictive};
-use super::{error, Job, Parameter, Target};
+use super::{Job, Parameter};
 use crate::error::{Error, Result};
 use crate::month::Month;
-use crate::output::{number as num, StagedCsv};
+use crate::record::{write_frame, Format};
 use crate::scenario::Scenario;
 use std::path::Path;
+
+/// Where an ABC calibration's files go: the output directory, the calibrated scenario and the
+/// posterior sample beside it.
+pub(super) struct Destination<'a> {
+    pub dir: &'a Path,
+    pub file: &'a Path,
+    pub beside: &'a Path,
+}
 
 pub(super) fn write_abc_set(
     job: &Job,
@@ -22,50 +28,39 @@ pub(super) fn write_abc_set(
     text: &str,
     base: &Scenario,
     r: &AbcReport,
+    to: Destination<'_>,
 ) -> Result<Vec<String>> {
-    let st = &job.settings;
+    let Destination { dir, file, beside } = to;
     let mut set = super::job::begin_set(job, base)?;
-    let dir = job.out.as_path();
     let paths: Vec<String> = r.parameters.iter().map(|p| p.path.clone()).collect();
-    let mut files = vec![
-        write_posterior(dir, "posterior.csv", &paths, &r.posterior.particles)?,
-        write_posterior(dir, "prior_sample.csv", &paths, &r.posterior.prior_sample)?,
-        write_generations(dir, &r.posterior)?,
-        write_summary(dir, &r.parameters, &r.posterior)?,
-        write_correlations(dir, &r.parameters, &r.posterior)?,
-        write_noise(dir, &r.posterior, &r.noise)?,
-        write_bands(dir, &r.targets, r)?,
-        write_predictive(dir, r)?,
-        write_probabilities(dir, base, &r.post)?,
-    ];
-    let mut sw = crate::experiment::SummaryWriter::create(dir, &[])?;
-    sw.write(&r.forecast, &[])?;
-    files.extend(sw.finish()?);
-    files.extend(write_band_chart(dir, base, r, st.window_end)?);
+    let mut files = Vec::new();
+    for frame in r.frames()? {
+        files.push(write_frame(dir, &frame, Format::Csv)?);
+    }
+    files.extend(write_band_chart(dir, base, r, job.settings.window_end)?);
     // The posterior sample beside the calibrated scenario, and the scenario itself.
-    if let Some(parent) = r.posterior_file.parent() {
+    if let Some(parent) = beside.parent() {
         crate::output::create_dir(parent)?;
     }
     let copy = std::fs::read(dir.join("posterior.csv")).map_err(|source| Error::Io {
         path: dir.join("posterior.csv"),
         source,
     })?;
-    if r.posterior_file.parent() != Some(dir) || file_name(&r.posterior_file) != "posterior.csv" {
-        crate::output::write_atomic(&r.posterior_file, &copy)?;
-        if r.posterior_file.parent() == Some(dir) {
-            files.push(file_name(&r.posterior_file));
+    if beside.parent() != Some(dir) || file_name(beside) != "posterior.csv" {
+        crate::output::write_atomic(beside, &copy)?;
+        if beside.parent() == Some(dir) {
+            files.push(file_name(beside));
         }
     }
-    let header = abc_header(job, abc, base, r);
+    let header = abc_header(job, abc, base, r, beside);
     let values: Vec<(String, f64)> = paths.iter().cloned().zip(r.posterior.mean()).collect();
     let patched = super::job::patch_calibrated(text, &values, &r.calibrated, &header)?;
-    crate::output::write_atomic(&r.scenario_file, patched.as_bytes())?;
-    if r.scenario_file.parent() == Some(dir) {
-        files.push(file_name(&r.scenario_file));
+    crate::output::write_atomic(file, patched.as_bytes())?;
+    if file.parent() == Some(dir) {
+        files.push(file_name(file));
     }
     set.add(files.iter().cloned());
     set.finish()?;
-    let _ = st;
     Ok(files)
 }
 
@@ -109,7 +104,13 @@ fn write_band_chart(
     }
 }
 
-fn abc_header(job: &Job, abc: &AbcSettings, base: &Scenario, r: &AbcReport) -> String {
+fn abc_header(
+    job: &Job,
+    abc: &AbcSettings,
+    base: &Scenario,
+    r: &AbcReport,
+    beside: &Path,
+) -> String {
     let st = &job.settings;
     let fitted = r.targets.iter().filter(|t| t.weight > 0.0).count();
     let last = r.posterior.generations.last();
@@ -143,75 +144,11 @@ fn abc_header(job: &Job, abc: &AbcSettings, base: &Scenario, r: &AbcReport) -> S
         ),
         format!(
             "# The numbers marked \"calibrated, was ...\" are the posterior mean; the posterior sample is {}.",
-            file_name(&r.posterior_file)
+            file_name(beside)
         ),
     ]
     .join("\n")
         + "\n\n"
-}
-
-fn write_generations(dir: &Path, post: &Posterior) -> Result<String> {
-    let mut w = StagedCsv::open(
-        dir,
-        "abc_generations.csv",
-        &[
-            "generation",
-            "candidates",
-            "simulated",
-            "tolerance",
-            "acceptance",
-        ],
-    )?;
-    for g in &post.generations {
-        w.write([
-            g.index.to_string(),
-            g.candidates.to_string(),
-            g.simulated.to_string(),
-            num(g.tolerance),
-            num(g.acceptance),
-        ])?;
-    }
-    w.commit()?;
-    Ok(w.name())
-}
-
-fn write_summary(dir: &Path, ps: &[Parameter], post: &Posterior) -> Result<String> {
-    let mut w = StagedCsv::open(
-        dir,
-        "posterior_summary.csv",
-        &[
-            "parameter",
-            "lo",
-            "hi",
-            "prior_mean",
-            "prior_sd",
-            "mean",
-            "sd",
-            "q025",
-            "q50",
-            "q975",
-            "sd_ratio",
-        ],
-    )?;
-    let (mean, sd) = (post.mean(), post.sd());
-    for (k, p) in ps.iter().enumerate() {
-        let (prior_mean, prior_sd) = prior_moments(ps, k, post);
-        w.write([
-            p.path.clone(),
-            num(p.lo),
-            num(p.hi),
-            num(prior_mean),
-            num(prior_sd),
-            num(mean[k]),
-            num(sd[k]),
-            num(post.quantile(k, 0.025)),
-            num(post.quantile(k, 0.5)),
-            num(post.quantile(k, 0.975)),
-            num(sd[k] / prior_sd),
-        ])?;
-    }
-    w.commit()?;
-    Ok(w.name())
 }
 
 /// Parameter `k`'s prior mean and standard deviation: the declared prior's, or, for a
@@ -233,145 +170,4 @@ fn prior_sample_moments(sample: &[Particle], k: usize) -> (f64, f64) {
     let mean = sample.iter().map(|p| p.x[k]).sum::<f64>() / n;
     let var = sample.iter().map(|p| (p.x[k] - mean).powi(2)).sum::<f64>() / n;
     (mean, var.sqrt())
-}
-
-fn write_correlations(dir: &Path, ps: &[Parameter], post: &Posterior) -> Result<String> {
-    let mut w = StagedCsv::open(
-        dir,
-        "posterior_correlations.csv",
-        &["parameter_a", "parameter_b", "correlation"],
-    )?;
-    for a in 0..ps.len() {
-        for b in a + 1..ps.len() {
-            w.write([
-                ps[a].path.clone(),
-                ps[b].path.clone(),
-                num(post.correlation(a, b)),
-            ])?;
-        }
-    }
-    w.commit()?;
-    Ok(w.name())
-}
-
-fn write_noise(dir: &Path, post: &Posterior, noise: &Noise) -> Result<String> {
-    let mut w = StagedCsv::open(
-        dir,
-        "noise.csv",
-        &[
-            "particle",
-            "seed_set",
-            "distance",
-            "sampled_distance",
-            "tolerance",
-        ],
-    )?;
-    for (k, ds) in &noise.points {
-        for (s, d) in ds.iter().enumerate() {
-            w.write([
-                k.to_string(),
-                s.to_string(),
-                num(*d),
-                num(post.particles[*k].distance),
-                num(post.tolerance()),
-            ])?;
-        }
-    }
-    w.commit()?;
-    Ok(w.name())
-}
-
-fn write_bands(dir: &Path, targets: &[Target], r: &AbcReport) -> Result<String> {
-    let mut w = StagedCsv::open(
-        dir,
-        "fit.csv",
-        &[
-            "period",
-            "publisher",
-            "series",
-            "platform",
-            "measure",
-            "at_least",
-            "observed",
-            "weight",
-            "draws",
-            "mean",
-            "q025",
-            "q50",
-            "q975",
-            "error",
-            "runs",
-        ],
-    )?;
-    for t in targets {
-        for (draws, p) in [("prior", &r.prior), ("posterior", &r.post)] {
-            let b = p.target(t);
-            w.write([
-                t.period.clone(),
-                t.publisher.clone(),
-                t.series.clone(),
-                t.platform.clone(),
-                t.measure.name().to_string(),
-                t.at_least.to_string(),
-                num(t.value),
-                num(t.weight),
-                draws.to_string(),
-                num(b.mean),
-                num(b.lo),
-                num(b.median),
-                num(b.hi),
-                num(error(t, b.mean)),
-                b.n.to_string(),
-            ])?;
-        }
-    }
-    w.commit()?;
-    Ok(w.name())
-}
-
-fn write_predictive(dir: &Path, r: &AbcReport) -> Result<String> {
-    let mut w = StagedCsv::open(
-        dir,
-        "predictive.csv",
-        &[
-            "draws", "month", "table", "key1", "key2", "metric", "mean", "q025", "q50", "q975",
-            "runs",
-        ],
-    )?;
-    for (draws, p) in [("prior", &r.prior), ("posterior", &r.post)] {
-        for q in p.quantities() {
-            let b = p.quantity(&q);
-            w.write([
-                draws.to_string(),
-                q.month.to_string(),
-                q.table.to_string(),
-                q.key1.clone(),
-                q.key2.clone(),
-                q.metric.to_string(),
-                num(b.mean),
-                num(b.lo),
-                num(b.median),
-                num(b.hi),
-                b.n.to_string(),
-            ])?;
-        }
-    }
-    w.commit()?;
-    Ok(w.name())
-}
-
-fn write_probabilities(dir: &Path, base: &Scenario, post: &Predictive) -> Result<String> {
-    let mut w = StagedCsv::open(
-        dir,
-        "probabilities.csv",
-        &["statement", "probability", "runs"],
-    )?;
-    let ids = base.platform_ids();
-    if ids.len() >= 2 {
-        for (s, p, n) in probabilities(post, ids[0], ids[1]) {
-            w.write([s, num(p), n.to_string()])?;
-        }
-    }
-    w.commit()?;
-    Ok(w.name())
 }

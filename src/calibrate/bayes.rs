@@ -58,10 +58,10 @@ pub struct AbcReport {
     pub calibrated: Scenario,
     /// Its fit (replicate means at the posterior mean, with `report_replicates` replicates).
     pub fit: super::Fit,
-    /// Where the calibrated scenario was written.
-    pub scenario_file: std::path::PathBuf,
-    /// Where its posterior sample was written beside it.
-    pub posterior_file: std::path::PathBuf,
+    /// Where the calibrated scenario was written (`None` without an output directory).
+    pub scenario_file: Option<std::path::PathBuf>,
+    /// Where its posterior sample was written beside it (`None` without an output directory).
+    pub posterior_file: Option<std::path::PathBuf>,
     /// Files written into the output directory.
     pub files: Vec<String>,
 }
@@ -88,6 +88,7 @@ fn distances(
     targets: &[Target],
     st: &Settings,
 ) -> Result<Vec<f64>> {
+    st.check_watch()?;
     let out: Vec<Option<f64>> = crate::experiment::dist::map_all(xs.len() as u64, |k| {
         Ok(Some(distance(base, ps, &xs[k as usize], targets, st)).filter(|v| v.is_finite()))
     })?;
@@ -172,6 +173,7 @@ fn predictive(
         replicates,
         seed: st.seed,
         posterior: Some(Arc::new(draws)),
+        watch: st.watch.clone(),
         ..Plan::default()
     };
     let mut collect = Collect::default();
@@ -193,6 +195,7 @@ fn draws_of(ps: &[Parameter], particles: &[Particle], origin: &str) -> Draws {
 
 /// Calibrates a scenario file by ABC end to end (see the module's documentation).
 pub fn run_abc(job: &Job, abc: &AbcSettings) -> Result<AbcReport> {
+    job.check_with(Some(abc))?;
     let super::job::Inputs {
         text,
         base,
@@ -221,7 +224,9 @@ pub fn run_abc(job: &Job, abc: &AbcSettings) -> Result<AbcReport> {
         |g| bar.advance(g.candidates as u64),
     )?;
     drop(bar);
+    st.check_watch()?;
     let noise = noise(&base, &ps, &posterior, &targets, st)?;
+    st.check_watch()?;
     let mean = posterior.mean();
     let mut calibrated = apply(&base, &ps, &mean)?;
     calibrated.name = format!("{}_calibrated", base.name);
@@ -249,11 +254,8 @@ pub fn run_abc(job: &Job, abc: &AbcSettings) -> Result<AbcReport> {
         })
         .collect();
     let (prior, _) = predictive(&base, draws_of(&ps, &prior_particles, "prior"), n_pred, st)?;
-    let scenario_file = job
-        .write_scenario
-        .clone()
-        .unwrap_or_else(|| job.out.join("calibrated.toml"));
-    let posterior_file = beside(&scenario_file);
+    let scenario_file = job.scenario_file();
+    let posterior_file = scenario_file.as_deref().map(beside);
     let mut r = AbcReport {
         targets,
         parameters: ps,
@@ -268,8 +270,14 @@ pub fn run_abc(job: &Job, abc: &AbcSettings) -> Result<AbcReport> {
         posterior_file,
         files: Vec::new(),
     };
-    if crate::experiment::dist::is_root() {
-        r.files = super::abc_files::write_abc_set(job, abc, &text, &base, &r)?;
+    if let (Some(dir), Some(file), Some(beside), true) = (
+        &job.out,
+        &r.scenario_file,
+        &r.posterior_file,
+        crate::experiment::dist::is_root(),
+    ) {
+        let to = super::abc_files::Destination { dir, file, beside };
+        r.files = super::abc_files::write_abc_set(job, abc, &text, &base, &r, to)?;
     }
     Ok(r)
 }

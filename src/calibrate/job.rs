@@ -102,6 +102,10 @@ pub fn default_parameters(s: &Scenario, targets: &[Target]) -> Vec<Parameter> {
 pub struct Job {
     /// The scenario file.
     pub scenario_path: std::path::PathBuf,
+    /// The scenario's text when it is not to be read from `scenario_path` (a scenario built or
+    /// edited in memory): `scenario_path` then only names it, in the output set and in the
+    /// calibrated scenario's header.
+    pub scenario_text: Option<String>,
     /// The directory of `market_shares.csv`, `user_counts.csv` and (for the v2 mapping)
     /// `context_figures.csv`.
     pub targets_dir: std::path::PathBuf,
@@ -111,9 +115,11 @@ pub struct Job {
     pub settings: Settings,
     /// Replicates of the final fit table and of the forecast.
     pub report_replicates: u64,
-    /// Output directory.
-    pub out: std::path::PathBuf,
-    /// Where to write the calibrated scenario (default `OUT/calibrated.toml`).
+    /// Output directory, or `None` to write nothing (the reports and their
+    /// [`Report::frames`] hold every table).
+    pub out: Option<std::path::PathBuf>,
+    /// Where to write the calibrated scenario (default `OUT/calibrated.toml`; with an output
+    /// directory only).
     pub write_scenario: Option<std::path::PathBuf>,
     /// The command that produced it, recorded in the calibrated scenario's header.
     pub command: String,
@@ -145,10 +151,7 @@ impl Job {
     /// Reads and checks the scenario (the window inside its horizon), the targets and the
     /// parameters (the file's, or [`default_parameters`]).
     pub(crate) fn load(&self) -> Result<Inputs> {
-        let text = std::fs::read_to_string(&self.scenario_path).map_err(|source| Error::Io {
-            path: self.scenario_path.clone(),
-            source,
-        })?;
+        let text = self.scenario_text()?;
         let origin = self.scenario_path.display().to_string();
         let base = Scenario::from_toml_str(&text, &origin)?;
         base.validate_as(&origin)?;
@@ -170,6 +173,76 @@ impl Job {
             targets,
             parameters,
         })
+    }
+
+    /// Checks the settings before any work: at least one replicate, candidate and report
+    /// replicate, a users weight of 0 or more, and for ABC an `alpha` strictly between 0 and 1,
+    /// a `min_acceptance` between 0 and 1 and at least 2 particles within the budget. [`run`]
+    /// and [`super::run_abc`] call it first.
+    pub fn check(&self) -> Result<()> {
+        self.check_with(self.abc.as_ref())
+    }
+
+    /// [`Job::check`] with these ABC settings (`None`: the point search).
+    pub(crate) fn check_with(&self, abc: Option<&super::abc::AbcSettings>) -> Result<()> {
+        let st = &self.settings;
+        let bad = |what: String| Err(Error::Config(what));
+        if st.replicates == 0 || st.budget == 0 || self.report_replicates == 0 {
+            return bad(format!(
+                "replicates, budget and report_replicates must be at least 1, got {}, {} and {}",
+                st.replicates, st.budget, self.report_replicates
+            ));
+        }
+        if !(st.users_weight.is_finite() && st.users_weight >= 0.0) {
+            return bad(format!(
+                "users_weight must be 0 or more, got {}",
+                st.users_weight
+            ));
+        }
+        if let Some(abc) = abc {
+            if !(abc.alpha > 0.0 && abc.alpha < 1.0) {
+                return bad(format!(
+                    "alpha must be between 0 and 1 (exclusive), got {}",
+                    abc.alpha
+                ));
+            }
+            if !(0.0..=1.0).contains(&abc.min_acceptance) {
+                return bad(format!(
+                    "min_acceptance must be between 0 and 1, got {}",
+                    abc.min_acceptance
+                ));
+            }
+            if abc.particles < 2 || abc.budget < abc.particles {
+                return bad(format!(
+                    "ABC needs at least 2 particles and a budget of at least the particles: got \
+                     {} particles, budget {}",
+                    abc.particles, abc.budget
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The scenario's text: [`Job::scenario_text`], or the file's.
+    fn scenario_text(&self) -> Result<String> {
+        match &self.scenario_text {
+            Some(text) => Ok(text.clone()),
+            None => std::fs::read_to_string(&self.scenario_path).map_err(|source| Error::Io {
+                path: self.scenario_path.clone(),
+                source,
+            }),
+        }
+    }
+
+    /// Where the calibrated scenario goes: `write_scenario`, or `OUT/calibrated.toml`; none
+    /// without an output directory.
+    pub(crate) fn scenario_file(&self) -> Option<std::path::PathBuf> {
+        let out = self.out.as_ref()?;
+        Some(
+            self.write_scenario
+                .clone()
+                .unwrap_or_else(|| out.join("calibrated.toml")),
+        )
     }
 
     /// The name, inside the output set, of the copy of the scenario file.
@@ -194,7 +267,7 @@ impl Job {
                 source,
             })
         };
-        let mut out = vec![(self.scenario_input(), read(&self.scenario_path)?)];
+        let mut out = vec![(self.scenario_input(), self.scenario_text()?)];
         for name in [
             "market_shares.csv",
             "user_counts.csv",
@@ -267,8 +340,10 @@ pub struct Report {
     pub identification: (f64, Vec<Sensitivity>),
     /// The calibrated scenario over its whole horizon, `report_replicates` replicates.
     pub forecast: crate::experiment::Summary,
-    /// Where the calibrated scenario was written.
-    pub scenario_file: std::path::PathBuf,
+    /// The calibrated scenario (named `NAME_calibrated`).
+    pub calibrated: Scenario,
+    /// Where the calibrated scenario was written (`None` without an output directory).
+    pub scenario_file: Option<std::path::PathBuf>,
     /// Files written into the output directory.
     pub files: Vec<String>,
 }
@@ -280,6 +355,7 @@ pub struct Report {
 /// calibrated scenario: the original file with the calibrated numbers rewritten in place and a
 /// header recording the command, seed and budget.
 pub fn run(job: &Job) -> Result<Report> {
+    job.check()?;
     let Inputs {
         text,
         base,
@@ -299,13 +375,10 @@ pub fn run(job: &Job) -> Result<Report> {
     };
     let fit = evaluate(&calibrated, &targets, &report)?;
     let identification = identification(&base, &ps, &calibration.best, &targets, st)?;
+    st.check_watch()?;
     let forecast =
         crate::experiment::ensemble(&st.sized(&calibrated), &st.plan(report.replicates), &mut [])?;
 
-    let scenario_file = job
-        .write_scenario
-        .clone()
-        .unwrap_or_else(|| job.out.join("calibrated.toml"));
     let mut report = Report {
         targets,
         parameters: ps,
@@ -314,12 +387,17 @@ pub fn run(job: &Job) -> Result<Report> {
         fit,
         identification,
         forecast,
-        scenario_file,
+        calibrated,
+        scenario_file: job.scenario_file(),
         files: Vec::new(),
     };
     // Under MPI only rank 0 writes.
-    if crate::experiment::dist::is_root() {
-        report.files = super::point_files::write_set(job, &text, &base, &calibrated, &report)?;
+    if let (Some(dir), Some(file), true) = (
+        &job.out,
+        &report.scenario_file,
+        crate::experiment::dist::is_root(),
+    ) {
+        report.files = super::point_files::write_set(job, &text, &base, &report, dir, file)?;
     }
     Ok(report)
 }
@@ -350,7 +428,10 @@ pub(crate) fn begin_set(job: &Job, base: &Scenario) -> Result<crate::output::Out
             rerun: job.rerun_args(),
             inputs: vec![],
         });
-    crate::output::OutputSet::begin(&job.out, &identity, provenance, &job.inputs()?)
+    let dir = job.out.as_deref().ok_or_else(|| {
+        Error::Config("a calibration without an output directory writes no files".into())
+    })?;
+    crate::output::OutputSet::begin(dir, &identity, provenance, &job.inputs()?)
 }
 
 /// The scenario text with `values` rewritten in place (each marked "calibrated, was ..."),

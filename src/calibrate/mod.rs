@@ -42,6 +42,7 @@ use crate::scenario::Scenario;
 pub mod abc;
 mod abc_files;
 mod bayes;
+mod frames;
 mod identify;
 mod job;
 mod objective;
@@ -82,6 +83,11 @@ pub struct Settings {
     pub users_weight: f64,
     /// Objective evaluations in all (Latin hypercube plus refinement).
     pub budget: usize,
+    /// Another thread's view of the calibration: it counts every run (each candidate's
+    /// replicates, then the report's), and once stopped the calibration ends at its next
+    /// candidate with [`Error::Stopped`] (its `total` is the search's runs, budget ×
+    /// replicates).
+    pub watch: Option<std::sync::Arc<crate::experiment::Watch>>,
 }
 
 impl Settings {
@@ -93,12 +99,31 @@ impl Settings {
         s
     }
 
-    /// `replicates` replicates on the calibration's seeds.
+    /// `replicates` replicates on the calibration's seeds, followed by the watch.
     fn plan(&self, replicates: u64) -> Plan {
         Plan {
             replicates,
             seed: self.seed,
+            watch: self.watch.clone(),
             ..Plan::default()
+        }
+    }
+
+    /// [`Error::Stopped`] once the watch was stopped.
+    fn check_watch(&self) -> Result<()> {
+        match &self.watch {
+            Some(w) if w.stopped() => Err(Error::Stopped {
+                done: w.done(),
+                total: self.budget as u64 * self.replicates,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Counts one run taken.
+    fn count_run(&self) {
+        if let Some(w) = &self.watch {
+            w.count(1);
         }
     }
 }
@@ -113,6 +138,7 @@ impl Default for Settings {
             merchants: 5_000,
             users_weight: 0.01,
             budget: 120,
+            watch: None,
         }
     }
 }
@@ -194,6 +220,7 @@ pub fn calibrate(
     // Evaluate the hypercube a few points at a time so progress can be shown.
     let step = rayon::current_num_threads().max(1);
     for chunk in points.chunks(step) {
+        st.check_watch()?;
         let scores = scores(chunk, |x| score(base, ps, x, targets, st))?;
         for (x, f) in chunk.iter().zip(scores) {
             trace.push(Evaluation {
@@ -230,6 +257,8 @@ pub fn calibrate(
         &mut trace,
         &mut f,
     );
+    // A stopped watch made every later candidate fail at once: the search is not a result.
+    st.check_watch()?;
     let (b, best) = best_of(&trace);
     Ok(Calibration {
         best: trace[b].x.clone(),

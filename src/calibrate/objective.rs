@@ -196,9 +196,11 @@ pub fn evaluate(candidate: &Scenario, targets: &[Target], st: &Settings) -> Resu
     s.events.retain(|e| e.at <= s.end);
     let s = s.into_valid()?;
     let plan = st.plan(st.replicates);
+    st.check_watch()?;
     // Replicates in parallel (or over MPI ranks); NaN travels as `None` between ranks.
     let runs: Vec<Vec<Option<f64>>> = crate::experiment::dist::map_all(st.replicates, |r| {
         let reports = run_valid(plan.replicate_valid(&s, r)?, r)?;
+        st.count_run();
         Ok(targets
             .iter()
             .map(|t| Some(simulated(&reports, t)).filter(|v| v.is_finite()))

@@ -2,14 +2,14 @@
 //! `identification.csv`, `trace.csv`, the forecast's summaries, `fit.svg` and the calibrated
 //! scenario with its header.
 //!
-//! Owns: `write_set` and one writer per file. Reads: the point calibration's report. Never:
-//! simulations.
+//! Owns: `write_set`. Reads: the point calibration's report and its frames
+//! ([`super::frames`]). Never: simulations.
 
 use super::job::{begin_set, file_name, patch_calibrated};
-use super::{error, Calibration, Fit, Job, Parameter, Report, Sensitivity, Settings, Target};
+use super::{Job, Report, Settings, Target};
 use crate::error::Result;
 use crate::month::Month;
-use crate::output::{number as num, StagedCsv};
+use crate::record::{write_frame, Format};
 use crate::scenario::Scenario;
 use std::path::Path;
 
@@ -20,132 +20,32 @@ pub(super) fn write_set(
     job: &Job,
     text: &str,
     base: &Scenario,
-    calibrated: &Scenario,
     r: &Report,
+    dir: &Path,
+    scenario_file: &Path,
 ) -> Result<Vec<String>> {
     let st = &job.settings;
     let mut set = begin_set(job, base)?;
-    let dir = job.out.as_path();
-    let mut files = vec![
-        write_fit(dir, &r.targets, &r.fit)?,
-        write_identification(dir, &r.parameters, &r.identification)?,
-        write_trace(dir, &r.parameters, &r.calibration)?,
-    ];
-    let mut sw = crate::experiment::SummaryWriter::create(dir, &[])?;
-    sw.write(&r.forecast, &[])?;
-    files.extend(sw.finish()?);
+    let mut files = Vec::new();
+    for frame in r.frames()? {
+        files.push(write_frame(dir, &frame, Format::Csv)?);
+    }
     files.extend(write_fit_chart(
         dir,
         &r.forecast,
         &r.targets,
         st.window_end,
     )?);
-    let patched = calibrated_text(job, text, base, calibrated, r)?;
-    crate::output::write_atomic(&r.scenario_file, patched.as_bytes())?;
-    if r.scenario_file.parent() == Some(dir) {
-        if let Some(name) = r.scenario_file.file_name() {
+    let patched = calibrated_text(job, text, base, &r.calibrated, r)?;
+    crate::output::write_atomic(scenario_file, patched.as_bytes())?;
+    if scenario_file.parent() == Some(dir) {
+        if let Some(name) = scenario_file.file_name() {
             files.push(name.to_string_lossy().into_owned());
         }
     }
     set.add(files.iter().cloned());
     set.finish()?;
     Ok(files)
-}
-
-/// `fit.csv`: every target with its simulated mean, spread, interval and error.
-fn write_fit(dir: &Path, targets: &[Target], fit: &Fit) -> Result<String> {
-    let mut w = StagedCsv::open(
-        dir,
-        "fit.csv",
-        &[
-            "period",
-            "publisher",
-            "series",
-            "observed",
-            "mean",
-            "sd",
-            "ci_low",
-            "ci_high",
-            "error",
-            "platform",
-            "measure",
-            "weight",
-        ],
-    )?;
-    for (t, m) in targets.iter().zip(&fit.simulated) {
-        let (lo, hi) = m.ci95();
-        w.write([
-            t.period.clone(),
-            t.publisher.clone(),
-            t.series.clone(),
-            num(t.value),
-            num(m.mean()),
-            num(m.sd()),
-            num(lo),
-            num(hi),
-            num(error(t, m.mean())),
-            t.platform.clone(),
-            t.measure.name().to_string(),
-            num(t.weight),
-        ])?;
-    }
-    w.commit()?;
-    Ok(w.name())
-}
-
-/// `identification.csv`: the objective when each parameter moves ±10%.
-fn write_identification(
-    dir: &Path,
-    ps: &[Parameter],
-    identification: &(f64, Vec<Sensitivity>),
-) -> Result<String> {
-    let mut w = StagedCsv::open(
-        dir,
-        "identification.csv",
-        &[
-            "parameter",
-            "value",
-            "lo",
-            "hi",
-            "value_minus",
-            "value_plus",
-            "objective",
-            "objective_minus",
-            "objective_plus",
-            "rise",
-        ],
-    )?;
-    for (s, p) in identification.1.iter().zip(ps) {
-        w.write([
-            s.path.clone(),
-            num(s.value),
-            num(p.lo),
-            num(p.hi),
-            num(s.tried.0),
-            num(s.tried.1),
-            num(identification.0),
-            num(s.objective.0),
-            num(s.objective.1),
-            num(s.rise),
-        ])?;
-    }
-    w.commit()?;
-    Ok(w.name())
-}
-
-/// `trace.csv`: every evaluation of the search, in order.
-fn write_trace(dir: &Path, ps: &[Parameter], calibration: &Calibration) -> Result<String> {
-    let mut header = vec!["evaluation".to_string(), "stage".into(), "objective".into()];
-    header.extend(ps.iter().map(|p| p.path.clone()));
-    let header: Vec<&str> = header.iter().map(String::as_str).collect();
-    let mut w = StagedCsv::open(dir, "trace.csv", &header)?;
-    for (k, ev) in calibration.trace.iter().enumerate() {
-        let mut row = vec![k.to_string(), ev.stage.to_string(), num(ev.objective)];
-        row.extend(ev.x.iter().map(|v| num(*v)));
-        w.write(&row)?;
-    }
-    w.commit()?;
-    Ok(w.name())
 }
 
 /// `fit.svg` (with the `charts` feature): the simulated shares with their bands and the

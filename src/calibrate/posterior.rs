@@ -9,30 +9,21 @@
 use super::abc::Particle;
 use crate::error::Result;
 pub use crate::experiment::posterior::{write_replicates, Draws, FIXED};
-use crate::output::{number as num, StagedCsv};
+use crate::record::{Format, TableWriter};
 use std::path::Path;
 
-/// Writes `name` in `dir`: the particles with normalised weights, one column per path.
+/// Writes `name` (`NAME.csv`) in `dir`: the particles with normalised weights, one column per
+/// path.
 pub fn write_posterior(
     dir: &Path,
     name: &str,
     paths: &[String],
     particles: &[Particle],
 ) -> Result<String> {
-    let mut header: Vec<&str> = FIXED.to_vec();
-    header.extend(paths.iter().map(String::as_str));
-    let mut w = StagedCsv::open(dir, name, &header)?;
-    let total: f64 = particles.iter().map(|p| p.weight).sum();
-    for (k, p) in particles.iter().enumerate() {
-        let mut row = vec![
-            k.to_string(),
-            num(p.weight / total),
-            num(p.distance),
-            p.generation.to_string(),
-        ];
-        row.extend(p.x.iter().map(|v| num(*v)));
-        w.write(&row)?;
-    }
+    let frame = super::frames::particles_frame("posterior", paths, particles);
+    let table = name.strip_suffix(".csv").unwrap_or(name);
+    let mut w = TableWriter::open(dir, table, &frame.header(), Format::Csv)?;
+    w.write_frame(&frame)?;
     w.commit()?;
     Ok(w.name())
 }

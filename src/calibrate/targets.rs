@@ -136,10 +136,11 @@ pub(crate) struct UserRow {
 }
 
 pub(crate) fn read_rows<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Vec<T>> {
-    let mut r = csv::Reader::from_path(path).map_err(|source| Error::Csv {
+    let file = std::fs::File::open(path).map_err(|source| Error::Io {
         path: path.to_path_buf(),
         source,
     })?;
+    let mut r = csv::Reader::from_reader(std::io::BufReader::new(file));
     let mut out = Vec::new();
     for (k, row) in r.deserialize().enumerate() {
         out.push(row.map_err(|e| {

@@ -5,12 +5,12 @@
 //! `ensemble`, the runner, forks of a simulation. Never: the rules, the agents.
 
 use super::ensemble::{
-    cell_keys, key_columns, layout, open, values, Cell, Summary, SummaryWriter, TABLES,
+    cell_keys, key_columns, layout, values, Cell, Summary, SummaryWriter, TABLES,
 };
 use super::{feed, for_each_replicate, run_valid, Plan, Progress};
 use crate::error::{Error, Result};
 use crate::month::Month;
-use crate::record::{Frame, Kind, MonthReport, Recorder, Value};
+use crate::record::{Format, Frame, Kind, MonthReport, Recorder, TableWriter, Value};
 use crate::scenario::{Scenario, ValidScenario};
 use crate::sim::Simulation;
 use crate::stats::{welch_ci95, Moments};
@@ -148,14 +148,15 @@ impl Effects {
     }
 }
 
-/// Writes a comparison's files into `dir`: both sides' `summary_*.csv` (told apart by the
-/// `scenario` column) and the paired `effects_*.csv`. Returns the file names.
-pub fn write_comparison(dir: &Path, e: &Effects) -> Result<Vec<String>> {
-    let mut w = SummaryWriter::create(dir, &[])?;
+/// Writes a comparison's files into `dir` in `format`: both sides' summaries
+/// (`summary_*.csv`, told apart by the `scenario` column) and the paired effects
+/// (`effects_*.csv`). Returns the file names.
+pub fn write_comparison(dir: &Path, e: &Effects, format: Format) -> Result<Vec<String>> {
+    let mut w = SummaryWriter::create(dir, &[], format)?;
     w.write(&e.baseline, &[])?;
     w.write(&e.alternative, &[])?;
     let mut names = w.finish()?;
-    names.extend(write_effects(dir, e)?);
+    names.extend(write_effects(dir, e, format)?);
     Ok(names)
 }
 
@@ -340,17 +341,17 @@ pub fn effects_frames(e: &Effects) -> Result<Vec<Frame>> {
     Ok(frames)
 }
 
-/// Writes `effects_platforms.csv`, `effects_market.csv`, `effects_channels.csv` and
-/// `effects_defaults.csv`: per month,
-/// keys and metric, both sides' means, the paired effect `alternative − baseline` with its sd,
-/// 95% interval and `n`, and the unpaired (Welch) interval for contrast. Returns the file names.
-pub fn write_effects(dir: &Path, e: &Effects) -> Result<Vec<String>> {
-    let mut files = Vec::new();
-    for (table, name) in TABLES.iter().zip(EFFECTS_FILES) {
-        let header: Vec<String> = effects_header(table).into_iter().map(|(n, _)| n).collect();
-        files.push(open(dir, &format!("{name}.csv"), &header)?);
-    }
-    effects_rows(e, |k, row| files[k].write(row.iter().map(Value::text)))?;
+/// Writes the effect tables `effects_platforms`, `effects_market`, `effects_channels` and
+/// `effects_defaults` in `format`: per month, keys and metric, both sides' means, the paired
+/// effect `alternative − baseline` with its sd, 95% interval and `n`, and the unpaired (Welch)
+/// interval for contrast. Returns the file names.
+pub fn write_effects(dir: &Path, e: &Effects, format: Format) -> Result<Vec<String>> {
+    let mut files = TABLES
+        .iter()
+        .zip(EFFECTS_FILES)
+        .map(|(table, name)| TableWriter::open(dir, name, &effects_header(table), format))
+        .collect::<Result<Vec<_>>>()?;
+    effects_rows(e, |k, row| files[k].write(row))?;
     let mut names = Vec::new();
     for w in &mut files {
         w.commit()?;

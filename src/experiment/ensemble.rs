@@ -7,9 +7,8 @@
 use super::{feed, for_each_replicate, run_valid, Plan, Progress};
 use crate::error::{Error, Result};
 use crate::month::Month;
-use crate::output::StagedCsv;
 use crate::record::columns::{DEFAULT, MARKET, PLATFORM};
-use crate::record::{Frame, Kind, MonthReport, Recorder, Value};
+use crate::record::{Format, Frame, Kind, MonthReport, Recorder, TableWriter, Value};
 use crate::scenario::Scenario;
 use crate::stats::Moments;
 use std::path::Path;
@@ -336,39 +335,35 @@ pub const SUMMARY_FILES: [&str; 4] = [
     "summary_defaults",
 ];
 
-/// Writes `summary_platforms.csv`, `summary_market.csv`, `summary_channels.csv` and
-/// `summary_defaults.csv`: one row per
-/// scenario, month, keys and metric with `mean, sd, ci_low, ci_high, n`. Extra leading columns
-/// (a sweep's setting) can be named at creation and given with each summary.
+/// Writes the summary tables `summary_platforms`, `summary_market`, `summary_channels` and
+/// `summary_defaults` as CSV or Parquet files ([`Format`]): one row per scenario, month, keys
+/// and metric with `mean, sd, ci_low, ci_high, n`. Extra leading columns (a sweep's setting and
+/// parameter values) can be named at creation and given with each summary.
 ///
 /// The files are staged and renamed into place by [`SummaryWriter::finish`] (see
 /// [`crate::output`]).
 pub struct SummaryWriter {
-    files: Vec<StagedCsv>,
+    files: Vec<TableWriter>,
 }
 
 impl SummaryWriter {
-    /// Creates the three files in `dir` (created if needed) with `extra` leading columns.
-    pub fn create(dir: &Path, extra: &[String]) -> Result<SummaryWriter> {
-        let mut files = Vec::new();
-        let extra: Vec<(String, Kind)> = extra.iter().map(|n| (n.clone(), Kind::Text)).collect();
-        for (table, name) in TABLES.iter().zip(SUMMARY_FILES) {
-            let header: Vec<String> = summary_header(table, &extra)
-                .into_iter()
-                .map(|(n, _)| n)
-                .collect();
-            files.push(open(dir, &format!("{name}.csv"), &header)?);
-        }
+    /// Creates the four files in `dir` (created if needed) with `extra` leading columns.
+    pub fn create(dir: &Path, extra: &[(String, Kind)], format: Format) -> Result<SummaryWriter> {
+        let files = TABLES
+            .iter()
+            .zip(SUMMARY_FILES)
+            .map(|(table, name)| {
+                TableWriter::open(dir, name, &summary_header(table, extra), format)
+            })
+            .collect::<Result<Vec<_>>>()?;
         Ok(SummaryWriter { files })
     }
 
-    /// Writes one summary's rows, led by the `extra` values.
-    pub fn write(&mut self, s: &Summary, extra: &[String]) -> Result<()> {
+    /// Writes one summary's rows, led by the `extra` values (one per leading column, of its
+    /// kind).
+    pub fn write(&mut self, s: &Summary, extra: &[Value]) -> Result<()> {
         let files = &mut self.files;
-        let extra: Vec<Value> = extra.iter().map(|x| Value::Text(x.clone())).collect();
-        summary_rows(s, &extra, |k, row| {
-            files[k].write(row.iter().map(Value::text))
-        })
+        summary_rows(s, extra, |k, row| files[k].write(row))
     }
 
     /// Renames the files into place and returns their names.
@@ -380,10 +375,4 @@ impl SummaryWriter {
         }
         Ok(names)
     }
-}
-
-pub(crate) fn open(dir: &Path, name: &str, header: &[String]) -> Result<StagedCsv> {
-    crate::output::create_dir(dir)?;
-    let header: Vec<&str> = header.iter().map(String::as_str).collect();
-    StagedCsv::open(dir, name, &header)
 }

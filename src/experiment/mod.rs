@@ -106,6 +106,11 @@ impl Watch {
     pub fn stopped(&self) -> bool {
         self.stop.load(std::sync::atomic::Ordering::Relaxed)
     }
+
+    /// Counts `n` more runs taken.
+    pub(crate) fn count(&self, n: u64) {
+        self.done.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 impl Default for Plan {
@@ -219,7 +224,7 @@ impl Progress {
     /// Counts `n` more runs done.
     pub fn advance(&mut self, n: u64) {
         if let Some(w) = &self.watch {
-            w.done.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+            w.count(n);
         }
         if let Some(bar) = &self.bar {
             bar.inc(n);

@@ -1,32 +1,42 @@
-//! The CSV recorders: the five tidy files of a run (`CsvRecorder`) and the agent panel
+//! The file recorders: the five tidy tables of a run (`FileRecorder`, CSV or Parquet) and the agent panel
 //! (`AgentPanel`), staged and renamed into place when complete; a resumed run continues them.
 //!
-//! Owns: `CsvRecorder`, `AgentPanel`, `CSV_FILES`, `PANEL_FILES`. Reads: month reports and
+//! Owns: `FileRecorder` (`CsvRecorder`), `AgentPanel`, `RUN_TABLES`, `CSV_FILES`, `PANEL_FILES`. Reads: month reports and
 //! their rows as the frames make them (`frame::report_rows`), the agents' view. Never: the
 //! rules.
 
-use super::{AgentsView, MonthReport, Recorder, Value};
+use super::table::{Format, TableWriter};
+use super::{AgentsView, MonthReport, Recorder};
 use crate::error::{Error, Result};
 use crate::month::Month;
 use crate::output::{number as num, StagedCsv};
 use std::path::{Path, PathBuf};
 
-/// Writes `platforms.csv`, `market.csv`, `channels.csv`, `events.csv` and `defaults.csv` into a
-/// directory.
+/// Writes the five tables of a run (`platforms`, `market`, `channels`, `events`, `defaults`)
+/// into a directory, as CSV files (`platforms.csv`, …) or, with [`FileRecorder::create_as`],
+/// Parquet files ([`Format`]).
 ///
 /// Crash-safe: rows go to temporary files (`.platforms.csv.partial`, …) that
 /// [`Recorder::finish`] renames into place, then it writes the completion manifest
-/// (`manifest.json`, see [`crate::output`]) unless [`CsvRecorder::without_manifest`] was asked
+/// (`manifest.json`, see [`crate::output`]) unless [`FileRecorder::without_manifest`] was asked
 /// for (when more files belong to the same set and the caller writes the manifest last). A run
 /// that fails or is killed leaves no complete-looking file.
-pub struct CsvRecorder {
+pub struct FileRecorder {
     dir: PathBuf,
-    /// The files of [`CSV_FILES`], in that order.
-    files: Vec<StagedCsv>,
+    /// The tables of [`RUN_TABLES`], in that order.
+    files: Vec<TableWriter>,
+    format: Format,
     manifest: bool,
 }
 
-/// The names of the files a [`CsvRecorder`] writes.
+/// The recorder of a run's tables by its first name: [`FileRecorder`], which writes CSV
+/// unless told otherwise.
+pub type CsvRecorder = FileRecorder;
+
+/// The tables a [`FileRecorder`] writes, in order.
+pub const RUN_TABLES: [&str; 5] = ["platforms", "market", "channels", "events", "defaults"];
+
+/// The names of the CSV files a [`FileRecorder`] writes.
 pub const CSV_FILES: [&str; 5] = [
     "platforms.csv",
     "market.csv",
@@ -35,57 +45,70 @@ pub const CSV_FILES: [&str; 5] = [
     "defaults.csv",
 ];
 
+/// The names of the files a [`FileRecorder`] writes in `format`.
+pub fn run_files(format: Format) -> Vec<String> {
+    RUN_TABLES.iter().map(|t| format.file(t)).collect()
+}
+
 /// Creates `dir` if needed.
 pub(crate) fn make_dir(dir: &Path) -> Result<PathBuf> {
     crate::output::create_dir(dir)?;
     Ok(dir.to_path_buf())
 }
 
-impl CsvRecorder {
-    /// Creates the directory if needed and opens the five files with their headers.
-    pub fn create(dir: impl AsRef<Path>) -> Result<CsvRecorder> {
-        CsvRecorder::open(dir.as_ref(), None)
+impl FileRecorder {
+    /// Creates the directory if needed and opens the five CSV files with their headers.
+    pub fn create(dir: impl AsRef<Path>) -> Result<FileRecorder> {
+        FileRecorder::open(dir.as_ref(), None, Format::Csv)
     }
 
-    /// Like [`CsvRecorder::create`], but continues the files already in `dir` from month
+    /// Like [`FileRecorder::create`], in `format`.
+    pub fn create_as(dir: impl AsRef<Path>, format: Format) -> Result<FileRecorder> {
+        FileRecorder::open(dir.as_ref(), None, format)
+    }
+
+    /// Like [`FileRecorder::create`], but continues the CSV files already in `dir` from month
     /// `from` (a run resumed from a checkpoint continues the files of the run that saved it):
     /// rows dated before `from` are kept, later ones dropped and written again, so resuming
     /// twice, or again after a resume was killed, gives the files of the uninterrupted run.
     /// The caller checks first that the rows are the same run's ([`crate::output::Identity`]).
-    pub fn resume(dir: impl AsRef<Path>, from: Month) -> Result<CsvRecorder> {
-        CsvRecorder::open(dir.as_ref(), Some(from))
+    pub fn resume(dir: impl AsRef<Path>, from: Month) -> Result<FileRecorder> {
+        FileRecorder::open(dir.as_ref(), Some(from), Format::Csv)
     }
 
     /// Leaves the manifest to the caller (see [`crate::output::write_manifest`]).
-    pub fn without_manifest(mut self) -> CsvRecorder {
+    pub fn without_manifest(mut self) -> FileRecorder {
         self.manifest = false;
         self
     }
 
-    fn open(dir: &Path, resume: Option<Month>) -> Result<CsvRecorder> {
+    fn open(dir: &Path, resume: Option<Month>, format: Format) -> Result<FileRecorder> {
         let dir = make_dir(dir)?;
         crate::output::clear_manifest(&dir)?;
         // The headers are the frames' columns: one definition of every table
         // ([`super::Frames`]).
         let empty = super::Frames::default();
-        let files = CSV_FILES
+        let files = RUN_TABLES
             .iter()
             .zip(empty.all())
-            .map(|(name, frame)| StagedCsv::open_or_resume(&dir, name, &frame.names(), resume))
+            .map(|(table, frame)| {
+                TableWriter::open_or_resume(&dir, table, &frame.header(), format, resume)
+            })
             .collect::<Result<Vec<_>>>()?;
-        Ok(CsvRecorder {
+        Ok(FileRecorder {
             files,
             dir,
+            format,
             manifest: true,
         })
     }
 }
 
-impl Recorder for CsvRecorder {
+impl Recorder for FileRecorder {
     fn record(&mut self, r: &MonthReport) -> Result<()> {
         crate::output::pause_point(format_args!("record {}", r.month));
         let files = &mut self.files;
-        super::frame::report_rows(r, |k, row| files[k].write(row.iter().map(Value::text)))
+        super::frame::report_rows(r, |k, row| files[k].write(row))
     }
 
     fn finish(&mut self) -> Result<()> {
@@ -93,13 +116,13 @@ impl Recorder for CsvRecorder {
             w.commit()?;
         }
         if self.manifest {
-            crate::output::write_manifest(&self.dir, &CSV_FILES.map(String::from))?;
+            crate::output::write_manifest(&self.dir, &run_files(self.format))?;
         }
         Ok(())
     }
 }
 
-impl Drop for CsvRecorder {
+impl Drop for FileRecorder {
     fn drop(&mut self) {
         // Keep what was written for inspection, under the temporary names only.
         for w in &mut self.files {

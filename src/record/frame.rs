@@ -56,6 +56,15 @@ impl Values {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// What the column holds.
+    pub fn kind(&self) -> Kind {
+        match self {
+            Values::Integer(_) => Kind::Integer,
+            Values::Number(_) => Kind::Number,
+            Values::Text(_) => Kind::Text,
+        }
+    }
 }
 
 /// One table: its name (the CSV file's, without `.csv`) and its columns in the CSV's order.
@@ -104,6 +113,37 @@ impl Frame {
     /// The column called `name`.
     pub fn column(&self, name: &str) -> Option<&Values> {
         self.columns.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+    }
+
+    /// The column names and kinds, in order.
+    pub fn header(&self) -> Vec<(String, Kind)> {
+        self.columns
+            .iter()
+            .map(|(n, v)| (n.clone(), v.kind()))
+            .collect()
+    }
+
+    /// Row `k`'s cells, in column order.
+    pub fn row(&self, k: usize) -> Vec<Value> {
+        self.columns
+            .iter()
+            .map(|(_, v)| match v {
+                Values::Integer(x) => Value::Integer(x[k]),
+                Values::Number(x) => Value::Number(x[k]),
+                Values::Text(x) => Value::Text(x[k].clone()),
+            })
+            .collect()
+    }
+
+    /// Removes every row, keeping the columns.
+    pub fn clear(&mut self) {
+        for (_, v) in &mut self.columns {
+            match v {
+                Values::Integer(x) => x.clear(),
+                Values::Number(x) => x.clear(),
+                Values::Text(x) => x.clear(),
+            }
+        }
     }
 
     /// Appends one row, its cells in column order, each of its column's kind (a row of another

@@ -14,12 +14,16 @@ use crate::scenario::Scenario;
 use crate::world::{Merchants, Users};
 use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "arrow")]
+pub mod arrow;
 pub mod columns;
 mod csv;
 mod frame;
+mod table;
 
 pub use self::csv::*;
 pub use frame::{Frame, Frames, Kind, Value, Values};
+pub use table::{write_frame, Format, TableWriter};
 
 /// One platform in one month.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

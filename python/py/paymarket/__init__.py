@@ -29,6 +29,7 @@ import time
 
 from ._paymarket import Scenario, ScenarioError, Table, __version__
 from ._paymarket import Simulation as _Simulation
+from ._paymarket import calibrate as _calibrate
 from ._paymarket import compare as _compare
 from ._paymarket import ensemble as _ensemble
 from ._paymarket import sweep as _sweep
@@ -43,10 +44,12 @@ __all__ = [
     "Ensemble",
     "Comparison",
     "Sweep",
+    "Calibration",
     "run",
     "sweep",
     "ensemble",
     "compare",
+    "calibrate",
     "problems",
     "__version__",
 ]
@@ -154,7 +157,8 @@ class _Progress:
         if now - self.start >= 1.0 and (now - self.shown >= 0.2 or done == total):
             self.shown = now
             at = f"{month} " if month else ""
-            print(f"\r{self.label}: {at}({done}/{total} {self.unit}s)", end="", file=sys.stderr, flush=True)
+            of = f"{done}/{total}" if total is not None else f"{done}"
+            print(f"\r{self.label}: {at}({of} {self.unit}s)", end="", file=sys.stderr, flush=True)
 
     def close(self) -> None:
         if self.bar is not None:
@@ -489,3 +493,121 @@ def sweep(
         ),
     )
     return Sweep(_named(tables, frame))
+
+
+class Calibration(_Tables):
+    """A calibration's tables, the tool's files of the same names, and what it made.
+
+    Point search (``method="point"``): ``fit`` (every target with the calibrated scenario's
+    mean, spread, interval and error), ``identification`` (the objective when each parameter
+    moves ±10%), ``trace`` (every candidate in order). ABC (``method="abc"``): ``posterior``
+    and ``prior_sample`` (the particles, one column per parameter), ``abc_generations``,
+    ``posterior_summary``, ``posterior_correlations``, ``noise``, ``fit`` (the prior and
+    posterior predictive bands of every target), ``predictive``, ``probabilities``. Both: the
+    calibrated scenario's forecast over its whole horizon, ``summary_platforms`` …
+    ``summary_defaults``.
+
+    ``scenario`` is the calibrated :class:`Scenario` (the best point, or the posterior mean),
+    ``text`` the tool's printed account, ``files`` the files written into ``out`` (empty
+    without), ``posterior_file`` the posterior sample beside the calibrated scenario (ABC with
+    ``out``), for ``ensemble(..., posterior=...)``.
+    """
+
+    def __repr__(self) -> str:
+        return f"Calibration({self.method}, {self.scenario.name!r}; {self._sizes()})"
+
+
+def calibrate(
+    scenario,
+    targets: str | os.PathLike,
+    params: str | os.PathLike | None = None,
+    method: str = "point",
+    budget: int = 120,
+    seed: int = 1,
+    replicates: int = 2,
+    report_replicates: int = 10,
+    window_end: str = "2016-12",
+    users_weight: float = 0.01,
+    users: int = 50_000,
+    merchants: int = 5_000,
+    particles: int = 200,
+    alpha: float = 0.5,
+    min_acceptance: float = 0.05,
+    out: str | os.PathLike | None = None,
+    write_scenario: str | os.PathLike | None = None,
+    threads: int = 0,
+    frame: str = "pandas",
+    progress: bool = True,
+) -> Calibration:
+    """Calibrates a scenario's behavioural parameters to observed figures, as the tool's
+    ``calibrate``: the same arguments (``--budget`` is ``budget``, and so on), the same search,
+    the same numbers.
+
+    ``targets`` is a directory of ``market_shares.csv``, ``user_counts.csv`` and
+    ``context_figures.csv`` (such as ``data/observed``); ``params`` a parameter file
+    (``[[parameter]]`` path, lo, hi, why; default: the tool's default parameters).
+    ``method="point"`` searches for one best point (a Latin hypercube, then Nelder–Mead, within
+    ``budget`` candidates); ``method="abc"`` draws a posterior sample of ``particles`` particles
+    by approximate Bayesian computation (``alpha``, ``min_acceptance``). Each candidate runs
+    ``replicates`` replicates of ``users`` and ``merchants`` agents up to ``window_end``; the
+    fit and the forecast use ``report_replicates``.
+
+    A path as ``scenario`` keeps its text (comments and all) in the calibrated file; a
+    :class:`Scenario` is calibrated as it is. With ``out`` the output set is written as the
+    tool writes it (and the calibrated scenario to ``write_scenario``, default
+    ``OUT/calibrated.toml``); without, nothing is written. ``progress`` counts the runs;
+    Ctrl-C stops it at its next candidate and raises ``KeyboardInterrupt``.
+    """
+    path = None
+    if isinstance(scenario, (str, os.PathLike)):
+        path = os.fspath(scenario)
+    scenario = _scenario(scenario)
+    frame = _frame_kind(frame)
+    if method not in ("point", "abc"):
+        raise ValueError(f"method must be 'point' or 'abc', got {method!r}")
+    counts = {
+        name: _count(name, value)
+        for name, value in [
+            ("budget", budget),
+            ("replicates", replicates),
+            ("report_replicates", report_replicates),
+            ("users", users),
+            ("merchants", merchants),
+            ("particles", particles),
+        ]
+    }
+    seed = _count("seed", seed, positive=False)
+    threads = _count("threads", threads, positive=False)
+    numbers_ = {}
+    for name, value in [("users_weight", users_weight), ("alpha", alpha), ("min_acceptance", min_acceptance)]:
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise ValueError(f"{name} must be a number, got {value!r}")
+        numbers_[name] = float(value)
+    if not isinstance(window_end, str):
+        raise ValueError(f"window_end must be a month 'YYYY-MM', got {window_end!r}")
+    fspath = lambda p: None if p is None else os.fspath(p)  # noqa: E731
+    tables, calibrated, text, files, beside = _watching(
+        progress,
+        None,
+        f"calibrate {scenario.name}",
+        "run",
+        lambda bar: _calibrate(
+            scenario,
+            os.fspath(targets),
+            path=path,
+            params=fspath(params),
+            method=method,
+            seed=seed,
+            window_end=window_end,
+            out=fspath(out),
+            write_scenario=fspath(write_scenario),
+            threads=threads,
+            progress=bar,
+            **counts,
+            **numbers_,
+        ),
+    )
+    result = Calibration(_named(tables, frame))
+    result.method, result.scenario, result.text = method, calibrated, text
+    result.files, result.posterior_file = list(files), beside
+    return result

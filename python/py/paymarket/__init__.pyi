@@ -168,3 +168,42 @@ def sweep(
     frame: str = ...,
     progress: bool = ...,
 ) -> Sweep: ...
+
+class Calibration:
+    """A calibration's tables (the tool's files of the same names), the calibrated scenario,
+    the printed account, the files written and the posterior file (ABC with ``out``)."""
+
+    method: str
+    scenario: Scenario
+    text: str
+    files: list[str]
+    posterior_file: str | None
+    fit: Any
+    summary_platforms: Any
+    summary_market: Any
+    summary_channels: Any
+    summary_defaults: Any
+    def __getitem__(self, name: str) -> Any: ...
+
+def calibrate(
+    scenario: Union[Scenario, str, os.PathLike[str]],
+    targets: str | os.PathLike[str],
+    params: str | os.PathLike[str] | None = ...,
+    method: str = ...,
+    budget: int = ...,
+    seed: int = ...,
+    replicates: int = ...,
+    report_replicates: int = ...,
+    window_end: str = ...,
+    users_weight: float = ...,
+    users: int = ...,
+    merchants: int = ...,
+    particles: int = ...,
+    alpha: float = ...,
+    min_acceptance: float = ...,
+    out: str | os.PathLike[str] | None = ...,
+    write_scenario: str | os.PathLike[str] | None = ...,
+    threads: int = ...,
+    frame: str = ...,
+    progress: bool = ...,
+) -> Calibration: ...

@@ -9,9 +9,10 @@ use super::provenance::*;
 use super::*;
 use paymarket::experiment::{self, write_comparison, Plan, SummaryWriter};
 use paymarket::output::OutputSet;
-use paymarket::record::{Recorder, CSV_FILES, PANEL_FILES};
+use paymarket::record::FileRecorder;
+use paymarket::record::{Format, Kind, Recorder, Value, PANEL_FILES};
 use paymarket::sweep::Design;
-use paymarket::{AgentPanel, CsvRecorder, Month, Scenario, Simulation};
+use paymarket::{AgentPanel, Month, Scenario, Simulation};
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -137,7 +138,7 @@ fn distinct_names(b: &mut Scenario, bp: &Path, a: &mut Scenario, ap: &Path) -> R
 /// Steps a run to its end (or to `stop`) with the CSV files and, if asked for, the panel.
 fn run_months(
     sim: &mut Simulation,
-    csv: &mut CsvRecorder,
+    csv: &mut FileRecorder,
     panel: &mut Option<AgentPanel>,
     stop: Option<Month>,
 ) -> Res {
@@ -148,24 +149,24 @@ fn run_months(
     Ok(sim.run_until(stop, &mut recorders)?)
 }
 
-/// Runs `f` with the per-run CSV files as its recorder (added to the set), or with none under
-/// `--summary-only`.
+/// Runs `f` with the per-run table files as its recorder (added to the set), or with none
+/// under `--summary-only`.
 fn with_runs<T>(
     set: &mut OutputSet,
-    summary_only: bool,
+    reps: &Reps,
     f: impl FnOnce(&mut [&mut dyn Recorder]) -> paymarket::Result<T>,
 ) -> Res<T> {
-    if summary_only {
+    if reps.summary_only {
         return Ok(f(&mut [])?);
     }
-    let mut runs = CsvRecorder::create(set.dir())?.without_manifest();
-    set.add(CSV_FILES);
+    let mut runs = FileRecorder::create_as(set.dir(), reps.format)?.without_manifest();
+    set.add(paymarket::record::run_files(reps.format));
     Ok(f(&mut [&mut runs])?)
 }
 
 /// The files a run writes.
-fn run_files(panel: bool) -> Vec<String> {
-    let mut files: Vec<String> = CSV_FILES.map(String::from).to_vec();
+fn run_files(panel: bool, format: Format) -> Vec<String> {
+    let mut files = paymarket::record::run_files(format);
     if panel {
         files.extend(PANEL_FILES.map(String::from));
     }
@@ -198,8 +199,17 @@ pub fn run(a: RunArgs, start: Instant) -> Res<ExitCode> {
         common,
         panel,
         checkpoint_at,
+        format,
     } = a;
     pool(common.threads)?;
+    format.check()?;
+    if checkpoint_at.is_some() && format != Format::Csv {
+        return Err(
+            "--checkpoint-at needs --format csv: a resumed run continues its CSV files (Parquet \
+             files are written whole at the end)"
+                .into(),
+        );
+    }
     let mut s = load(&scenario, Some(&size))?;
     if let Some(seed) = seed {
         s.seed = seed;
@@ -219,7 +229,7 @@ pub fn run(a: RunArgs, start: Instant) -> Res<ExitCode> {
         }
     }
     let mut sim = Simulation::new(s)?;
-    let rerun = run_args(panel, checkpoint_at);
+    let rerun = run_args(panel, checkpoint_at, format);
     let mut set = begin(
         &common.out,
         "run",
@@ -228,12 +238,12 @@ pub fn run(a: RunArgs, start: Instant) -> Res<ExitCode> {
         panel,
         rerun,
     )?;
-    let mut csv = CsvRecorder::create(&common.out)?.without_manifest();
+    let mut csv = FileRecorder::create_as(&common.out, format)?.without_manifest();
     let mut panel_rec = panel
         .map(|f| AgentPanel::create(&common.out, f))
         .transpose()?;
     run_months(&mut sim, &mut csv, &mut panel_rec, checkpoint_at)?;
-    set.add(run_files(panel.is_some()));
+    set.add(run_files(panel.is_some(), format));
     if let Some(m) = checkpoint_at {
         let name = format!("checkpoint-{m}.ckpt");
         let path = common.out.join(&name);
@@ -260,14 +270,14 @@ pub fn resume(a: ResumeArgs, start: Instant) -> Res<ExitCode> {
         &[(RESOLVED, sim.scenario())],
         sim.seed(),
         panel,
-        run_args(panel, None),
+        run_args(panel, None, Format::Csv),
     )?;
-    let mut csv = CsvRecorder::resume(&common.out, from)?.without_manifest();
+    let mut csv = FileRecorder::resume(&common.out, from)?.without_manifest();
     let mut panel_rec = panel
         .map(|f| AgentPanel::resume(&common.out, f, from))
         .transpose()?;
     run_months(&mut sim, &mut csv, &mut panel_rec, None)?;
-    set.add(run_files(panel.is_some()));
+    set.add(run_files(panel.is_some(), Format::Csv));
     set.finish()?;
     done(&format!("run resumed from {from}"), start, &common.out);
     Ok(ExitCode::SUCCESS)
@@ -304,10 +314,8 @@ pub fn ensemble(a: EnsembleArgs, start: Instant) -> Res<ExitCode> {
         &extra,
     )?;
     record_particles(&mut set, &common.out, &plan)?;
-    let summary = with_runs(&mut set, reps.summary_only, |rec| {
-        experiment::ensemble(&s, &plan, rec)
-    })?;
-    let mut w = SummaryWriter::create(&common.out, &[])?;
+    let summary = with_runs(&mut set, &reps, |rec| experiment::ensemble(&s, &plan, rec))?;
+    let mut w = SummaryWriter::create(&common.out, &[], reps.format)?;
     w.write(&summary, &[])?;
     set.add(w.finish()?);
     if !reps.no_charts {
@@ -339,8 +347,10 @@ pub fn sweep(a: SweepArgs, start: Instant) -> Res<ExitCode> {
     }
     let plan = plan(&s, &reps, &common)?;
     let design = Design::from_specs(&grid, &range, lhs, &point, plan.seed)?;
-    let mut extra = vec!["setting".to_string()];
-    extra.extend(design.paths.iter().cloned());
+    // The setting's number, then its value of each parameter (text in the CSV files, typed
+    // in Parquet).
+    let mut extra = vec![("setting".to_string(), Kind::Integer)];
+    extra.extend(design.paths.iter().map(|p| (p.clone(), Kind::Number)));
     if !root {
         experiment::sweep::sweep(&s, &design, &plan, |_, _, _| Ok(()))?;
         return Ok(ExitCode::SUCCESS);
@@ -363,10 +373,10 @@ pub fn sweep(a: SweepArgs, start: Instant) -> Res<ExitCode> {
         None,
         rerun,
     )?;
-    let mut w = SummaryWriter::create(&common.out, &extra)?;
+    let mut w = SummaryWriter::create(&common.out, &extra, reps.format)?;
     experiment::sweep::sweep(&s, &design, &plan, |k, point, summary| {
-        let mut cols = vec![k.to_string()];
-        cols.extend(point.iter().map(|v| format!("{v}")));
+        let mut cols = vec![Value::Integer(k as i64)];
+        cols.extend(point.iter().map(|v| Value::number(*v)));
         w.write(&summary, &cols)
     })?;
     set.add(w.finish()?);
@@ -404,43 +414,19 @@ pub fn calibrate(a: CalibrateArgs, start: Instant) -> Res<ExitCode> {
         min_acceptance,
     } = a;
     let root = pool(common.threads)?;
-    if replicates == 0 || budget == 0 {
-        return Err("--replicates and --budget must be at least 1".into());
-    }
     let abc = match method {
         Method::Point => None,
-        Method::Abc => {
-            if !(alpha > 0.0 && alpha < 1.0) {
-                return Err(
-                    format!("--alpha must be between 0 and 1 (exclusive), got {alpha}").into(),
-                );
-            }
-            if !(0.0..=1.0).contains(&min_acceptance) {
-                return Err(format!(
-                    "--min-acceptance must be between 0 and 1, got {min_acceptance}"
-                )
-                .into());
-            }
-            if particles < 2 || budget < particles {
-                return Err(format!(
-                    "ABC needs --particles of at least 2 and a --budget of at least the particles: got {particles} particles, budget {budget}"
-                )
-                .into());
-            }
-            Some(paymarket::calibrate::abc::AbcSettings {
-                particles: particles as usize,
-                alpha,
-                min_acceptance,
-                budget: budget as usize,
-            })
-        }
+        Method::Abc => Some(paymarket::calibrate::abc::AbcSettings {
+            particles: particles as usize,
+            alpha,
+            min_acceptance,
+            budget: budget as usize,
+        }),
     };
-    if !(users_weight.is_finite() && users_weight >= 0.0) {
-        return Err(format!("--users-weight must be 0 or more, got {users_weight}").into());
-    }
     let defaults = paymarket::calibrate::Settings::default();
     let job = paymarket::calibrate::Job {
         scenario_path: scenario,
+        scenario_text: None,
         targets_dir: targets,
         parameters: params,
         settings: paymarket::calibrate::Settings {
@@ -451,9 +437,10 @@ pub fn calibrate(a: CalibrateArgs, start: Instant) -> Res<ExitCode> {
             merchants: size.merchants.unwrap_or(defaults.merchants),
             users_weight,
             budget: budget as usize,
+            watch: None,
         },
         report_replicates,
-        out: common.out.clone(),
+        out: Some(common.out.clone()),
         write_scenario,
         command: command_line().join(" "),
         progress: !common.quiet,
@@ -466,11 +453,13 @@ pub fn calibrate(a: CalibrateArgs, start: Instant) -> Res<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
         print!("{}", report.text());
-        eprintln!(
-            "calibrated scenario written to {}, its posterior sample to {}",
-            report.scenario_file.display(),
-            report.posterior_file.display()
-        );
+        if let (Some(file), Some(beside)) = (&report.scenario_file, &report.posterior_file) {
+            eprintln!(
+                "calibrated scenario written to {}, its posterior sample to {}",
+                file.display(),
+                beside.display()
+            );
+        }
         done("calibration", start, &common.out);
         return Ok(ExitCode::SUCCESS);
     }
@@ -479,10 +468,9 @@ pub fn calibrate(a: CalibrateArgs, start: Instant) -> Res<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     print!("{}", report.text());
-    eprintln!(
-        "calibrated scenario written to {}",
-        report.scenario_file.display()
-    );
+    if let Some(file) = &report.scenario_file {
+        eprintln!("calibrated scenario written to {}", file.display());
+    }
     done("calibration", start, &common.out);
     Ok(ExitCode::SUCCESS)
 }
@@ -546,10 +534,10 @@ pub fn compare(a: CompareArgs, start: Instant) -> Res<ExitCode> {
         &extra,
     )?;
     record_particles(&mut set, &common.out, &plan)?;
-    let effects = with_runs(&mut set, reps.summary_only, |rec| {
+    let effects = with_runs(&mut set, &reps, |rec| {
         experiment::compare(&b, &a, &plan, fork_at, rec)
     })?;
-    set.add(write_comparison(&common.out, &effects)?);
+    set.add(write_comparison(&common.out, &effects, reps.format)?);
     if !reps.no_charts {
         set.add(charts::compare(&common.out, &effects, &a)?);
     }

@@ -78,6 +78,10 @@ pub struct RunArgs {
     /// `paymarket resume` continues it.
     #[arg(long, value_name = "YYYY-MM")]
     pub checkpoint_at: Option<Month>,
+    /// Format of the table files: `csv`, or `parquet` (typed columns, nulls for empty cells,
+    /// zstd; the schema is in docs/OUTPUT.md).
+    #[arg(long, default_value = "csv", value_name = "FORMAT")]
+    pub format: paymarket::record::Format,
 }
 
 /// The arguments of `paymarket resume`.
@@ -257,6 +261,10 @@ pub struct Reps {
     /// Do not draw SVG charts.
     #[arg(long)]
     pub no_charts: bool,
+    /// Format of the table files: `csv`, or `parquet` (typed columns, nulls for empty cells,
+    /// zstd; the schema is in docs/OUTPUT.md).
+    #[arg(long, default_value = "csv", value_name = "FORMAT")]
+    pub format: paymarket::record::Format,
     /// A posterior sample (`posterior.csv` from `calibrate --method abc`): each replicate runs
     /// with one parameter vector drawn by weight, so the bands include parameter uncertainty.
     #[arg(long, value_name = "FILE")]

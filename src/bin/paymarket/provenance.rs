@@ -102,12 +102,22 @@ pub fn reps_args(plan: &Plan, reps: &Reps) -> Vec<String> {
     if reps.no_charts {
         a.push("--no-charts".into());
     }
+    if reps.format != paymarket::record::Format::Csv {
+        a.extend(["--format".into(), reps.format.to_string()]);
+    }
     a
 }
 
 /// The arguments that make a run again from its resolved scenario.
-pub fn run_args(panel: Option<f64>, checkpoint_at: Option<Month>) -> Vec<String> {
+pub fn run_args(
+    panel: Option<f64>,
+    checkpoint_at: Option<Month>,
+    format: paymarket::record::Format,
+) -> Vec<String> {
     let mut a = vec!["run".to_string(), RESOLVED.into()];
+    if format != paymarket::record::Format::Csv {
+        a.extend(["--format".into(), format.to_string()]);
+    }
     if let Some(f) = panel {
         a.extend(["--panel".into(), f.to_string()]);
     }
