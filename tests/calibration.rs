@@ -32,6 +32,17 @@ fn setup() -> (
     (s, targets, ps, st)
 }
 
+/// A parameter file in `dir` calibrating Tenpay's brand on [-1, 1]; returns its path.
+fn brand_parameter(dir: &Path) -> std::path::PathBuf {
+    let params = dir.join("params.toml");
+    std::fs::write(
+        &params,
+        "[[parameter]]\npath = \"platform.tenpay.brand\"\nlo = -1.0\nhi = 1.0\nwhy = \"test\"\n",
+    )
+    .unwrap();
+    params
+}
+
 #[test]
 fn the_search_is_deterministic_for_a_seed_and_budget_and_never_worse_than_the_start() {
     let (s, targets, ps, st) = setup();
@@ -72,13 +83,7 @@ fn a_watched_calibration_counts_its_runs_its_frames_are_its_files_and_it_stops()
     use std::sync::Arc;
     let (_, _, _, st) = setup();
     let dir = common::tmp_dir("calibration", "watched");
-    let params = dir.join("params.toml");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(
-        &params,
-        "[[parameter]]\npath = \"platform.tenpay.brand\"\nlo = -1.0\nhi = 1.0\nwhy = \"test\"\n",
-    )
-    .unwrap();
+    let params = brand_parameter(&dir);
     let text = std::fs::read_to_string("data/scenarios/china_2012_2021.toml").unwrap();
     let job = |watch: Arc<Watch>, out: Option<std::path::PathBuf>| paymarket::calibrate::Job {
         scenario_path: "history.toml".into(),
@@ -159,14 +164,8 @@ fn a_watched_calibration_counts_its_runs_its_frames_are_its_files_and_it_stops()
 #[test]
 fn the_workflow_writes_a_scenario_that_reads_back_calibrated() {
     let (_, _, _, st) = setup();
-    let dir = std::env::temp_dir().join(format!("paymarket-cal-{}", std::process::id()));
-    let params = dir.join("params.toml");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(
-        &params,
-        "[[parameter]]\npath = \"platform.tenpay.brand\"\nlo = -1.0\nhi = 1.0\nwhy = \"test\"\n",
-    )
-    .unwrap();
+    let dir = common::tmp_dir("calibration", "workflow");
+    let params = brand_parameter(&dir);
     let job = paymarket::calibrate::Job {
         scenario_path: "data/scenarios/china_2012_2021.toml".into(),
         scenario_text: None,

@@ -4,8 +4,8 @@
 mod common;
 
 use common::{base, event, pj};
-use paymarket::experiment::{compare, ensemble, Plan, SummaryWriter};
-use paymarket::record::{Collect, CSV_FILES};
+use paymarket::experiment::{compare, ensemble, Plan, SummaryWriter, SUMMARY_FILES};
+use paymarket::record::{run_files, Collect, FileRecorder, Format, CSV_FILES};
 use paymarket::sweep::{set_path, sweep, Design};
 use paymarket::{CsvRecorder, Scenario, Simulation};
 use std::path::{Path, PathBuf};
@@ -21,12 +21,6 @@ fn read_all(dir: &Path, names: &[&str]) -> Vec<Vec<u8>> {
         .collect()
 }
 
-const SUMMARY_FILES: [&str; 3] = [
-    "summary_platforms.csv",
-    "summary_market.csv",
-    "summary_channels.csv",
-];
-
 fn small() -> Scenario {
     let mut s = base();
     s.agents.users = 5_000;
@@ -34,7 +28,9 @@ fn small() -> Scenario {
     s
 }
 
-fn ensemble_files(threads: usize, dir: &Path) -> Vec<Vec<u8>> {
+/// An ensemble's per-run and summary files in `format` on `threads` threads: their bytes, in
+/// the order of the run tables, then the summaries.
+fn ensemble_files(threads: usize, dir: &Path, format: Format) -> Vec<Vec<u8>> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
@@ -45,27 +41,40 @@ fn ensemble_files(threads: usize, dir: &Path) -> Vec<Vec<u8>> {
             seed: 42,
             ..Plan::default()
         };
-        let mut runs = CsvRecorder::create(dir).unwrap();
+        let mut runs = FileRecorder::create_as(dir, format).unwrap();
         let summary = ensemble(&small(), &plan, &mut [&mut runs]).unwrap();
-        let mut w = SummaryWriter::create(dir, &[], paymarket::record::Format::Csv).unwrap();
+        let mut w = SummaryWriter::create(dir, &[], format).unwrap();
         w.write(&summary, &[]).unwrap();
         w.finish().unwrap();
     });
-    let mut names: Vec<&str> = CSV_FILES.to_vec();
-    names.extend(SUMMARY_FILES);
+    let mut names = run_files(format);
+    names.extend(SUMMARY_FILES.map(|t| format.file(t)));
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
     read_all(dir, &names)
 }
 
+/// The same files, CSV and Parquet, on 1 and 2 threads.
 #[test]
 fn ensembles_reproduce_byte_for_byte_on_1_and_2_threads() {
-    let (d1, d2) = (tmp("ens1"), tmp("ens2"));
-    let one = ensemble_files(1, &d1);
-    let two = ensemble_files(2, &d2);
-    for (k, (a, b)) in one.iter().zip(&two).enumerate() {
-        // events.csv (k = 3) has only its header: the scenario has no events.
-        assert!(a.len() > 100 || k == 3, "file {k} is empty");
-        assert!(a == b, "file {k} differs between 1 and 2 threads");
+    let mut csv = Vec::new();
+    for format in [Format::Csv, Format::Parquet] {
+        let name = format.name();
+        let (d1, d2) = (tmp(&format!("ens1-{name}")), tmp(&format!("ens2-{name}")));
+        let one = ensemble_files(1, &d1, format);
+        let two = ensemble_files(2, &d2, format);
+        assert_eq!(one.len(), 9, "five run tables and four summaries");
+        for (k, (a, b)) in one.iter().zip(&two).enumerate() {
+            // events (k = 3) has no rows: the scenario has no events.
+            assert!(a.len() > 100 || k == 3, "{name} file {k} is empty");
+            assert!(a == b, "{name} file {k} differs between 1 and 2 threads");
+        }
+        if format == Format::Csv {
+            csv = one;
+        }
+        let _ = std::fs::remove_dir_all(d1);
+        let _ = std::fs::remove_dir_all(d2);
     }
+    let one = csv;
     // The per-run rows carry runs 0..5, and replicates differ.
     let text = String::from_utf8(one[0].clone()).unwrap();
     let last_month: Vec<&str> = text.lines().filter(|l| l.contains(",2021-12,a,")).collect();
@@ -81,8 +90,6 @@ fn ensembles_reproduce_byte_for_byte_on_1_and_2_threads() {
         users.windows(2).all(|w| w[0] != w[1]),
         "replicates repeat: {users:?}"
     );
-    let _ = std::fs::remove_dir_all(d1);
-    let _ = std::fs::remove_dir_all(d2);
 }
 
 #[test]

@@ -6,21 +6,13 @@ use paymarket::experiment::{
 };
 use paymarket::output::number;
 use paymarket::record::{CsvRecorder, Frame, Frames, Values};
-use paymarket::{Scenario, Simulation};
+use paymarket::Simulation;
 use std::path::{Path, PathBuf};
 
-/// A fresh directory under the system's temporary one.
-fn temp(label: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("paymarket-frames-{}-{label}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
+mod common;
 
-fn small(path: &str, users: u64) -> Scenario {
-    let mut s = Scenario::load(path).unwrap();
-    s.agents.users = users;
-    s.agents.merchants = users / 10;
-    s
+fn temp(label: &str) -> PathBuf {
+    common::tmp_dir("frames", label)
 }
 
 /// `frame` holds `dir/NAME.csv` cell for cell: the same header, rows and cells, a number
@@ -59,7 +51,7 @@ fn frames_are_the_csv_files_cell_for_cell() {
         "data/scenarios/china_2012_2021_calibrated.toml",
         "data/scenarios/duopoly.toml",
     ] {
-        let s = small(path, 3000);
+        let s = common::sized(path, 3000);
         let dir = temp(&s.name);
         let mut csv = CsvRecorder::create(&dir).unwrap().without_manifest();
         let mut frames = Frames::default();
@@ -83,8 +75,8 @@ fn frames_are_the_csv_files_cell_for_cell() {
 /// ensemble's summary frames hold its summary's rows.
 #[test]
 fn summary_and_effect_frames_are_the_csv_files() {
-    let base = small("data/scenarios/duopoly.toml", 2000);
-    let alt = small("tests/fixtures/reference/duopoly_no_order.toml", 2000);
+    let base = common::sized("data/scenarios/duopoly.toml", 2000);
+    let alt = common::sized("tests/fixtures/reference/duopoly_no_order.toml", 2000);
     let plan = Plan {
         replicates: 3,
         ..Plan::default()
@@ -123,7 +115,7 @@ fn a_stopped_watch_stops_an_ensemble_at_the_next_run() {
             Ok(())
         }
     }
-    let s = small("data/scenarios/duopoly.toml", 500);
+    let s = common::sized("data/scenarios/duopoly.toml", 500);
     let watch = Arc::new(Watch::default());
     let plan = Plan {
         replicates: 5,

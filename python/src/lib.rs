@@ -367,7 +367,8 @@ impl Experiment<'_, '_> {
 
 /// Runs an experiment on another thread while this one, holding the interpreter between
 /// naps, reports the runs done to `progress(done, total, None)` and checks for Ctrl-C: a signal
-/// stops the experiment after its runs in flight ([`Watch::stop`]) and is raised here.
+/// stops the experiment between months of its runs in flight ([`Watch::stop`]) and is raised
+/// here.
 fn watched<T: Send>(
     py: Python<'_>,
     total: Option<u64>,

@@ -7,7 +7,6 @@
 use super::targets::*;
 use super::Settings;
 use crate::error::Result;
-use crate::experiment::run_valid;
 use crate::output::number as num;
 use crate::record::MonthReport;
 use crate::scenario::Scenario;
@@ -199,7 +198,7 @@ pub fn evaluate(candidate: &Scenario, targets: &[Target], st: &Settings) -> Resu
     st.check_watch()?;
     // Replicates in parallel (or over MPI ranks); NaN travels as `None` between ranks.
     let runs: Vec<Vec<Option<f64>>> = crate::experiment::dist::map_all(st.replicates, |r| {
-        let reports = run_valid(plan.replicate_valid(&s, r)?, r)?;
+        let reports = plan.run_replicate(&s, r)?;
         st.count_run();
         Ok(targets
             .iter()

@@ -7,7 +7,7 @@
 use super::ensemble::{
     cell_keys, key_columns, layout, values, Cell, Summary, SummaryWriter, TABLES,
 };
-use super::{feed, for_each_replicate, run_valid, Plan, Progress};
+use super::{feed, for_each_replicate, Plan, Progress};
 use crate::error::{Error, Result};
 use crate::month::Month;
 use crate::record::{Format, Frame, Kind, MonthReport, Recorder, TableWriter, Value};
@@ -199,15 +199,13 @@ pub fn compare(
         plan.in_flight(),
         &mut progress,
         |r| match fork_at {
-            None => Ok((
-                run_valid(plan.replicate_valid(&vb, r)?, r)?,
-                run_valid(plan.replicate_valid(&va, r)?, r)?,
-            )),
+            None => Ok((plan.run_replicate(&vb, r)?, plan.run_replicate(&va, r)?)),
             Some(f) => forked_pair(
                 plan.replicate_valid(&vb, r)?,
                 plan.replicate_valid(&va, r)?,
                 r,
                 f,
+                plan.watch.as_deref(),
             ),
         },
         |_, (b, a)| {
@@ -228,10 +226,12 @@ pub(crate) fn forked_pair(
     alternative: ValidScenario,
     run: u64,
     fork_at: Month,
+    watch: Option<&super::Watch>,
 ) -> Result<(Vec<MonthReport>, Vec<MonthReport>)> {
     let mut sim = Simulation::from_valid(baseline)?.with_run(run);
     let mut past = Vec::new();
     while sim.month() < fork_at {
+        super::check(watch)?;
         match sim.step()? {
             Some(r) => past.push(r.clone()),
             None => break,
@@ -246,11 +246,14 @@ pub(crate) fn forked_pair(
             r
         })
         .collect();
-    while let Some(r) = sim.step()? {
-        past.push(r.clone());
-    }
-    while let Some(r) = branch.step()? {
-        alt.push(r.clone());
+    for (world, rows) in [(&mut sim, &mut past), (&mut branch, &mut alt)] {
+        loop {
+            super::check(watch)?;
+            match world.step()? {
+                Some(r) => rows.push(r.clone()),
+                None => break,
+            }
+        }
     }
     Ok((past, alt))
 }

@@ -4,7 +4,7 @@
 //! Owns: `ensemble`, `Summary`, `Cell`, `SummaryWriter`, `SummaryFrames`, `visit_metrics`. Reads: the runner of
 //! this folder, month reports. Never: the rules, the agents.
 
-use super::{feed, for_each_replicate, run_valid, Plan, Progress};
+use super::{feed, for_each_replicate, Plan, Progress};
 use crate::error::{Error, Result};
 use crate::month::Month;
 use crate::record::columns::{DEFAULT, MARKET, PLATFORM};
@@ -213,7 +213,7 @@ pub fn ensemble(
         plan.replicates,
         plan.in_flight(),
         &mut progress,
-        |r| run_valid(plan.replicate_valid(&valid, r)?, r),
+        |r| plan.run_replicate(&valid, r),
         |_, reports| {
             feed(recorders, &reports)?;
             summary.add_run(&reports)

@@ -62,13 +62,16 @@ pub struct Plan {
     /// [`Draws::pick`]: posterior::Draws::pick
     pub posterior: Option<std::sync::Arc<posterior::Draws>>,
     /// Another thread's view of the experiment while it runs: the runs done, and a flag that
-    /// stops it after the runs in flight (the Python package's progress bars and Ctrl-C).
+    /// stops it between months of the runs in flight (the Python package's progress bars and
+    /// Ctrl-C).
     pub watch: Option<std::sync::Arc<Watch>>,
 }
 
 /// What another thread sees of a running experiment ([`Plan::watch`]): the runs done so far,
-/// and a flag that stops it. Stopping is checked as each run is taken, in replicate order; the
-/// experiment then returns [`crate::Error::Stopped`] and writes nothing more.
+/// and a flag that stops it. Stopping is checked between the months of every run in flight and
+/// as each run is taken, in replicate order; the experiment then returns
+/// [`crate::Error::Stopped`] with the runs taken (a deterministic count: the runs before the
+/// first one not taken) and writes nothing more.
 ///
 /// ```
 /// use paymarket::experiment::{ensemble, Plan, Watch};
@@ -97,7 +100,8 @@ impl Watch {
         self.done.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// Asks the experiment to stop once its runs in flight are taken.
+    /// Asks the experiment to stop: its runs in flight stop between months, and it returns
+    /// [`Error::Stopped`] with the runs taken until then.
     pub fn stop(&self) {
         self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
     }
@@ -148,6 +152,12 @@ impl Plan {
             at_once,
             scenario.contexts.len().max(1),
         )
+    }
+
+    /// Replicate `r` of a validated scenario run to its end, stopped between months once the
+    /// plan's watch is ([`Error::Stopped`]).
+    pub fn run_replicate(&self, scenario: &ValidScenario, r: u64) -> Result<Vec<MonthReport>> {
+        run_watched(self.replicate_valid(scenario, r)?, r, self.watch.as_deref())
     }
 
     /// [`Plan::replicate`] of a validated scenario.
@@ -249,17 +259,21 @@ where
     T: Send + serde::Serialize + serde::de::DeserializeOwned,
 {
     let mut taken = 0;
-    crate::experiment::dist::for_each_ordered(count, in_flight, work, |r, t| {
+    let total = progress.total;
+    let stopped = |taken| crate::Error::Stopped { done: taken, total };
+    let result = crate::experiment::dist::for_each_ordered(count, in_flight, work, |r, t| {
         if progress.watch.as_ref().is_some_and(|w| w.stopped()) {
-            return Err(crate::Error::Stopped {
-                done: taken,
-                total: progress.total,
-            });
+            return Err(stopped(taken));
         }
         take(r, t)?;
         taken += 1;
         progress.advance(1);
         Ok(())
+    });
+    // A run stopped between its months ([`run_watched`]) says how many runs were taken.
+    result.map_err(|e| match e {
+        crate::Error::Stopped { .. } => stopped(taken),
+        e => e,
     })
 }
 
@@ -283,12 +297,33 @@ pub fn run_valid(scenario: ValidScenario, run: u64) -> Result<Vec<MonthReport>> 
             "run {run} failed on purpose (PAYMARKET_FAIL_RUN={run})"
         )));
     }
+    run_watched(scenario, run, None)
+}
+
+/// [`run_valid`], stopped between months once `watch` is: then [`Error::Stopped`] (its counts
+/// filled in by the experiment that ran it).
+pub(crate) fn run_watched(
+    scenario: ValidScenario,
+    run: u64,
+    watch: Option<&Watch>,
+) -> Result<Vec<MonthReport>> {
     let mut sim = Simulation::from_valid(scenario)?.with_run(run);
     let mut out = Vec::with_capacity(sim.scenario().months());
-    while let Some(r) = sim.step()? {
-        out.push(r.clone());
+    loop {
+        check(watch)?;
+        match sim.step()? {
+            Some(r) => out.push(r.clone()),
+            None => return Ok(out),
+        }
     }
-    Ok(out)
+}
+
+/// [`Error::Stopped`] (counts to be filled in) once `watch` is stopped.
+pub(crate) fn check(watch: Option<&Watch>) -> Result<()> {
+    match watch {
+        Some(w) if w.stopped() => Err(Error::Stopped { done: 0, total: 0 }),
+        _ => Ok(()),
+    }
 }
 
 fn feed(recorders: &mut [&mut dyn Recorder], reports: &[MonthReport]) -> Result<()> {
@@ -298,4 +333,27 @@ fn feed(recorders: &mut [&mut dyn Recorder], reports: &[MonthReport]) -> Result<
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{run_watched, Watch};
+    use crate::scenario::Scenario;
+
+    /// A run under a watch steps every month while the watch runs and none once it is
+    /// stopped: the check sits between months.
+    #[test]
+    fn a_watched_run_stops_between_months() {
+        let mut s = Scenario::load("data/scenarios/duopoly.toml").unwrap();
+        s.agents.users = 500;
+        s.agents.merchants = 50;
+        let months = s.months();
+        let valid = s.into_valid().unwrap();
+        let watch = Watch::default();
+        let all = run_watched(valid.clone(), 0, Some(&watch)).unwrap();
+        assert_eq!(all.len(), months);
+        watch.stop();
+        let stopped = run_watched(valid, 0, Some(&watch));
+        assert!(matches!(stopped, Err(crate::Error::Stopped { .. })));
+    }
 }

@@ -19,7 +19,7 @@
 //! Owns: `Design` (grid, list, Latin hypercube, from the tool's flags) and `sweep`. Reads:
 //! scenario paths, the runner. Never: the rules.
 
-use super::{for_each_replicate, run_valid, Plan, Progress, Summary};
+use super::{for_each_replicate, Plan, Progress, Summary};
 use crate::error::{Error, Result};
 use crate::rng::{mix64, u01};
 use crate::scenario::{Scenario, ValidScenario};
@@ -257,7 +257,7 @@ pub fn sweep(
         &mut progress,
         |i| {
             let (k, r) = ((i / r_n) as usize, i % r_n);
-            run_valid(plan.replicate_valid(&settings[k], r)?, r)
+            plan.run_replicate(&settings[k], r)
         },
         |i, reports| {
             summary.add_run(&reports)?;

@@ -116,6 +116,14 @@ pub fn tmp_dir(suite: &str, name: &str) -> PathBuf {
     d
 }
 
+/// The scenario file at `path` with `users` users and a tenth as many merchants.
+pub fn sized(path: &str, users: u64) -> Scenario {
+    let mut s = Scenario::load(path).unwrap();
+    s.agents.users = users;
+    s.agents.merchants = users / 10;
+    s
+}
+
 /// The base scenario written to `dir/base.toml`; returns the path.
 pub fn base_file(dir: &Path) -> String {
     let p = dir.join("base.toml");

@@ -327,7 +327,7 @@ def ensemble(
     ``posterior`` (a ``*_posterior.csv`` written by ``calibrate --method abc``) draws one
     parameter vector per replicate, so the bands include parameter uncertainty. ``runs=True``
     also returns every run's tables. ``progress`` shows the runs done (tqdm if installed, else
-    a line on stderr; ``False`` silences it); Ctrl-C stops it after the runs in flight and
+    a line on stderr; ``False`` silences it); Ctrl-C stops it between months of the runs in flight and
     raises ``KeyboardInterrupt``.
     """
     scenario = _scenario(scenario)
