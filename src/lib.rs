@@ -59,6 +59,8 @@ pub mod policy;
 pub mod record;
 pub mod rng;
 pub mod scenario;
+#[cfg(feature = "serve")]
+pub mod serve;
 pub mod sim;
 pub mod social;
 pub mod stats;

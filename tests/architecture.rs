@@ -29,6 +29,7 @@ const LAYERS: &[(u8, &str)] = &[
     (7, "experiment"),
     (8, "calibrate"),
     (8, "chart"),
+    (9, "serve"),
 ];
 
 /// Imports within a layer that the design names: the user and merchant rules read the payment

@@ -77,6 +77,21 @@ fn bad_options_exit_non_zero_with_a_reason() {
         ),
         (vec!["run", &f], 2, "--out"),
         (
+            vec!["serve", &f, "--users", "2e6", "--port", "0"],
+            1,
+            "within --max-users",
+        ),
+        (
+            vec!["serve", "no/such/file.toml", "--port", "0"],
+            1,
+            "no/such/file.toml",
+        ),
+        (
+            vec!["serve", &f, "--host", "no.such.host.invalid", "--port", "0"],
+            1,
+            "cannot listen on no.such.host.invalid",
+        ),
+        (
             vec!["run", &f, "--format", "xml", "--out", &out_dir],
             2,
             "choose csv or parquet",

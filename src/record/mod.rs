@@ -23,7 +23,7 @@ mod table;
 
 pub use self::csv::*;
 pub use frame::{Frame, Frames, Kind, Value, Values};
-pub use table::{write_frame, Format, TableWriter};
+pub use table::{frame_bytes, write_frame, Format, TableWriter};
 
 /// One platform in one month.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -177,6 +177,27 @@ impl TableWriter {
     }
 }
 
+/// A whole frame as the bytes of its file in `format` (for a download rather than a file).
+pub fn frame_bytes(frame: &Frame, format: Format) -> Result<Vec<u8>> {
+    match format.check()? {
+        Format::Csv => {
+            let mut w = csv::Writer::from_writer(Vec::new());
+            let failed = |e: csv::Error| Error::Config(format!("table {} as CSV: {e}", frame.name));
+            w.write_record(frame.names()).map_err(failed)?;
+            for k in 0..frame.rows() {
+                w.write_record(frame.row(k).iter().map(Value::text))
+                    .map_err(failed)?;
+            }
+            w.into_inner()
+                .map_err(|e| Error::Config(format!("table {} as CSV: {e}", frame.name)))
+        }
+        #[cfg(feature = "parquet")]
+        Format::Parquet => parquet_file::bytes(frame),
+        #[cfg(not(feature = "parquet"))]
+        Format::Parquet => unreachable!("checked above"),
+    }
+}
+
 /// Writes a whole frame as `dir/NAME.EXT` (its name the frame's) and returns the file name.
 pub fn write_frame(dir: &Path, frame: &Frame, format: Format) -> Result<String> {
     let mut w = TableWriter::open(dir, frame.name, &frame.header(), format)?;
@@ -198,6 +219,32 @@ mod parquet_file {
     use std::fs::File;
     use std::path::Path;
     use std::sync::Arc;
+
+    /// The files' writer properties: zstd level 3, text and integer columns
+    /// dictionary-encoded, number columns plain.
+    fn properties(header: &[(String, Kind)]) -> parquet::errors::Result<WriterProperties> {
+        let mut props = WriterProperties::builder()
+            .set_compression(Compression::ZSTD(ZstdLevel::try_new(3)?))
+            .set_dictionary_enabled(true);
+        for (name, kind) in header {
+            if *kind == Kind::Number {
+                props = props.set_column_dictionary_enabled(ColumnPath::from(name.as_str()), false);
+            }
+        }
+        Ok(props.build())
+    }
+
+    /// A whole frame as the bytes of a Parquet file.
+    pub(super) fn bytes(frame: &Frame) -> Result<Vec<u8>> {
+        let failed = |e: parquet::errors::ParquetError| {
+            Error::Config(format!("table {} as Parquet: {e}", frame.name))
+        };
+        let props = properties(&frame.header()).map_err(failed)?;
+        let mut w = ArrowWriter::try_new(Vec::new(), Arc::new(schema(frame)), Some(props))
+            .map_err(failed)?;
+        w.write(&record_batch(frame)?).map_err(failed)?;
+        w.into_inner().map_err(failed)
+    }
 
     /// Rows gathered before they go to the writer as one record batch.
     const BATCH: usize = 8192;
@@ -222,19 +269,12 @@ mod parquet_file {
             let (staged, file) = Staged::create(path)?;
             // The frame's name is only a label: the file is named by `path`.
             let rows = Frame::with_columns("table", header);
-            let mut props = WriterProperties::builder()
-                .set_compression(Compression::ZSTD(
-                    ZstdLevel::try_new(3).map_err(|e| failed(path, e))?,
-                ))
-                .set_dictionary_enabled(true);
-            for (name, kind) in header {
-                if *kind == Kind::Number {
-                    props =
-                        props.set_column_dictionary_enabled(ColumnPath::from(name.as_str()), false);
-                }
-            }
-            let writer = ArrowWriter::try_new(file, Arc::new(schema(&rows)), Some(props.build()))
-                .map_err(|e| failed(path, e))?;
+            let writer = ArrowWriter::try_new(
+                file,
+                Arc::new(schema(&rows)),
+                Some(properties(header).map_err(|e| failed(path, e))?),
+            )
+            .map_err(|e| failed(path, e))?;
             Ok(ParquetTable {
                 staged,
                 rows,

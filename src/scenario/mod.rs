@@ -382,6 +382,11 @@ pub struct Event {
     /// `brand`: the new brand offset `θ_{j,κ}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offset: Option<f64>,
+    /// A label shared by events that belong together (the several events of one order, say
+    /// `miit_2021`): the explorer (`paymarket serve`) switches and moves them together. It does
+    /// not change the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
 }
 
 impl Default for Month {

@@ -560,6 +560,61 @@ pub fn compare(a: CompareArgs, start: Instant) -> Res<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The scenario `paymarket serve` explores without a file: the calibrated history.
+#[cfg(feature = "serve")]
+const HISTORY: &str = include_str!("../../../data/scenarios/china_2012_2021_calibrated.toml");
+
+/// `paymarket serve`.
+#[cfg(feature = "serve")]
+pub fn serve(a: ServeArgs) -> Res<ExitCode> {
+    use paymarket::serve::{api::Limits, Config, Server};
+    pool(a.threads)?;
+    let scenario = match &a.scenario {
+        Some(p) => Scenario::load(p)?,
+        None => Scenario::from_toml_str(HISTORY, "the built-in calibrated history")?,
+    };
+    let merchants = a.merchants.unwrap_or(a.users / 10);
+    let mut config = Config::new(scenario);
+    config.host = a.host.clone();
+    config.port = a.port;
+    config.users = a.users;
+    config.merchants = merchants;
+    config.limits = Limits {
+        max_users: a.max_users,
+        max_merchants: a.max_merchants,
+        max_replicates: a.max_replicates,
+        ..Limits::default()
+    };
+    if a.users > a.max_users || merchants > a.max_merchants {
+        return Err(format!(
+            "--users {} and --merchants {merchants} must be within --max-users {} and --max-merchants {}",
+            a.users, a.max_users, a.max_merchants
+        )
+        .into());
+    }
+    let loopback = a
+        .host
+        .parse::<std::net::IpAddr>()
+        .map(|ip| ip.is_loopback())
+        .unwrap_or(a.host == "localhost");
+    let server = Server::bind(config)?;
+    let address = server.address()?;
+    if !loopback {
+        eprintln!(
+            "warning: listening on {address}: anyone who can reach this port can run simulations \
+             on this machine (within --max-users and --max-replicates)"
+        );
+    }
+    let shown = if loopback {
+        format!("http://127.0.0.1:{}", address.port())
+    } else {
+        format!("http://{address}")
+    };
+    println!("paymarket explorer at {shown}  (Ctrl-C stops it)");
+    server.run();
+    Ok(ExitCode::SUCCESS)
+}
+
 #[cfg(feature = "charts")]
 mod charts {
     use super::Res;

@@ -57,6 +57,44 @@ enum Command {
     Rerun(RerunArgs),
     /// Check a scenario file and print every problem found; exit 0 when it is valid.
     Validate(ValidateArgs),
+    /// Explore a scenario in the browser: a local web page that runs the engine as you switch
+    /// events off, move them, change their numbers or the behavioural parameters, and draws
+    /// the market month by month (against the original, with the paired effect's 95% band, on
+    /// request). Serves on 127.0.0.1 unless --host says otherwise.
+    #[cfg(feature = "serve")]
+    Serve(ServeArgs),
+}
+
+/// The arguments of `paymarket serve`.
+#[cfg(feature = "serve")]
+#[derive(Args)]
+pub struct ServeArgs {
+    /// The scenario file (TOML); default: the calibrated 2012–2021 history, built in.
+    pub scenario: Option<PathBuf>,
+    /// Port (0: any free one; the address is printed).
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// Interface to listen on. Anything but loopback lets other machines run simulations here.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// User agents of a run by default (the page can change it up to --max-users).
+    #[arg(long, default_value_t = 50_000, value_parser = count)]
+    pub users: u64,
+    /// Merchant agents of a run by default (default: a tenth of --users).
+    #[arg(long, value_parser = count)]
+    pub merchants: Option<u64>,
+    /// User agents a page may ask for at most.
+    #[arg(long, default_value_t = 1_000_000, value_parser = count)]
+    pub max_users: u64,
+    /// Merchant agents a page may ask for at most.
+    #[arg(long, default_value_t = 100_000, value_parser = count)]
+    pub max_merchants: u64,
+    /// Replicates a page may ask for at most.
+    #[arg(long, default_value_t = 20, value_parser = count)]
+    pub max_replicates: u64,
+    /// Worker threads (default: all cores).
+    #[arg(long, value_name = "T")]
+    pub threads: Option<usize>,
 }
 /// The arguments of `paymarket run`.
 #[derive(Args)]
@@ -338,5 +376,7 @@ fn dispatch(cli: Cli) -> Res<ExitCode> {
         Command::Sweep(a) => commands::sweep(a, start),
         Command::Calibrate(a) => commands::calibrate(a, start),
         Command::Compare(a) => commands::compare(a, start),
+        #[cfg(feature = "serve")]
+        Command::Serve(a) => commands::serve(a),
     }
 }
