@@ -435,3 +435,137 @@ pub fn band_fit_chart(
     };
     draw(path, &frame, &lines, &points)
 }
+
+/// `sensitivity_K.svg` for output `K` of a sensitivity analysis: for Morris, μ* against σ
+/// (a point per parameter, labelled, with μ*'s interval as a bar); for Sobol, each
+/// parameter's first-order (dark) and total-order (light) index with their intervals. Returns
+/// the file names.
+pub fn sensitivity_chart(
+    dir: &Path,
+    report: &crate::experiment::sensitivity::Report,
+) -> Result<Vec<String>> {
+    let mut outputs: Vec<&str> = Vec::new();
+    for r in &report.rows {
+        if !outputs.contains(&r.output.as_str()) {
+            outputs.push(&r.output);
+        }
+    }
+    let mut names = Vec::new();
+    for (k, output) in outputs.iter().enumerate() {
+        let name = format!("sensitivity_{k}.svg");
+        let path = dir.join(&name);
+        let err = |e: String| Error::Config(format!("drawing {}: {e}", path.display()));
+        let rows: Vec<_> = report.rows.iter().filter(|r| r.output == *output).collect();
+        let get = |param: &str, index: &str| {
+            rows.iter()
+                .find(|r| r.parameter == param && r.index == index)
+                .map(|r| r.estimate)
+        };
+        let mut params: Vec<&str> = Vec::new();
+        for r in &rows {
+            if !params.contains(&r.parameter.as_str()) {
+                params.push(&r.parameter);
+            }
+        }
+        let tmp = crate::output::partial_name(&path);
+        let root = SVGBackend::new(&tmp, (960, 540)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| err(e.to_string()))?;
+        let morris = rows.first().is_some_and(|r| r.method == "morris");
+        let finite = |x: f64| if x.is_finite() { x } else { 0.0 };
+        if morris {
+            let pts: Vec<(f64, f64, f64, &str)> = params
+                .iter()
+                .filter_map(|p| {
+                    let (m, s) = (get(p, "mu_star")?, get(p, "sigma")?);
+                    Some((finite(m.estimate), finite(s.estimate), finite(m.hi), *p))
+                })
+                .collect();
+            let xmax = pts
+                .iter()
+                .map(|p| p.2.max(p.0))
+                .fold(0.0, f64::max)
+                .max(1e-12)
+                * 1.1;
+            let ymax = pts.iter().map(|p| p.1).fold(0.0, f64::max).max(1e-12) * 1.1;
+            let mut chart = ChartBuilder::on(&root)
+                .caption(format!("Morris: {output}"), ("sans-serif", 20))
+                .margin(12)
+                .x_label_area_size(36)
+                .y_label_area_size(72)
+                .build_cartesian_2d(0.0..xmax, 0.0..ymax)
+                .map_err(|e| err(e.to_string()))?;
+            chart
+                .configure_mesh()
+                .x_desc("μ* (mean absolute elementary effect over the parameter's range)")
+                .y_desc("σ")
+                .draw()
+                .map_err(|e| err(e.to_string()))?;
+            for (j, (m, s, hi, p)) in pts.iter().enumerate() {
+                let c = COLOURS[j % COLOURS.len()];
+                let lo = get(p, "mu_star").map_or(*m, |e| finite(e.lo));
+                chart
+                    .draw_series(LineSeries::new([(lo, *s), (*hi, *s)], c.stroke_width(2)))
+                    .map_err(|e| err(e.to_string()))?;
+                chart
+                    .draw_series(std::iter::once(Circle::new((*m, *s), 5, c.filled())))
+                    .map_err(|e| err(e.to_string()))?;
+                chart
+                    .draw_series(std::iter::once(Text::new(
+                        p.to_string(),
+                        (*m, *s),
+                        ("sans-serif", 13),
+                    )))
+                    .map_err(|e| err(e.to_string()))?;
+            }
+        } else {
+            let n = params.len();
+            let mut chart = ChartBuilder::on(&root)
+                .caption(format!("Sobol: {output}"), ("sans-serif", 20))
+                .margin(12)
+                .x_label_area_size(60)
+                .y_label_area_size(72)
+                .build_cartesian_2d(0.0..n as f64, -0.1..1.1)
+                .map_err(|e| err(e.to_string()))?;
+            let labels = params.clone();
+            chart
+                .configure_mesh()
+                .x_labels(n.max(1))
+                .x_label_formatter(&|x| {
+                    let k = x.floor() as usize;
+                    labels.get(k).map(|p| p.to_string()).unwrap_or_default()
+                })
+                .y_desc("index (first order dark, total order light)")
+                .draw()
+                .map_err(|e| err(e.to_string()))?;
+            for (j, p) in params.iter().enumerate() {
+                let c = COLOURS[j % COLOURS.len()];
+                let x = j as f64;
+                for (index, left, shade) in [("total", 0.15, 0.35), ("first", 0.3, 1.0)] {
+                    let Some(e) = get(p, index) else { continue };
+                    let (a, b) = (x + left, x + 1.0 - left);
+                    chart
+                        .draw_series(std::iter::once(Rectangle::new(
+                            [(a, 0.0), (b, finite(e.estimate))],
+                            c.mix(shade).filled(),
+                        )))
+                        .map_err(|e| err(e.to_string()))?;
+                    let mid = x + 0.5 + if index == "total" { 0.25 } else { 0.0 };
+                    chart
+                        .draw_series(LineSeries::new(
+                            [(mid, finite(e.lo)), (mid, finite(e.hi))],
+                            BLACK.stroke_width(1),
+                        ))
+                        .map_err(|e| err(e.to_string()))?;
+                }
+            }
+        }
+        root.present().map_err(|e| err(e.to_string()))?;
+        drop(root);
+        std::fs::rename(&tmp, &path).map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?;
+        names.push(name);
+    }
+    Ok(names)
+}

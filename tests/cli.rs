@@ -390,3 +390,49 @@ fn ensemble_sweep_and_compare_write_their_files() {
     assert!(row.contains(",0,0,0,0,3,"), "{row}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// A run that fails inside an ensemble, a sweep or a comparison (`PAYMARKET_FAIL_RUN`, the
+/// testing hook) is named in the message, and no complete-looking output is left.
+#[test]
+fn a_failed_run_is_named_and_leaves_no_complete_output() {
+    let dir = tmp("failed-run");
+    let f = common::base_file(&dir);
+    let alt = common::blocked_file(&dir);
+    for (name, head) in [
+        ("ensemble", vec!["ensemble", f.as_str(), "-r", "5"]),
+        (
+            "sweep",
+            vec![
+                "sweep",
+                f.as_str(),
+                "-r",
+                "2",
+                "--grid",
+                "params.churn_rate=0.05,0.1,0.2",
+            ],
+        ),
+        (
+            "compare",
+            vec!["compare", f.as_str(), alt.as_str(), "-r", "5"],
+        ),
+    ] {
+        let out = dir.join(name);
+        let o = out.display().to_string();
+        let mut args = head.clone();
+        args.extend(["--users", "2000", "--merchants", "200", "--out", &o, "-q"]);
+        let r = Command::new(env!("CARGO_BIN_EXE_paymarket"))
+            .args(&args)
+            .env("PAYMARKET_FAIL_RUN", "1")
+            .output()
+            .unwrap();
+        assert!(!r.status.success(), "{name}: the job succeeded");
+        assert!(
+            text(&r.stderr).contains("run 1 failed"),
+            "{name}: {}",
+            text(&r.stderr)
+        );
+        assert!(!out.join("manifest.json").exists(), "{name}");
+        assert!(!out.join("summary_platforms.csv").exists(), "{name}");
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -37,6 +37,7 @@ mod compare;
 pub mod dist;
 mod ensemble;
 pub mod posterior;
+pub mod sensitivity;
 pub mod sweep;
 
 pub use compare::*;
@@ -288,6 +289,16 @@ pub fn run_reports(scenario: Scenario, run: u64) -> Result<Vec<MonthReport>> {
 /// For testing the failure paths, the environment variable `PAYMARKET_FAIL_RUN=r` makes run
 /// `r` fail with an error instead of running.
 pub fn run_valid(scenario: ValidScenario, run: u64) -> Result<Vec<MonthReport>> {
+    run_watched(scenario, run, None)
+}
+
+/// [`run_valid`], stopped between months once `watch` is: then [`Error::Stopped`] (its counts
+/// filled in by the experiment that ran it). `PAYMARKET_FAIL_RUN=r` fails run `r` here too.
+pub(crate) fn run_watched(
+    scenario: ValidScenario,
+    run: u64,
+    watch: Option<&Watch>,
+) -> Result<Vec<MonthReport>> {
     if std::env::var("PAYMARKET_FAIL_RUN")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -297,16 +308,6 @@ pub fn run_valid(scenario: ValidScenario, run: u64) -> Result<Vec<MonthReport>> 
             "run {run} failed on purpose (PAYMARKET_FAIL_RUN={run})"
         )));
     }
-    run_watched(scenario, run, None)
-}
-
-/// [`run_valid`], stopped between months once `watch` is: then [`Error::Stopped`] (its counts
-/// filled in by the experiment that ran it).
-pub(crate) fn run_watched(
-    scenario: ValidScenario,
-    run: u64,
-    watch: Option<&Watch>,
-) -> Result<Vec<MonthReport>> {
     let mut sim = Simulation::from_valid(scenario)?.with_run(run);
     let mut out = Vec::with_capacity(sim.scenario().months());
     loop {

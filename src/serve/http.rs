@@ -11,6 +11,9 @@ use std::io::{Read, Write};
 /// Bytes of a request's line and headers at most.
 pub const MAX_HEAD: usize = 16 * 1024;
 
+/// Time to read a whole request at most.
+pub const DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// A request as read: method, path (without the query), query, `Host` header and body.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Request {
@@ -43,14 +46,20 @@ fn refuse(status: u16, message: impl Into<String>) -> Refusal {
 }
 
 /// Reads one request: its head up to [`MAX_HEAD`] bytes, then a body of at most `max_body`
-/// bytes (`Content-Length` only: a chunked body is refused). `Ok(None)` when the client closed
-/// the connection before sending anything.
+/// bytes (`Content-Length` only: a chunked body is refused), all of it within [`DEADLINE`]
+/// (a client that trickles bytes is cut off). `Ok(None)` when the client closed the
+/// connection before sending anything.
 pub fn read_request(stream: &mut impl Read, max_body: usize) -> Result<Option<Request>, Refusal> {
+    let deadline = std::time::Instant::now() + DEADLINE;
+    let late = || std::time::Instant::now() > deadline;
     let mut head = Vec::with_capacity(1024);
     let mut byte = [0u8; 1024];
     let end = loop {
         if let Some(k) = find(&head, b"\r\n\r\n") {
             break k;
+        }
+        if late() {
+            return Err(refuse(408, "the request took too long"));
         }
         if head.len() > MAX_HEAD {
             return Err(refuse(
@@ -119,6 +128,9 @@ pub fn read_request(stream: &mut impl Read, max_body: usize) -> Result<Option<Re
     }
     let mut chunk = vec![0u8; (length - body.len()).min(64 * 1024)];
     while body.len() < length {
+        if late() {
+            return Err(refuse(408, "the body took too long"));
+        }
         let want = (length - body.len()).min(chunk.len());
         match stream.read(&mut chunk[..want]) {
             Ok(0) => return Err(refuse(400, "the body is shorter than Content-Length")),

@@ -90,6 +90,27 @@ async function main() {
       if (Number(value) !== cli) fail(`${metric} of ${platform} in ${month}: the page shows ${value}, the CLI ${cli}`);
     }
     check(true, `every number shown for ${month} equals the CLI run of the downloaded scenario`);
+    // A value the scenario's rules refuse: the message beside the field, nothing run.
+    const churn = page.locator('[data-param="params.churn_rate"]');
+    await churn.fill("5");
+    await page.click("#run");
+    const beside = page.locator('.problem[data-path="params.churn_rate"]');
+    await beside.waitFor({ state: "visible" });
+    const message = await beside.textContent();
+    check(/churn_rate must be between 0 and 1/.test(message), `the refusal is shown beside the field: "${message}"`);
+    await churn.fill("0.1");
+    // Reset, then step: one month at a time.
+    await page.click("#reset");
+    await page.click("#step");
+    await page.waitForFunction(() => document.getElementById("last").dataset.month !== "");
+    await page.waitForFunction(() => document.getElementById("status").textContent.startsWith("Done"), null, { timeout: 120000 });
+    const first = await page.locator("#last").getAttribute("data-month");
+    await page.click("#step");
+    const second = await page.locator("#last").getAttribute("data-month");
+    check(first === "2012-01" && second === "2012-02", `Step shows one month at a time (${first}, ${second})`);
+    await page.click("#play");
+    const all = await page.locator("#last").getAttribute("data-month");
+    check(all === "2021-12", `Play shows every month received (${all})`);
     // A comparison with 3 replicates: the effect with its 95% band.
     await page.fill("#replicates", "3");
     await page.check("#compare");

@@ -51,6 +51,10 @@ enum Command {
     /// scenario's forecast), fit.svg and the calibrated scenario (calibrated.toml, or
     /// --write-scenario), and prints the fit, the identification and the forecast.
     Calibrate(CalibrateArgs),
+    /// Global sensitivity of outputs to parameter ranges: Morris screening (μ*, μ, σ) or
+    /// Sobol first- and total-order indices, with bootstrap intervals and the seed noise's
+    /// share; writes sensitivity.csv, design.csv, outputs.csv, noise.csv and a chart.
+    Sensitivity(SensitivityArgs),
     /// Make an output set again from its directory alone: runs the command its manifest.json
     /// records on the resolved inputs stored beside the files, writing the same files into
     /// --out.
@@ -255,6 +259,56 @@ pub struct CalibrateArgs {
     pub common: Common,
 }
 
+/// The arguments of `paymarket sensitivity`.
+#[derive(Args)]
+pub struct SensitivityArgs {
+    /// The scenario file (TOML).
+    pub scenario: PathBuf,
+    /// `morris` (screening: μ*, μ, σ of the elementary effects) or `sobol` (first- and
+    /// total-order indices).
+    #[arg(long, default_value = "morris")]
+    pub method: String,
+    /// A parameter and its range, e.g. `params.churn_rate=0.05:0.2`; repeat for each.
+    #[arg(long, value_name = "PATH=LO:HI", required = true)]
+    pub range: Vec<String>,
+    /// An output: TABLE.KEYS.METRIC@YYYY-MM, or @YYYY-MM:YYYY-MM for a window's mean, e.g.
+    /// `platforms.tenpay.value_share@2020-12`, `market.lost_value@2016-01:2016-12`; repeat.
+    #[arg(long, value_name = "OUTPUT", required = true)]
+    pub output: Vec<String>,
+    /// Make every output the paired effect of this scenario against SCENARIO (same seeds, the
+    /// parameters set in both).
+    #[arg(long, value_name = "FILE")]
+    pub vs: Option<PathBuf>,
+    /// Design points (model evaluations before replicates): Morris makes BUDGET/(k+1)
+    /// trajectories, Sobol BUDGET/(k+2) rows, for k parameters.
+    #[arg(long, default_value_t = 200, value_parser = count)]
+    pub budget: u64,
+    /// Replicates per design point, on common seeds.
+    #[arg(long, short = 'r', default_value_t = 2, value_parser = count)]
+    pub replicates: u64,
+    /// Seed of the design, the replicates and the bootstrap (default: the scenario's).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Bootstrap resamples of the intervals.
+    #[arg(long, default_value_t = 1000, value_parser = count)]
+    pub bootstrap: u64,
+    /// Extend the scenario (and the alternative) to this month.
+    #[arg(long, value_name = "YYYY-MM")]
+    pub end: Option<Month>,
+    /// Make every output the paired effect of the events labelled GROUP (`group = "..."` in
+    /// the scenario, e.g. miit_2021): SCENARIO with them against SCENARIO without them.
+    #[arg(long, value_name = "GROUP", conflicts_with = "vs")]
+    pub effect_of: Option<String>,
+    /// Independent seeds at every design point (default: common seeds, replicate r of every
+    /// point on the same seed).
+    #[arg(long)]
+    pub independent_seeds: bool,
+    #[command(flatten)]
+    pub size: Size,
+    #[command(flatten)]
+    pub common: Common,
+}
+
 /// The arguments of `paymarket rerun`.
 #[derive(Args)]
 pub struct RerunArgs {
@@ -376,6 +430,7 @@ fn dispatch(cli: Cli) -> Res<ExitCode> {
         Command::Sweep(a) => commands::sweep(a, start),
         Command::Calibrate(a) => commands::calibrate(a, start),
         Command::Compare(a) => commands::compare(a, start),
+        Command::Sensitivity(a) => commands::sensitivity(a, start),
         #[cfg(feature = "serve")]
         Command::Serve(a) => commands::serve(a),
     }

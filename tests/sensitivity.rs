@@ -1,0 +1,224 @@
+//! Sensitivity analysis on scenarios: a parameter the model provably ignores gets Sobol
+//! intervals around zero on independent seeds while one that matters does not; the analysis
+//! is the same on 1 and 2 threads; outputs are read and checked against the scenario; the
+//! tool writes its files and makes them again from its manifest.
+
+mod common;
+
+use paymarket::experiment::sensitivity::{analyse, Method, Output, Spec};
+use paymarket::scenario::EventKind;
+use paymarket::Scenario;
+
+/// The duopoly without its subsidy: `params.subsidy_split` then multiplies a subsidy of zero
+/// in every month (MODEL.md: the hazard's subsidy term), so no output can depend on it.
+fn without_subsidy() -> Scenario {
+    let mut s = common::sized("data/scenarios/duopoly.toml", 1_000);
+    s.events.retain(|e| e.kind != EventKind::Subsidy);
+    s
+}
+
+fn spec(s: &Scenario, method: Method, independent: bool) -> Spec {
+    Spec {
+        ranges: vec![
+            ("params.loyalty".into(), 0.1, 0.9),
+            ("params.subsidy_split".into(), 0.0, 50.0),
+        ],
+        outputs: vec![
+            Output::parse("platforms.alpha.value_share@2021-01:2021-12", s).unwrap(),
+            Output::parse("market.multihoming_users@2021-01:2021-12", s).unwrap(),
+        ],
+        method,
+        replicates: 3,
+        seed: 4,
+        bootstrap: 500,
+        vs: None,
+        independent,
+    }
+}
+
+fn row<'a>(
+    r: &'a paymarket::experiment::sensitivity::Report,
+    output: &str,
+    parameter: &str,
+    index: &str,
+) -> &'a paymarket::experiment::sensitivity::Row {
+    r.rows
+        .iter()
+        .find(|x| x.output.starts_with(output) && x.parameter == parameter && x.index == index)
+        .unwrap()
+}
+
+#[test]
+fn an_ignored_parameter_on_independent_seeds_gets_intervals_around_zero() {
+    let s = without_subsidy();
+    let sp = spec(&s, Method::Sobol { n: 48 }, true);
+    let r = analyse(&s, &sp).unwrap();
+    assert_eq!(r.points.len(), 48 * 4);
+    assert_eq!(r.rows.len(), 2 * 2 * 2);
+    for output in ["platforms.alpha.value_share", "market.multihoming_users"] {
+        for index in ["first", "total"] {
+            let ignored = row(&r, output, "params.subsidy_split", index);
+            assert!(
+                ignored.estimate.includes_zero(),
+                "{output} {index}: {:?}",
+                ignored.estimate
+            );
+        }
+        let matters = row(&r, output, "params.loyalty", "total");
+        assert!(
+            !matters.estimate.includes_zero() && matters.estimate.estimate > 0.2,
+            "{output}: {matters:?}"
+        );
+    }
+    // Independent seeds: the seed noise is a measurable part of the variance.
+    for n in &r.noise {
+        assert!(n.share() > 0.0 && n.share() < 1.0, "{n:?}");
+    }
+    // On common seeds the ignored parameter changes nothing at all: every pair of points that
+    // differ only in it gives the same output, so both its indices are exactly zero.
+    let common = analyse(&s, &spec(&s, Method::Sobol { n: 16 }, false)).unwrap();
+    for output in ["platforms.alpha.value_share", "market.multihoming_users"] {
+        for index in ["first", "total"] {
+            let e = row(&common, output, "params.subsidy_split", index).estimate;
+            assert_eq!(
+                (e.estimate, e.lo, e.hi),
+                (0.0, 0.0, 0.0),
+                "{output} {index}"
+            );
+        }
+    }
+}
+
+#[test]
+fn morris_on_common_seeds_puts_the_ignored_parameter_at_zero_and_is_thread_free() {
+    let s = without_subsidy();
+    let sp = spec(
+        &s,
+        Method::Morris {
+            trajectories: 6,
+            levels: 4,
+        },
+        false,
+    );
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap()
+        .install(|| analyse(&s, &sp).unwrap());
+    let two = analyse(&s, &sp).unwrap();
+    assert_eq!(one.rows, two.rows, "the same indices on 1 and 2 threads");
+    assert_eq!(one.values, two.values);
+    assert_eq!(one.points.len(), 6 * 3);
+    for output in ["platforms.alpha.value_share", "market.multihoming_users"] {
+        let ignored = row(&one, output, "params.subsidy_split", "mu_star").estimate;
+        assert_eq!(ignored.estimate, 0.0, "{output}: {ignored:?}");
+        let matters = row(&one, output, "params.loyalty", "mu_star").estimate;
+        assert!(
+            matters.estimate > 0.0 && matters.lo > 0.0,
+            "{output}: {matters:?}"
+        );
+    }
+}
+
+#[test]
+fn outputs_are_read_and_checked_against_the_scenario() {
+    let s = without_subsidy();
+    let o = Output::parse("market.lost_value@2019-01:2019-12", &s).unwrap();
+    assert_eq!(
+        (o.table.as_str(), o.metric.as_str()),
+        ("market", "lost_value")
+    );
+    assert_eq!(
+        (o.from.to_string(), o.to.to_string()),
+        ("2019-01".into(), "2019-12".into())
+    );
+    let d = Output::parse("channels.shops.beta.merchants_accepting@2020-06", &s).unwrap();
+    assert_eq!(d.keys, ["shops", "beta"]);
+    for (bad, says) in [
+        ("market.lost_value", "say when"),
+        ("market.lost_value@2030-01", "not within"),
+        ("market.lost_value@2020-06:2020-01", "not within"),
+        ("market.lost_value@June", "not a month"),
+        ("platform.alpha.users@2020-01", "no table"),
+        ("platforms.gamma.users@2020-01", "no \"gamma\""),
+        ("platforms.users@2020-01", "takes 1 key"),
+        ("platforms.alpha.colour@2020-01", "no metric"),
+    ] {
+        let e = Output::parse(bad, &s).unwrap_err().to_string();
+        assert!(e.contains(says), "{bad}: {e}");
+    }
+    // A run's value: the window's mean of the metric.
+    let mut collect = paymarket::Collect::default();
+    paymarket::Simulation::new(s.clone())
+        .unwrap()
+        .run(&mut [&mut collect])
+        .unwrap();
+    let want: f64 = collect
+        .reports
+        .iter()
+        .filter(|r| r.month.to_string().starts_with("2019"))
+        .map(|r| r.market.lost_value)
+        .sum::<f64>()
+        / 12.0;
+    assert!((o.value(&collect.reports) - want).abs() <= 1e-9 * want.abs().max(1.0));
+}
+
+#[test]
+fn the_tool_writes_the_files_and_reruns_them() {
+    let dir = common::tmp_dir("sensitivity", "cli");
+    let f = common::base_file(&dir);
+    let out = dir.join("out");
+    let o = out.display().to_string();
+    common::paymarket(
+        &[
+            "sensitivity",
+            &f,
+            "--method",
+            "sobol",
+            "--range",
+            "params.churn_rate=0.05:0.2",
+            "--range",
+            "params.loyalty=0.3:0.9",
+            "--output",
+            "platforms.a.value_share@2021-12",
+            "--budget",
+            "24",
+            "-r",
+            "2",
+            "--bootstrap",
+            "100",
+            "--users",
+            "1000",
+            "--merchants",
+            "100",
+        ],
+        &out,
+    );
+    let text = std::fs::read_to_string(out.join("sensitivity.csv")).unwrap();
+    assert!(text.starts_with("method,output,parameter,index,estimate,ci_low,ci_high,n\n"));
+    assert_eq!(text.lines().count(), 1 + 2 * 2);
+    let design = std::fs::read_to_string(out.join("design.csv")).unwrap();
+    assert_eq!(
+        design.lines().count(),
+        1 + 6 * 4,
+        "budget 24 → 6 rows × (k + 2)"
+    );
+    for name in [
+        "outputs.csv",
+        "noise.csv",
+        "manifest.json",
+        "scenario.resolved.toml",
+    ] {
+        assert!(out.join(name).exists(), "{name}");
+    }
+    let again = dir.join("again");
+    common::paymarket(&["rerun", &o], &again);
+    for name in ["sensitivity.csv", "design.csv", "outputs.csv", "noise.csv"] {
+        assert_eq!(
+            std::fs::read(out.join(name)).unwrap(),
+            std::fs::read(again.join(name)).unwrap(),
+            "{name}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
