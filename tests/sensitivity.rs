@@ -143,6 +143,8 @@ fn outputs_are_read_and_checked_against_the_scenario() {
         ("platforms.gamma.users@2020-01", "no \"gamma\""),
         ("platforms.users@2020-01", "takes 1 key"),
         ("platforms.alpha.colour@2020-01", "no metric"),
+        ("market@2020-01", "TABLE.KEYS.METRIC"),
+        ("@2020-01", "TABLE.KEYS.METRIC"),
     ] {
         let e = Output::parse(bad, &s).unwrap_err().to_string();
         assert!(e.contains(says), "{bad}: {e}");

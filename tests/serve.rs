@@ -67,6 +67,14 @@ fn run_lines(addr: SocketAddr, edits: &Value) -> Vec<Value> {
         .collect()
 }
 
+/// The run's `start` line.
+fn started(lines: &[Value]) -> &Value {
+    lines
+        .iter()
+        .find(|l| l["type"] == "start")
+        .expect("a start line")
+}
+
 /// The `[mean, lo, hi, n]` of series `(metric, key1)` on side `side` of a month line.
 fn cell<'a>(start: &Value, line: &'a Value, side: &str, metric: &str, key1: &str) -> &'a Value {
     let k = start["series"]
@@ -156,8 +164,8 @@ fn a_run_streams_every_month_and_is_the_librarys_run_of_the_edits() {
     let edits = json!({"users": 3000, "merchants": 300, "seed": 5,
                        "params": {"params.churn_rate": 0.05}});
     let lines = run_lines(addr, &edits);
-    let start = &lines[0];
-    assert_eq!(start["type"], "start");
+    assert_eq!(lines[0]["type"], "accepted", "the id comes first");
+    let start = started(&lines);
     let months: Vec<&Value> = lines.iter().filter(|l| l["type"] == "month").collect();
     let mut s = duopoly();
     assert_eq!(months.len(), s.months());
@@ -232,7 +240,7 @@ fn replicates_are_the_ensemble_and_the_effect_is_the_paired_comparison() {
     let edits = json!({"users": 2000, "merchants": 200, "seed": 9, "replicates": 3,
                        "compare": true, "events": [{"index": block, "enabled": false}]});
     let lines = run_lines(addr, &edits);
-    let start = &lines[0];
+    let start = started(&lines);
     let last = lines.iter().rev().find(|l| l["type"] == "month").unwrap();
     let mut original = base.clone();
     original.agents.users = 2000;
@@ -288,6 +296,12 @@ fn bad_requests_get_a_4xx_and_a_message_and_the_server_goes_on() {
         ["params.nothing"]
     );
     assert_eq!(problems(json!({"users": 10_000_000})), ["agents.users"]);
+    // The limits hold whichever way the counts are asked for.
+    assert_eq!(
+        problems(json!({"params": {"agents.users": 1e9}})),
+        ["agents.users"]
+    );
+    assert_eq!(problems(json!({"params": {"seed": 3}})), ["seed"]);
     assert_eq!(problems(json!({"replicates": 0})), ["replicates"]);
     assert_eq!(problems(json!({"replicates": 9})), ["replicates"]);
     assert_eq!(
@@ -387,8 +401,9 @@ fn runs_queue_and_cancel() {
     let months = rest.lines().filter(|l| l.contains("\"month\"")).count();
     assert!(months < duopoly().months(), "cancelled before the end");
     let lines = second.join().unwrap();
-    assert_eq!(lines[0]["type"], "queued");
-    assert_eq!(lines[0]["ahead"], 1);
+    assert_eq!(lines[0]["type"], "accepted");
+    assert_eq!(lines[1]["type"], "queued");
+    assert_eq!(lines[1]["ahead"], 1);
     assert_eq!(lines.last().unwrap()["type"], "done");
     let (_, _, body) = request(
         addr,

@@ -80,6 +80,7 @@ impl std::fmt::Display for Format {
 /// One table's file, staged under a temporary name until [`TableWriter::commit`].
 pub struct TableWriter {
     inner: Inner,
+    kinds: Vec<Kind>,
 }
 
 enum Inner {
@@ -129,11 +130,29 @@ impl TableWriter {
             #[cfg(not(feature = "parquet"))]
             Format::Parquet => unreachable!("checked above"),
         };
-        Ok(TableWriter { inner })
+        Ok(TableWriter {
+            inner,
+            kinds: header.iter().map(|(_, k)| *k).collect(),
+        })
     }
 
     /// Writes one row (one value per column, of its kind).
     pub fn write(&mut self, row: Vec<Value>) -> Result<()> {
+        let fits = row.len() == self.kinds.len()
+            && row.iter().zip(&self.kinds).all(|(v, k)| {
+                matches!(
+                    (v, k),
+                    (Value::Integer(_), Kind::Integer)
+                        | (Value::Number(_), Kind::Number)
+                        | (Value::Text(_), Kind::Text)
+                )
+            });
+        if !fits {
+            return Err(Error::Config(format!(
+                "{}: a row that does not match the table's columns (a bug)",
+                self.name()
+            )));
+        }
         match &mut self.inner {
             Inner::Csv(w) => w.write(row.iter().map(Value::text)),
             #[cfg(feature = "parquet")]

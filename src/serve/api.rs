@@ -147,27 +147,6 @@ pub fn apply(
     s.agents.users = edits.users.unwrap_or(users);
     s.agents.merchants = edits.merchants.unwrap_or(merchants);
     s.seed = edits.seed.unwrap_or(base.seed);
-    for (path, value, max, flag) in [
-        (
-            "agents.users",
-            s.agents.users,
-            limits.max_users,
-            "--max-users",
-        ),
-        (
-            "agents.merchants",
-            s.agents.merchants,
-            limits.max_merchants,
-            "--max-merchants",
-        ),
-    ] {
-        if value > max {
-            problems.push(problem(
-                path,
-                format!("{value} is more than this server allows ({max}; its {flag} flag)"),
-            ));
-        }
-    }
     let replicates = edits.replicates.unwrap_or(1);
     if replicates == 0 || replicates > limits.max_replicates {
         problems.push(problem(
@@ -189,10 +168,40 @@ pub fn apply(
         ));
     } else {
         for (path, value) in &edits.params {
+            // Behavioural numbers only: the agent counts, seed and dates have their own
+            // fields (and limits).
+            if !SLIDABLE.iter().any(|p| path.starts_with(p)) {
+                problems.push(problem(
+                    path.clone(),
+                    format!("only {} paths can be set here", SLIDABLE.join(", ")),
+                ));
+                continue;
+            }
             match set_path(&s, path, *value) {
                 Ok(t) => s = t,
                 Err(e) => problems.extend(problems_of(e, path)),
             }
+        }
+    }
+    for (path, value, max, flag) in [
+        (
+            "agents.users",
+            s.agents.users,
+            limits.max_users,
+            "--max-users",
+        ),
+        (
+            "agents.merchants",
+            s.agents.merchants,
+            limits.max_merchants,
+            "--max-merchants",
+        ),
+    ] {
+        if value > max {
+            problems.push(problem(
+                path,
+                format!("{value} is more than this server allows ({max}; its {flag} flag)"),
+            ));
         }
     }
     let mut off = Vec::new();
@@ -245,13 +254,19 @@ pub fn apply(
     if let Err(e) = s.validate_as("the explorer") {
         return Err(problems_of(e, "scenario"));
     }
+    let kept: Vec<usize> = (0..s.events.len()).filter(|k| !off.contains(k)).collect();
     let mut k = 0;
     s.events.retain(|_| {
         k += 1;
         !off.contains(&(k - 1))
     });
     if let Err(e) = s.validate_as("the explorer") {
-        return Err(problems_of(e, "scenario"));
+        // Named by the served scenario's indices, as the page knows the events.
+        let mut found = problems_of(e, "scenario");
+        for p in &mut found {
+            p.path = served_index(&p.path, &kept);
+        }
+        return Err(found);
     }
     let mut original = base.clone();
     original.agents = s.agents.clone();
@@ -262,6 +277,24 @@ pub fn apply(
         replicates,
         compare: edits.compare,
     })
+}
+
+/// The path prefixes a request may set numbers under.
+const SLIDABLE: [&str; 5] = ["params.", "platform.", "channel.", "context.", "network."];
+
+/// `event[j]…` of the scenario without the switched-off events as `event[k]…` of the served
+/// one (`kept[j] = k`); any other path as it is.
+fn served_index(path: &str, kept: &[usize]) -> String {
+    let Some(rest) = path.strip_prefix("event[") else {
+        return path.to_string();
+    };
+    let Some((j, tail)) = rest.split_once(']') else {
+        return path.to_string();
+    };
+    match j.parse::<usize>().ok().and_then(|j| kept.get(j)) {
+        Some(k) => format!("event[{k}]{tail}"),
+        None => path.to_string(),
+    }
 }
 
 /// An error's problems (a scenario error's own list; anything else as one problem at `path`).

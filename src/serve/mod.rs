@@ -321,6 +321,10 @@ fn run_request(state: &State, r: &Request, out: &mut TcpStream) {
         return;
     };
     let mut send = |v: &Value| stream.line(&v.to_string()).is_ok();
+    // The id first, so the page can cancel the run from the start.
+    if !send(&json!({"type": "accepted", "id": id})) {
+        return;
+    }
     // Wait for the turn, saying where in the queue the run is.
     let mut shown = usize::MAX;
     {
@@ -338,12 +342,19 @@ fn run_request(state: &State, r: &Request, out: &mut TcpStream) {
                 break;
             }
             let ahead = place + usize::from(runs.running.is_some());
-            if ahead != shown {
-                shown = ahead;
-                if !send(&json!({"type": "queued", "id": id, "ahead": ahead})) {
-                    return;
-                }
+            // Keep the client informed (and notice one that left) without holding the lock
+            // while writing to it.
+            drop(runs);
+            let line = if ahead != shown {
+                json!({"type": "queued", "id": id, "ahead": ahead})
+            } else {
+                json!({"type": "waiting", "id": id})
+            };
+            shown = ahead;
+            if !send(&line) {
+                return;
             }
+            runs = lock(&state.runs);
             runs = state
                 .turn
                 .wait_timeout(runs, Duration::from_millis(250))

@@ -161,7 +161,7 @@ fn spread(a: &Trajectory, b: &Trajectory) -> f64 {
     s
 }
 
-/// `r` trajectories in `k` dimensions on `levels` levels, chosen from `candidates` random ones
+/// `r` trajectories in `k` dimensions on `levels` levels (an odd number is rounded up), chosen from `candidates` random ones
 /// (at least `r`) for spread: the candidate that adds least to the sum of pairwise distances is
 /// dropped until `r` remain (a greedy form of Campolongo et al.'s selection). Deterministic
 /// for a seed.
@@ -172,7 +172,9 @@ pub fn morris_design(
     candidates: usize,
     seed: u64,
 ) -> MorrisDesign {
-    let levels = levels.max(2);
+    // An even number of levels, so that Δ is a whole number of grid steps and every move
+    // stays on the grid inside the cube.
+    let levels = levels.max(2).div_ceil(2) * 2;
     let m = candidates.max(r).max(1);
     let mut pool: Vec<Trajectory> = (0..m)
         .map(|j| trajectory(k, levels, mix64(seed ^ mix64(j as u64 + 0x4d6f))))
@@ -401,13 +403,21 @@ fn difference_noise(a: &[f64], b: &[f64]) -> f64 {
 /// ([`SobolDesign::points`]' order; each point's replicates, at least one), with `bootstrap`
 /// resamples of the rows for the intervals.
 ///
+/// `independent` says the replicates of different points ran on independent seeds.
+///
 /// With one replicate these are the textbook estimators: `V` the variance of `f(A) ∪ f(B)`,
 /// `S_i = mean_j f(B)_j (f(AB_i)_j − f(A)_j) / V`, `S_Ti = mean_j (f(A)_j − f(AB_i)_j)² / 2V`.
 /// With several, `f` is the replicate mean and the seed noise the replicates measure is taken
 /// out: from `V` the mean noise of a point's mean, from each squared difference of `S_Ti` the
 /// noise of that difference (which common random numbers make small), so that a parameter the
 /// model ignores gets indices near zero rather than the noise's share.
-pub fn sobol(design: &SobolDesign, y: &[Vec<f64>], bootstrap: usize, seed: u64) -> Vec<SobolIndex> {
+pub fn sobol(
+    design: &SobolDesign,
+    y: &[Vec<f64>],
+    bootstrap: usize,
+    seed: u64,
+    independent: bool,
+) -> Vec<SobolIndex> {
     let (n, k) = (design.n(), design.k);
     let pts: Vec<(f64, f64)> = y.iter().map(|r| point(r)).collect();
     let a = |j: usize| pts[j];
@@ -436,7 +446,14 @@ pub fn sobol(design: &SobolDesign, y: &[Vec<f64>], bootstrap: usize, seed: u64) 
         let count = 2.0 * m;
         let mean = sum / count;
         let variance = (sq - count * mean * mean) / (count - 1.0);
-        let v = variance - noise / count;
+        // On independent seeds each point's mean carries its own noise, which inflates the
+        // variance across points; on common seeds the shared part does not, so nothing is
+        // taken out there.
+        let v = if independent {
+            variance - noise / count
+        } else {
+            variance
+        };
         (0..k)
             .map(|i| {
                 let mut s1 = 0.0;
@@ -505,7 +522,7 @@ mod tests {
         for seed in 0..20 {
             let d = sobol_design(3, 8_000, 100 + seed);
             let y: Vec<Vec<f64>> = d.points().iter().map(|x| vec![ishigami(x)]).collect();
-            let idx = sobol(&d, &y, 1_000, seed);
+            let idx = sobol(&d, &y, 1_000, seed, true);
             assert_eq!(noise(&y).noise, 0.0);
             for i in 0..3 {
                 covered[0][i] += idx[i].first.covers(s[i]) as usize;
@@ -533,7 +550,7 @@ mod tests {
         for seed in 0..20 {
             let d = sobol_design(4, 8_000, 7 + seed);
             let y: Vec<Vec<f64>> = d.points().iter().map(|x| vec![f(x)]).collect();
-            let idx = sobol(&d, &y, 1_000, seed);
+            let idx = sobol(&d, &y, 1_000, seed, true);
             for i in 0..4 {
                 let truth = a[i] * a[i] / total;
                 covered[0][i] += idx[i].first.covers(truth) as usize;
@@ -588,6 +605,14 @@ mod tests {
             }
             s
         };
+        // An odd number of levels is rounded up: every point stays on the grid in the cube.
+        let odd = morris_design(3, 6, 3, 12, 2);
+        assert_eq!(odd.levels, 4);
+        assert!(odd
+            .points()
+            .iter()
+            .flatten()
+            .all(|x| (0.0..=1.0).contains(x)));
         let first = morris_design(5, 8, 4, 8, 11);
         assert!(total(&d.trajectories) >= total(&first.trajectories));
     }
@@ -610,7 +635,7 @@ mod tests {
                     .collect()
             })
             .collect();
-        let idx = sobol(&d, &y, 500, 2);
+        let idx = sobol(&d, &y, 500, 2, true);
         assert!(
             idx[1].first.includes_zero() && idx[1].total.includes_zero(),
             "{:?}",

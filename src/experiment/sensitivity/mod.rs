@@ -96,7 +96,10 @@ impl Output {
             ));
         }
         let parts: Vec<&str> = left.split('.').collect();
-        let (table, metric) = (parts[0], *parts.last().unwrap_or(&""));
+        if parts.len() < 2 {
+            return Err(bad(text, "write TABLE.KEYS.METRIC before the @".into()));
+        }
+        let (table, metric) = (parts[0], parts[parts.len() - 1]);
         let keys: Vec<String> = parts[1..parts.len().saturating_sub(1)]
             .iter()
             .map(|k| k.to_string())
@@ -125,7 +128,7 @@ impl Output {
                 2,
                 DEFAULT.iter().map(|c| c.name).collect(),
                 vec![
-                    s.contexts.iter().map(|c| c.id.clone()).collect(),
+                    s.context_ids().iter().map(|c| c.to_string()).collect(),
                     platforms
                         .iter()
                         .map(|p| p.to_string())
@@ -470,7 +473,7 @@ pub fn analyse(s: &Scenario, spec: &Spec) -> Result<Report> {
                 }
             }
             Drawn::Sobol(d) => {
-                let idx = sobol(d, &per_point, spec.bootstrap, seed);
+                let idx = sobol(d, &per_point, spec.bootstrap, seed, spec.independent);
                 for (i, x) in idx.into_iter().enumerate() {
                     for (name, e) in [("first", x.first), ("total", x.total)] {
                         rows.push(Row {

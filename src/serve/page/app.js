@@ -185,6 +185,11 @@ async function run(playing) {
   $("play").textContent = playing ? "Pause" : "Play";
   $("csv").disabled = true; $("parquet").disabled = true;
   const body = edits();
+  if (!Number.isSafeInteger(body.seed) || body.seed < 0) {
+    showProblems([{ path: "seed", message: "choose a whole seed from 0 to 2^53 − 1 here (the CLI takes any 64-bit seed)" }]);
+    status("Not run: the seed.");
+    return;
+  }
   state.compare = body.compare;
   $("effect-box").hidden = !state.compare;
   draw();
@@ -196,10 +201,12 @@ async function run(playing) {
   try {
     response = await fetch("/api/run", { method: "POST", body: JSON.stringify(body), signal: abort.signal });
   } catch (e) {
+    state.abort = null;
     status(`The server did not answer: ${e}`);
     return;
   }
   if (!response.ok) {
+    state.abort = null;
     const err = await response.json().catch(() => ({ error: response.statusText }));
     const rest = showProblems(err.problems);
     status(`Not run: ${err.error}${rest.length ? ` (${rest.join("; ")})` : ""}`);
@@ -227,7 +234,9 @@ async function run(playing) {
 }
 
 function receive(msg) {
-  if (msg.type === "queued") {
+  if (msg.type === "accepted" || msg.type === "waiting") {
+    state.id = msg.id;
+  } else if (msg.type === "queued") {
     state.id = msg.id;
     status(`Waiting: ${msg.ahead} run(s) ahead.`);
   } else if (msg.type === "start") {
