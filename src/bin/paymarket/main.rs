@@ -385,6 +385,7 @@ fn count(v: &str) -> Result<u64, String> {
 type Res<T = ()> = Result<T, Box<dyn std::error::Error>>;
 
 mod commands;
+mod explore;
 mod provenance;
 
 fn main() -> ExitCode {
@@ -430,8 +431,8 @@ fn dispatch(cli: Cli) -> Res<ExitCode> {
         Command::Sweep(a) => commands::sweep(a, start),
         Command::Calibrate(a) => commands::calibrate(a, start),
         Command::Compare(a) => commands::compare(a, start),
-        Command::Sensitivity(a) => commands::sensitivity(a, start),
+        Command::Sensitivity(a) => explore::sensitivity(a, start),
         #[cfg(feature = "serve")]
-        Command::Serve(a) => commands::serve(a),
+        Command::Serve(a) => explore::serve(a),
     }
 }

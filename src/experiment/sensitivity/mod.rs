@@ -34,6 +34,7 @@
 //! ```
 
 pub mod estimate;
+pub mod morris;
 
 use super::Plan;
 use crate::error::{Error, Result};
@@ -42,7 +43,8 @@ use crate::record::columns::{DEFAULT, MARKET, PLATFORM};
 use crate::record::{Frame, Kind, MonthReport, Value};
 use crate::scenario::path::set_paths_valid;
 use crate::scenario::Scenario;
-use estimate::{morris, morris_design, sobol, sobol_design, MorrisDesign, SobolDesign};
+use estimate::{sobol, sobol_design, SobolDesign};
+use morris::{morris, morris_design, MorrisDesign};
 
 /// An output of the model the indices are computed for: a metric of a table's row at a month,
 /// or its mean over a window of months.

@@ -1,0 +1,279 @@
+//! Morris screening on the unit cube, apart from any model: trajectories chosen for spread
+//! (Campolongo et al. 2007) and their elementary effects (μ*, μ, σ) with percentile bootstrap
+//! intervals over the trajectories.
+//!
+//! Owns: [`MorrisDesign`], [`morris_design`], [`morris`]. Reads: the shared estimates and draws
+//! of [`super::estimate`]. Never: scenarios, runs.
+
+use super::estimate::{draw, resample, with_interval, Estimate};
+use crate::rng::mix64;
+
+/// One trajectory: `k + 1` points, each one step of `±Δ` from the last along one dimension.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Trajectory {
+    /// The points, `k + 1` of them, in [0, 1]^k.
+    pub points: Vec<Vec<f64>>,
+    /// The dimension moved to reach point `s + 1`.
+    pub moved: Vec<usize>,
+}
+
+/// A Morris design: `r` trajectories on a grid of `levels` levels, step `Δ = levels / (2
+/// (levels − 1))`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MorrisDesign {
+    /// Dimensions.
+    pub k: usize,
+    /// Grid levels.
+    pub levels: usize,
+    /// The trajectories.
+    pub trajectories: Vec<Trajectory>,
+}
+
+impl MorrisDesign {
+    /// Every point in order, trajectory after trajectory: `r (k + 1)` points.
+    pub fn points(&self) -> Vec<Vec<f64>> {
+        self.trajectories
+            .iter()
+            .flat_map(|t| t.points.iter().cloned())
+            .collect()
+    }
+
+    /// The step between levels a trajectory moves by.
+    pub fn delta(&self) -> f64 {
+        self.levels as f64 / (2.0 * (self.levels - 1) as f64)
+    }
+}
+
+/// One random trajectory: a base point on the grid levels from which `+Δ` stays inside, then
+/// the dimensions in a random order, each moved by `+Δ` or `−Δ` (whichever stays inside, the
+/// sign drawn where both do).
+fn trajectory(k: usize, levels: usize, key: u64) -> Trajectory {
+    let delta = levels as f64 / (2.0 * (levels - 1) as f64);
+    let step = 1.0 / (levels - 1) as f64;
+    let mut n = 0u64;
+    let mut next = || {
+        n += 1;
+        draw(key, n)
+    };
+    let mut x: Vec<f64> = (0..k)
+        .map(|_| (next() * levels as f64).floor().min((levels - 1) as f64) * step)
+        .collect();
+    let mut order: Vec<usize> = (0..k).collect();
+    for i in (1..k).rev() {
+        let j = ((next() * (i + 1) as f64) as usize).min(i);
+        order.swap(i, j);
+    }
+    let mut points = vec![x.clone()];
+    for &d in &order {
+        let up = x[d] + delta <= 1.0 + 1e-12;
+        let down = x[d] - delta >= -1e-12;
+        let plus = match (up, down) {
+            (true, true) => next() < 0.5,
+            (up, _) => up,
+        };
+        x[d] = if plus { x[d] + delta } else { x[d] - delta };
+        x[d] = (x[d] * (levels - 1) as f64).round() / (levels - 1) as f64;
+        points.push(x.clone());
+    }
+    Trajectory {
+        points,
+        moved: order,
+    }
+}
+
+/// Campolongo's distance between two trajectories: the sum of the distances between every
+/// point of one and every point of the other.
+fn spread(a: &Trajectory, b: &Trajectory) -> f64 {
+    let mut s = 0.0;
+    for p in &a.points {
+        for q in &b.points {
+            s += p
+                .iter()
+                .zip(q)
+                .map(|(x, y)| (x - y).powi(2))
+                .sum::<f64>()
+                .sqrt();
+        }
+    }
+    s
+}
+
+/// `r` trajectories in `k` dimensions on `levels` levels (an odd number is rounded up), chosen from `candidates` random ones
+/// (at least `r`) for spread: the candidate that adds least to the sum of pairwise distances is
+/// dropped until `r` remain (a greedy form of Campolongo et al.'s selection). Deterministic
+/// for a seed.
+pub fn morris_design(
+    k: usize,
+    r: usize,
+    levels: usize,
+    candidates: usize,
+    seed: u64,
+) -> MorrisDesign {
+    // An even number of levels, so that Δ is a whole number of grid steps and every move
+    // stays on the grid inside the cube.
+    let levels = levels.max(2).div_ceil(2) * 2;
+    let m = candidates.max(r).max(1);
+    let mut pool: Vec<Trajectory> = (0..m)
+        .map(|j| trajectory(k, levels, mix64(seed ^ mix64(j as u64 + 0x4d6f))))
+        .collect();
+    let mut d = vec![vec![0.0; m]; m];
+    for a in 0..m {
+        for b in a + 1..m {
+            let s = spread(&pool[a], &pool[b]);
+            d[a][b] = s;
+            d[b][a] = s;
+        }
+    }
+    let mut alive: Vec<usize> = (0..m).collect();
+    while alive.len() > r {
+        // Drop the trajectory contributing least to the total distance (first on ties).
+        let (pos, _) = alive
+            .iter()
+            .enumerate()
+            .map(|(pos, &a)| (pos, alive.iter().map(|&b| d[a][b]).sum::<f64>()))
+            .fold(
+                (0, f64::INFINITY),
+                |best, (pos, s)| if s < best.1 { (pos, s) } else { best },
+            );
+        alive.remove(pos);
+    }
+    let chosen: Vec<Trajectory> = alive
+        .into_iter()
+        .map(|a| std::mem::take(&mut pool[a]))
+        .collect();
+    MorrisDesign {
+        k,
+        levels,
+        trajectories: chosen,
+    }
+}
+
+/// One parameter's Morris indices.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MorrisIndex {
+    /// μ*: the mean absolute elementary effect (importance).
+    pub mu_star: Estimate,
+    /// μ: the mean elementary effect (its sign; near 0 with a large μ* means effects of both
+    /// signs).
+    pub mu: Estimate,
+    /// σ: the standard deviation of the elementary effects (interactions or curvature).
+    pub sigma: Estimate,
+    /// Elementary effects (trajectories).
+    pub n: usize,
+}
+
+/// The elementary effects of each dimension, one per trajectory, in units of the output per
+/// unit of the (unit-cube) input: `(y_after − y_before) / (x_after − x_before)`. `y` holds one
+/// output per design point, in [`MorrisDesign::points`]' order.
+pub fn elementary_effects(design: &MorrisDesign, y: &[f64]) -> Vec<Vec<f64>> {
+    let k = design.k;
+    let mut ee = vec![Vec::with_capacity(design.trajectories.len()); k];
+    for (t, tr) in design.trajectories.iter().enumerate() {
+        let base = t * (k + 1);
+        for (s, &dim) in tr.moved.iter().enumerate() {
+            let dx = tr.points[s + 1][dim] - tr.points[s][dim];
+            ee[dim].push((y[base + s + 1] - y[base + s]) / dx);
+        }
+    }
+    ee
+}
+
+fn moments(v: &[f64]) -> (f64, f64, f64) {
+    let n = v.len() as f64;
+    let mean = v.iter().sum::<f64>() / n;
+    let abs = v.iter().map(|x| x.abs()).sum::<f64>() / n;
+    let var = if v.len() > 1 {
+        v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)
+    } else {
+        0.0
+    };
+    (abs, mean, var.sqrt())
+}
+
+/// Morris indices of every dimension from the outputs `y` of the design's points, with
+/// `bootstrap` resamples of the trajectories for the intervals.
+pub fn morris(design: &MorrisDesign, y: &[f64], bootstrap: usize, seed: u64) -> Vec<MorrisIndex> {
+    let ee = elementary_effects(design, y);
+    let r = design.trajectories.len();
+    let resamples: Vec<Vec<usize>> = (0..bootstrap as u64)
+        .map(|b| resample(seed, b, r))
+        .collect();
+    ee.iter()
+        .map(|e| {
+            let (abs, mean, sd) = moments(e);
+            let boot: Vec<(f64, f64, f64)> = resamples
+                .iter()
+                .map(|idx| moments(&idx.iter().map(|&i| e[i]).collect::<Vec<_>>()))
+                .collect();
+            MorrisIndex {
+                mu_star: with_interval(abs, boot.iter().map(|b| b.0).collect()),
+                mu: with_interval(mean, boot.iter().map(|b| b.1).collect()),
+                sigma: with_interval(sd, boot.iter().map(|b| b.2).collect()),
+                n: e.len(),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every Morris elementary effect of a linear model `Σ a_i x_i` is exactly `a_i`, so
+    /// μ* = |a_i|, μ = a_i and σ = 0.
+    #[test]
+    fn a_linear_models_effects_are_its_coefficients() {
+        let a = [1.0, -2.0, 3.0, 0.0];
+        let f = |x: &[f64]| x.iter().zip(a).map(|(x, a)| x * a).sum::<f64>();
+        let d = morris_design(4, 10, 4, 40, 3);
+        let y: Vec<f64> = d.points().iter().map(|x| f(x)).collect();
+        for (i, m) in morris(&d, &y, 200, 1).iter().enumerate() {
+            assert!((m.mu_star.estimate - a[i].abs()).abs() < 1e-9, "{i}: {m:?}");
+            assert!((m.mu.estimate - a[i]).abs() < 1e-9);
+            assert!(m.sigma.estimate.abs() < 1e-9);
+        }
+    }
+
+    /// The design: every trajectory moves each dimension once by ±Δ and stays in the cube; the
+    /// chosen trajectories are spread at least as well as the first ones drawn.
+    #[test]
+    fn morris_trajectories_are_on_the_grid_and_spread() {
+        let d = morris_design(5, 8, 4, 40, 11);
+        assert_eq!(d.trajectories.len(), 8);
+        assert_eq!(d.points().len(), 8 * 6);
+        let delta = d.delta();
+        assert!((delta - 2.0 / 3.0).abs() < 1e-12);
+        for t in &d.trajectories {
+            let mut moved = t.moved.clone();
+            moved.sort();
+            assert_eq!(moved, vec![0, 1, 2, 3, 4]);
+            for (s, &dim) in t.moved.iter().enumerate() {
+                for i in 0..5 {
+                    let step = t.points[s + 1][i] - t.points[s][i];
+                    let want = if i == dim { delta } else { 0.0 };
+                    assert!((step.abs() - want).abs() < 1e-12);
+                }
+            }
+            assert!(t.points.iter().flatten().all(|x| (0.0..=1.0).contains(x)));
+        }
+        let total = |ts: &[Trajectory]| {
+            let mut s = 0.0;
+            for a in 0..ts.len() {
+                for b in a + 1..ts.len() {
+                    s += spread(&ts[a], &ts[b]);
+                }
+            }
+            s
+        };
+        // An odd number of levels is rounded up: every point stays on the grid in the cube.
+        let odd = morris_design(3, 6, 3, 12, 2);
+        assert_eq!(odd.levels, 4);
+        assert!(odd
+            .points()
+            .iter()
+            .flatten()
+            .all(|x| (0.0..=1.0).contains(x)));
+        let first = morris_design(5, 8, 4, 8, 11);
+        assert!(total(&d.trajectories) >= total(&first.trajectories));
+    }
+}
