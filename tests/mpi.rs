@@ -202,6 +202,42 @@ fn a_sweep_and_a_comparison_are_byte_identical_on_any_number_of_ranks() {
     let _ = std::fs::remove_dir_all(d);
 }
 
+/// A sensitivity analysis spreads its design points and replicates over the ranks: Morris with
+/// an alternative (every output a paired effect) and Sobol on independent seeds give the same
+/// files on 0 to 3 ranks.
+#[test]
+fn a_sensitivity_analysis_is_byte_identical_on_any_number_of_ranks() {
+    let d = tmp("sensitivity-scenario");
+    let f = common::base_file(&d);
+    let a = common::blocked_file(&d);
+    let size = [
+        "--users",
+        "1500",
+        "--merchants",
+        "150",
+        "--bootstrap",
+        "200",
+    ];
+    let ranges = [
+        "--range",
+        "params.loyalty=0.3:0.9",
+        "--range",
+        "params.churn_rate=0.05:0.2",
+    ];
+    let mut morris = vec!["sensitivity", &f, "--vs", &a, "--budget", "9", "-r", "2"];
+    morris.extend(ranges);
+    morris.extend(["--output", "platforms.a.value_share@2021-06:2021-12"]);
+    morris.extend(size);
+    same_everywhere("sensitivity-morris", &morris);
+    let mut sobol = vec!["sensitivity", &f, "--method", "sobol", "--budget", "16"];
+    sobol.extend(ranges);
+    sobol.extend(["-r", "2", "--independent-seeds"]);
+    sobol.extend(["--output", "market.multihoming_users@2021-12"]);
+    sobol.extend(size);
+    same_everywhere("sensitivity-sobol", &sobol);
+    let _ = std::fs::remove_dir_all(d);
+}
+
 #[test]
 fn a_failed_run_is_named_and_leaves_no_complete_output() {
     let d = tmp("fail");

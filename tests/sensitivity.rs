@@ -33,6 +33,7 @@ fn spec(s: &Scenario, method: Method, independent: bool) -> Spec {
         bootstrap: 500,
         vs: None,
         independent,
+        watch: None,
     }
 }
 

@@ -9,6 +9,9 @@
 //! of each output's variance is seed noise ([`estimate`]). Points and replicates run in
 //! parallel (or over MPI ranks); the result is the same for a seed on any thread or rank count.
 //!
+//! [`Study`] takes the analysis as the tool and the Python package write it (ranges, outputs,
+//! an alternative or a group of events) and writes its output set.
+//!
 //! Owns: [`Spec`], [`Output`], [`Method`], [`Report`], [`analyse`], [`write_files`]. Reads:
 //! the estimators, field paths, the runner. Never: the rules.
 //!
@@ -26,6 +29,7 @@
 //!     bootstrap: 100,
 //!     vs: None,
 //!     independent: false,
+//!     watch: None,
 //! };
 //! let report = analyse(&s, &spec)?;
 //! // μ*, μ and σ for each parameter and output.
@@ -35,6 +39,7 @@
 
 pub mod estimate;
 pub mod morris;
+pub mod study;
 
 use super::Plan;
 use crate::error::{Error, Result};
@@ -45,6 +50,7 @@ use crate::scenario::path::set_paths_valid;
 use crate::scenario::Scenario;
 use estimate::{sobol, sobol_design, SobolDesign};
 use morris::{morris, morris_design, MorrisDesign};
+pub use study::{Prepared, Study};
 
 /// An output of the model the indices are computed for: a metric of a table's row at a month,
 /// or its mean over a window of months.
@@ -299,6 +305,9 @@ pub struct Spec {
     /// point on the same seed): then all of an output's seed noise reaches the estimators,
     /// which take out what the replicates measure.
     pub independent: bool,
+    /// Counts the runs taken and stops the analysis between months once stopped
+    /// ([`Error::Stopped`]): for progress and Ctrl-C.
+    pub watch: Option<std::sync::Arc<super::Watch>>,
 }
 
 /// One index of one parameter for one output: a row of `sensitivity.csv`.
@@ -395,6 +404,7 @@ pub fn analyse(s: &Scenario, spec: &Spec) -> Result<Report> {
     let plan = Plan {
         replicates: spec.replicates,
         seed: spec.seed,
+        watch: spec.watch.clone(),
         ..Plan::default()
     };
     let r_n = spec.replicates;
@@ -604,6 +614,31 @@ impl Report {
             ]);
         }
         f
+    }
+
+    /// The account the tool prints: one line per index (its interval, and whether it includes
+    /// 0), then each output's share of seed noise.
+    pub fn text(&self, spec: &Spec) -> String {
+        let mut t = String::new();
+        for r in &self.rows {
+            let zero = if r.estimate.includes_zero() {
+                "  (interval includes 0)"
+            } else {
+                ""
+            };
+            t += &format!(
+                "{:<44} {:<32} {:<8} {:>11.4} [{:.4}, {:.4}]{zero}\n",
+                r.output, r.parameter, r.index, r.estimate.estimate, r.estimate.lo, r.estimate.hi
+            );
+        }
+        for (o, n) in spec.outputs.iter().zip(&self.noise) {
+            t += &format!(
+                "{}: seed noise is {:.1}% of its variance\n",
+                o.text,
+                100.0 * n.share()
+            );
+        }
+        t
     }
 }
 
