@@ -55,6 +55,7 @@ fn an_ignored_parameter_on_independent_seeds_gets_intervals_around_zero() {
     let sp = spec(&s, Method::Sobol { n: 48 }, true);
     let r = analyse(&s, &sp).unwrap();
     assert_eq!(r.points.len(), 48 * 4);
+    assert_eq!(sp.method.points(2), 48 * 4);
     assert_eq!(r.rows.len(), 2 * 2 * 2);
     for output in ["platforms.alpha.value_share", "market.multihoming_users"] {
         for index in ["first", "total"] {
@@ -110,6 +111,7 @@ fn morris_on_common_seeds_puts_the_ignored_parameter_at_zero_and_is_thread_free(
     assert_eq!(one.rows, two.rows, "the same indices on 1 and 2 threads");
     assert_eq!(one.values, two.values);
     assert_eq!(one.points.len(), 6 * 3);
+    assert_eq!(sp.method.points(2), 6 * 3);
     for output in ["platforms.alpha.value_share", "market.multihoming_users"] {
         let ignored = row(&one, output, "params.subsidy_split", "mu_star").estimate;
         assert_eq!(ignored.estimate, 0.0, "{output}: {ignored:?}");
@@ -224,4 +226,36 @@ fn the_tool_writes_the_files_and_reruns_them() {
         );
     }
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A watch counts every run (two a job with an alternative), and a stopped watch stops the
+/// analysis before its first month with [`paymarket::Error::Stopped`].
+#[test]
+fn a_watch_counts_the_runs_and_stops_the_analysis() {
+    use paymarket::experiment::Watch;
+    use std::sync::Arc;
+    let s = common::sized("data/scenarios/duopoly.toml", 500);
+    let mut sp = spec(
+        &s,
+        Method::Morris {
+            trajectories: 2,
+            levels: 4,
+        },
+        false,
+    );
+    sp.vs = Some(s.clone());
+    let watch = Arc::new(Watch::default());
+    sp.watch = Some(watch.clone());
+    let r = analyse(&s, &sp).unwrap();
+    // 2 trajectories of k + 1 = 3 points, 3 replicates, 2 scenarios.
+    assert_eq!(watch.done(), 2 * 3 * 3 * 2);
+    // The effect of a scenario against itself on common seeds is exactly 0 at every run.
+    assert!(r.values.iter().flatten().flatten().all(|&v| v == 0.0));
+    let stopped = Arc::new(Watch::default());
+    stopped.stop();
+    sp.watch = Some(stopped);
+    match analyse(&s, &sp) {
+        Err(paymarket::Error::Stopped { .. }) => {}
+        other => panic!("a stopped analysis: {other:?}"),
+    }
 }

@@ -5,9 +5,7 @@
 
 use arrow_array::ffi::to_ffi;
 use arrow_array::{RecordBatch, StructArray};
-use paymarket::calibrate::abc::AbcSettings;
 use paymarket::calibrate::posterior::Draws;
-use paymarket::calibrate::{run as calibrate_point, run_abc, Job, Settings};
 use paymarket::experiment::sweep::Design;
 use paymarket::experiment::{self, Plan, SummaryFrames, Watch};
 use paymarket::record::{Frame, Frames, Kind, Value};
@@ -19,8 +17,9 @@ use pyo3::exceptions::{
 };
 use pyo3::prelude::*;
 use pyo3::types::{PyCapsule, PyDict, PyTuple};
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+
+mod analysis;
 
 create_exception!(
     paymarket,
@@ -712,147 +711,6 @@ fn rayon_pool(threads: usize) -> PyResult<rayon::ThreadPool> {
         .map_err(|e| PyValueError::new_err(format!("threads = {threads}: {e}")))
 }
 
-/// What a calibration returns to Python: its tables (the files' tables, in their order), the
-/// calibrated scenario, its account as text, the files written and the posterior file.
-type Calibrated = (Vec<Table>, Scenario, String, Vec<String>, Option<String>);
-
-/// Calibrates a scenario's behavioural parameters to the observed figures in `targets` (a
-/// directory such as `data/observed`) by the point search (`method="point"`) or ABC
-/// (`method="abc"`), as the tool's `calibrate`. `path` is the scenario's file when it was read
-/// from one (its text, comments and all, becomes the calibrated file); `params` a parameter
-/// file (default: the tool's default parameters). With `out` the output set is written as the
-/// tool writes it; without, nothing is written. Runs without the interpreter lock; Ctrl-C stops
-/// it at its next candidate.
-#[pyfunction]
-#[pyo3(signature = (scenario, targets, path=None, params=None, method="point", budget=120, seed=1, replicates=2, report_replicates=10, window_end="2016-12", users_weight=0.01, users=50_000, merchants=5_000, particles=200, alpha=0.5, min_acceptance=0.05, out=None, write_scenario=None, threads=0, progress=None))]
-#[allow(clippy::too_many_arguments)]
-fn calibrate(
-    py: Python<'_>,
-    scenario: &Scenario,
-    targets: PathBuf,
-    path: Option<PathBuf>,
-    params: Option<PathBuf>,
-    method: &str,
-    budget: u64,
-    seed: u64,
-    replicates: u64,
-    report_replicates: u64,
-    window_end: &str,
-    users_weight: f64,
-    users: u64,
-    merchants: u64,
-    particles: u64,
-    alpha: f64,
-    min_acceptance: f64,
-    out: Option<PathBuf>,
-    write_scenario: Option<PathBuf>,
-    threads: usize,
-    progress: Option<Bound<'_, PyAny>>,
-) -> PyResult<Calibrated> {
-    let window_end: paymarket::Month = window_end.parse().map_err(|_| {
-        PyValueError::new_err(format!(
-            "window_end must be a month YYYY-MM, got {window_end:?}"
-        ))
-    })?;
-    if write_scenario.is_some() && out.is_none() {
-        return Err(PyValueError::new_err(
-            "write_scenario needs out: a calibration without an output directory writes nothing",
-        ));
-    }
-    let abc = match method {
-        "point" => None,
-        "abc" => Some(AbcSettings {
-            particles: usize::try_from(particles).unwrap_or(usize::MAX),
-            alpha,
-            min_acceptance,
-            budget: usize::try_from(budget).unwrap_or(usize::MAX),
-        }),
-        _ => {
-            return Err(PyValueError::new_err(format!(
-                "method must be \"point\" or \"abc\", got {method:?}"
-            )))
-        }
-    };
-    let (scenario_path, scenario_text) = match path {
-        Some(p) => (p, None),
-        None => (
-            PathBuf::from(format!("{}.toml", scenario.inner.name)),
-            Some(scenario.inner.to_toml().map_err(py_err)?),
-        ),
-    };
-    let watch = Arc::new(Watch::default());
-    let mut job = Job {
-        scenario_path,
-        scenario_text,
-        targets_dir: targets,
-        parameters: params,
-        settings: Settings {
-            window_end,
-            replicates,
-            seed,
-            users,
-            merchants,
-            users_weight,
-            budget: usize::try_from(budget).unwrap_or(usize::MAX),
-            watch: Some(watch.clone()),
-        },
-        report_replicates,
-        out,
-        write_scenario,
-        command: String::new(),
-        progress: false,
-        provenance: None,
-        abc,
-    };
-    job.check().map_err(py_err)?;
-    job.command = command(&job);
-    let pool = rayon_pool(threads)?;
-    let job = &job;
-    let run = || {
-        pool.install(|| match &job.abc {
-            Some(abc) => run_abc(job, abc).map(|r| {
-                let frames = r.frames();
-                let beside = r.posterior_file.as_ref().map(|p| p.display().to_string());
-                let text = r.text();
-                (frames, r.calibrated, text, r.files, beside)
-            }),
-            None => calibrate_point(job).map(|r| {
-                let (frames, text) = (r.frames(), r.text());
-                (frames, r.calibrated, text, r.files, None)
-            }),
-        })
-    };
-    let (frames, calibrated, text, files, beside) =
-        watched(py, None, watch, progress.as_ref(), run)?;
-    let tables = batches(&frames.map_err(py_err)?)?;
-    Ok((tables, Scenario { inner: calibrated }, text, files, beside))
-}
-
-/// The tool's command line that makes the same calibration (recorded in the calibrated
-/// scenario's header): the job's rerun arguments with the real paths in place of the output
-/// set's copies.
-fn command(job: &Job) -> String {
-    let mut args = vec!["paymarket".to_string()];
-    let mut rerun = job.rerun_args().into_iter();
-    while let Some(a) = rerun.next() {
-        let real = match a.as_str() {
-            "--targets" => Some(job.targets_dir.display().to_string()),
-            "--params" => job.parameters.as_ref().map(|p| p.display().to_string()),
-            _ => None,
-        };
-        args.push(a);
-        if let Some(real) = real {
-            rerun.next();
-            args.push(real);
-        }
-    }
-    args[2] = job.scenario_path.display().to_string();
-    if let Some(out) = &job.out {
-        args.extend(["--out".to_string(), out.display().to_string()]);
-    }
-    args.join(" ")
-}
-
 /// The problems of a scenario's TOML text, as (field path, message) pairs; empty when it runs.
 #[pyfunction]
 fn problems(text: &str) -> PyResult<Vec<(String, String)>> {
@@ -878,7 +736,8 @@ fn _paymarket(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(ensemble, m)?)?;
     m.add_function(wrap_pyfunction!(compare, m)?)?;
     m.add_function(wrap_pyfunction!(sweep, m)?)?;
-    m.add_function(wrap_pyfunction!(calibrate, m)?)?;
+    m.add_function(wrap_pyfunction!(analysis::calibrate, m)?)?;
+    m.add_function(wrap_pyfunction!(analysis::sensitivity, m)?)?;
     m.add_function(wrap_pyfunction!(problems, m)?)?;
     m.add("ScenarioError", m.py().get_type::<ScenarioError>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

@@ -437,3 +437,97 @@ def test_calibrate_errors_and_ctrl_c(tmp_path):
         paymarket._calibrate(paymarket.Scenario.load(HISTORY_V2), str(observed), budget=4000,
                              window_end="2014-12", users=3000, merchants=300, progress=interrupt)
     assert time.monotonic() - start < 20 and seen and seen[0] < 8000
+
+
+SENSITIVITY_RANGES = {"params.loyalty": (0.3, 0.9), "params.churn_rate": (0.05, 0.2)}
+SENSITIVITY_OUTPUTS = ["platforms.alpha.value_share@2021-12", "market.multihoming_users@2021-01:2021-12"]
+
+
+def test_sensitivity_is_the_tools_analysis(tmp_path):
+    """Every table equals the tool's file of the same name, the output set is the tool's byte
+    for byte (but for the manifest's command line), and the tool reruns it."""
+    args = []
+    for p, (lo, hi) in SENSITIVITY_RANGES.items():
+        args += ["--range", f"{p}={lo}:{hi}"]
+    for o in SENSITIVITY_OUTPUTS:
+        args += ["--output", o]
+    cli("sensitivity", DUOPOLY, "--method", "sobol", *args, "--budget", "16", "-r", "2", "--users", "1000",
+        "--merchants", "100", "--bootstrap", "200", "--seed", "5", "--quiet", "--out", str(tmp_path / "cli"))
+    seen = []
+    s = paymarket.sensitivity(DUOPOLY, SENSITIVITY_RANGES, SENSITIVITY_OUTPUTS, method="sobol", budget=16,
+                              replicates=2, users=1000, merchants=100, bootstrap=200, seed=5,
+                              out=tmp_path / "py", frame="arrow", progress=False)
+    assert list(s._tables) == ["sensitivity", "design", "outputs", "noise"]
+    for name in s._tables:
+        assert_table_is_file(s[name], tmp_path / "cli" / f"{name}.csv")
+    # Sobol with N = 16 // (2 + 2) = 4 rows: 4 × 4 points, 2 indices × 2 parameters × 2 outputs.
+    assert s.design.num_rows == 16 and s.sensitivity.num_rows == 8
+    assert s.outputs.num_rows == 16 * 2 * 2
+    written = sorted(p.name for p in (tmp_path / "cli").iterdir() if p.name != "manifest.json")
+    assert "sensitivity_1.svg" in written and "scenario.resolved.toml" in written
+    assert sorted(p.name for p in (tmp_path / "py").iterdir() if p.name != "manifest.json") == written
+    for name in written:
+        assert (tmp_path / "py" / name).read_bytes() == (tmp_path / "cli" / name).read_bytes(), name
+    assert sorted(s.files) == sorted(n for n in written if n.endswith((".csv", ".svg")))
+    assert "seed noise is" in s.text
+    cli("rerun", str(tmp_path / "py"), "--quiet", "--out", str(tmp_path / "again"))
+    for name in written:
+        assert (tmp_path / "again" / name).read_bytes() == (tmp_path / "py" / name).read_bytes(), name
+    # A Scenario object and nothing written: the same tables; progress counts every run.
+    again = paymarket.sensitivity(paymarket.Scenario.load(DUOPOLY), SENSITIVITY_RANGES, SENSITIVITY_OUTPUTS,
+                                  method="sobol", budget=16, replicates=2, users=1000, merchants=100,
+                                  bootstrap=200, seed=5, frame="arrow",
+                                  progress=False)
+    assert again.files == []
+    for name in s._tables:
+        assert again[name].equals(s[name]), name
+
+
+def test_sensitivity_of_an_effect_and_its_errors(tmp_path):
+    """The paired effect of a scenario against itself is exactly 0 at every run, so every
+    Morris index is 0; bad arguments raise ValueError naming them; Ctrl-C stops the runs."""
+    import signal
+
+    seen = []
+    s = paymarket._sensitivity(paymarket.Scenario.load(DUOPOLY), list((p, lo, hi) for p, (lo, hi) in SENSITIVITY_RANGES.items()),
+                               SENSITIVITY_OUTPUTS[:1], budget=6, replicates=2, bootstrap=50, users=800,
+                               merchants=80, vs=paymarket.Scenario.load(DUOPOLY),
+                               progress=lambda done, total, _: seen.append((done, total)))
+    tables, text, files = s
+    frames = {t.name: pa.Table.from_batches([pa.record_batch(t)]) for t in tables}
+    assert set(frames["outputs"]["value"].to_pylist()) == {0.0}
+    assert set(frames["sensitivity"]["estimate"].to_pylist()) == {0.0}
+    assert "(interval includes 0)" in text and files == []
+    # 2 trajectories × 3 points × 2 replicates × 2 scenarios.
+    assert seen and seen[-1] == (24, 24)
+    r = paymarket.sensitivity(HISTORY, {"params.loyalty": (0.4, 0.8)}, "platforms.tenpay.value_share@2022-06",
+                              effect_of="miit_2021", end="2022-06", budget=4, replicates=1, bootstrap=50,
+                              users=800, merchants=80, progress=False)
+    assert len(r.design) == 4 and list(r.sensitivity["index"]) == ["mu_star", "mu", "sigma"]
+    kw = dict(users=800, merchants=80, budget=4, progress=False)
+    ranges, output = {"params.loyalty": (0.4, 0.8)}, "platforms.alpha.value_share@2021-12"
+    for bad, message in [
+        (dict(method="grid"), "method"),
+        (dict(ranges={"params.loyalty": (0.8, 0.4)}), "low end below"),
+        (dict(ranges={"params.nowhere": (0.1, 0.2)}), "params.nowhere"),
+        (dict(outputs="platforms.alpha.value_share"), "say when"),
+        (dict(outputs="platforms.zeta.value_share@2021-12"), "zeta"),
+        (dict(outputs=[]), "outputs"),
+        (dict(effect_of="miit_2021"), "no event"),
+        (dict(vs=DUOPOLY, effect_of="x"), "not both"),
+        (dict(end="2021"), "YYYY-MM"),
+        (dict(budget=0), "budget"),
+    ]:
+        args = dict(ranges=ranges, outputs=output, **kw)
+        args.update(bad)
+        with pytest.raises((ValueError, paymarket.ScenarioError), match=message):
+            paymarket.sensitivity(DUOPOLY, **args)
+
+    def interrupt(done, total, _):
+        os.kill(os.getpid(), signal.SIGINT)
+
+    start = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        paymarket._sensitivity(paymarket.Scenario.load(DUOPOLY), [("params.loyalty", 0.3, 0.9)], [output],
+                               budget=4000, users=3000, merchants=300, progress=interrupt)
+    assert time.monotonic() - start < 20

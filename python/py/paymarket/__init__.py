@@ -35,6 +35,7 @@ from ._paymarket import ensemble as _ensemble
 from ._paymarket import sweep as _sweep
 from ._paymarket import problems as _problems
 from ._paymarket import run as _run
+from ._paymarket import sensitivity as _sensitivity
 
 __all__ = [
     "Scenario",
@@ -45,11 +46,13 @@ __all__ = [
     "Comparison",
     "Sweep",
     "Calibration",
+    "Sensitivity",
     "run",
     "sweep",
     "ensemble",
     "compare",
     "calibrate",
+    "sensitivity",
     "problems",
     "__version__",
 ]
@@ -149,6 +152,12 @@ class _Progress:
             pass
 
     def __call__(self, done: int, total: int, month=None) -> None:
+        if total is not None and total != self.total:
+            # Work whose size the engine knows only once it has started (a design's points).
+            self.total = total
+            if self.bar is not None:
+                self.bar.total = total
+                self.bar.refresh()
         if self.bar is not None:
             self.bar.update(done - self.count)
             self.count = done
@@ -408,6 +417,28 @@ def compare(
     return out
 
 
+def _number(path: str, v) -> float:
+    if isinstance(v, bool) or not isinstance(v, numbers.Real):
+        raise ValueError(f"{path}: {v!r} is not a number")
+    return float(v)
+
+
+def _paths(d, what: str):
+    if not isinstance(d, dict) or not d:
+        raise ValueError(f"{what} must be a non-empty dict of field paths, got {d!r}")
+    return d.items()
+
+
+def _ranges(ranges) -> list:
+    """``{path: (lo, hi)}`` as ``[(path, lo, hi)]``, checked."""
+    out = []
+    for p, r in _paths(ranges, "ranges"):
+        if not isinstance(r, (list, tuple)) or len(r) != 2:
+            raise ValueError(f"ranges: {p} must map to (lo, hi), got {r!r}")
+        out.append((p, _number(p, r[0]), _number(p, r[1])))
+    return out
+
+
 class Sweep(_Tables):
     """A sweep's summaries ``summary_platforms`` … ``summary_defaults``, each row led by
     ``setting`` (the setting's index) and the value of each swept path, then as an
@@ -440,31 +471,15 @@ def sweep(
     frame = _frame_kind(frame)
     users, merchants, seed, threads = _sizes(users, merchants, seed, threads)
 
-    def number(path, v):
-        if isinstance(v, bool) or not isinstance(v, numbers.Real):
-            raise ValueError(f"{path}: {v!r} is not a number")
-        return float(v)
-
-    def paths(d, what):
-        if not isinstance(d, dict) or not d:
-            raise ValueError(f"{what} must be a non-empty dict of field paths, got {d!r}")
-        return d.items()
-
-    grid_ = None if grid is None else [(p, [number(p, v) for v in vs]) for p, vs in paths(grid, "grid")]
+    grid_ = None if grid is None else [(p, [_number(p, v) for v in vs]) for p, vs in _paths(grid, "grid")]
     if grid_ is not None and any(not vs for _, vs in grid_):
         raise ValueError("grid: every path needs at least one value")
     points_ = None
     if points is not None:
         if not isinstance(points, (list, tuple)) or not points:
             raise ValueError(f"points must be a non-empty list of dicts, got {points!r}")
-        points_ = [[(p, number(p, v)) for p, v in paths(pt, "each point")] for pt in points]
-    ranges_ = None
-    if ranges is not None:
-        ranges_ = []
-        for p, r in paths(ranges, "ranges"):
-            if not isinstance(r, (list, tuple)) or len(r) != 2:
-                raise ValueError(f"ranges: {p} must map to (lo, hi), got {r!r}")
-            ranges_.append((p, number(p, r[0]), number(p, r[1])))
+        points_ = [[(p, _number(p, v)) for p, v in _paths(pt, "each point")] for pt in points]
+    ranges_ = None if ranges is None else _ranges(ranges)
     lhs = _count("lhs", lhs)
     replicates = _replicates(replicates)
     if grid_ is not None:
@@ -610,4 +625,105 @@ def calibrate(
     result = Calibration(_named(tables, frame))
     result.method, result.scenario, result.text = method, calibrated, text
     result.files, result.posterior_file = list(files), beside
+    return result
+
+
+class Sensitivity(_Tables):
+    """A sensitivity analysis's tables, the tool's files of the same names.
+
+    ``sensitivity``: one row per output, parameter and index (``mu_star``, ``mu``, ``sigma``
+    for Morris, in the output's units over each parameter's whole range; ``first`` and
+    ``total`` for Sobol), with ``estimate``, the 95% bootstrap interval ``ci_low``,
+    ``ci_high`` and ``n`` (trajectories or rows). ``design``: every point in the parameters'
+    units. ``outputs``: every run's output (``point``, ``replicate``, ``output``, ``value``).
+    ``noise``: per output, the variance of every run's output and its seed-noise part.
+
+    ``text`` is the tool's printed account (indices whose interval includes 0 marked as such),
+    ``files`` the files written into ``out`` (empty without).
+    """
+
+    def __repr__(self) -> str:
+        return f"Sensitivity({self.method}; {self._sizes()})"
+
+
+def sensitivity(
+    scenario,
+    ranges: dict,
+    outputs,
+    method: str = "morris",
+    budget: int = 200,
+    replicates: int = 2,
+    seed: int | None = None,
+    bootstrap: int = 1000,
+    vs=None,
+    effect_of: str | None = None,
+    end: str | None = None,
+    independent_seeds: bool = False,
+    users: int | None = None,
+    merchants: int | None = None,
+    out: str | os.PathLike | None = None,
+    threads: int = 0,
+    frame: str = "pandas",
+    progress: bool = True,
+) -> Sensitivity:
+    """Which of a scenario's guesses an answer depends on, as the tool's ``sensitivity``: the
+    same arguments, the same design, the same numbers.
+
+    ``ranges={"params.loyalty": (0.3, 0.9), ...}`` are the parameters and their ranges;
+    ``outputs`` one output or a list, each ``TABLE.KEYS.METRIC@YYYY-MM`` or
+    ``@YYYY-MM:YYYY-MM`` for a window's mean (``"platforms.tenpay.value_share@2020-12"``,
+    ``"market.lost_value@2016-01:2016-12"``). ``method="morris"`` screens (μ*, μ, σ of the
+    elementary effects on ``budget // (k + 1)`` trajectories); ``method="sobol"`` estimates
+    first- and total-order indices (``budget // (k + 2)`` rows). Each design point runs
+    ``replicates`` replicates on common seeds (``independent_seeds=True``: fresh seeds at
+    every point). With ``vs`` (a scenario or a path) every output becomes the paired effect of
+    ``vs`` against ``scenario``; with ``effect_of`` (a group of the scenario's events, such as
+    ``"miit_2021"``) the effect of those events. ``end`` (``"YYYY-MM"``) extends the
+    scenarios. With ``out`` the output set is written as the tool writes it. ``progress`` counts
+    the runs; Ctrl-C stops the analysis between months and raises ``KeyboardInterrupt``.
+    """
+    path = os.fspath(scenario) if isinstance(scenario, (str, os.PathLike)) else None
+    scenario = _scenario(scenario)
+    vs_path = os.fspath(vs) if isinstance(vs, (str, os.PathLike)) else None
+    vs = None if vs is None else _scenario(vs)
+    frame = _frame_kind(frame)
+    if method not in ("morris", "sobol"):
+        raise ValueError(f"method must be 'morris' or 'sobol', got {method!r}")
+    ranges_ = _ranges(ranges)
+    if isinstance(outputs, str):
+        outputs = [outputs]
+    if not isinstance(outputs, (list, tuple)) or not outputs or not all(isinstance(o, str) for o in outputs):
+        raise ValueError(f"outputs must be an output or a non-empty list of them, got {outputs!r}")
+    for name, value in [("effect_of", effect_of), ("end", end)]:
+        if value is not None and not isinstance(value, str):
+            raise ValueError(f"{name} must be a string, got {value!r}")
+    users, merchants, seed, threads = _sizes(users, merchants, seed, threads)
+    counts = {name: _count(name, value) for name, value in [("budget", budget), ("replicates", replicates), ("bootstrap", bootstrap)]}
+    tables, text, files = _watching(
+        progress,
+        None,
+        f"sensitivity {scenario.name}",
+        "run",
+        lambda bar: _sensitivity(
+            scenario,
+            ranges_,
+            list(outputs),
+            method=method,
+            seed=seed,
+            vs=vs,
+            effect_of=effect_of,
+            end=end,
+            independent_seeds=bool(independent_seeds),
+            users=users,
+            merchants=merchants,
+            path=path,
+            vs_path=vs_path,
+            out=None if out is None else os.fspath(out),
+            threads=threads,
+            progress=bar,
+            **counts,
+        ),
+    )
+    result = Sensitivity(_named(tables, frame))
+    result.method, result.text, result.files = method, text, list(files)
     return result

@@ -207,3 +207,37 @@ def calibrate(
     frame: str = ...,
     progress: bool = ...,
 ) -> Calibration: ...
+
+class Sensitivity:
+    """A sensitivity analysis's tables (the tool's files of the same names), the printed
+    account and the files written."""
+
+    method: str
+    text: str
+    files: list[str]
+    sensitivity: Any
+    design: Any
+    outputs: Any
+    noise: Any
+    def __getitem__(self, name: str) -> Any: ...
+
+def sensitivity(
+    scenario: Union[Scenario, str, os.PathLike[str]],
+    ranges: dict[str, tuple[float, float]],
+    outputs: str | list[str],
+    method: str = ...,
+    budget: int = ...,
+    replicates: int = ...,
+    seed: int | None = ...,
+    bootstrap: int = ...,
+    vs: Union[Scenario, str, os.PathLike[str], None] = ...,
+    effect_of: str | None = ...,
+    end: str | None = ...,
+    independent_seeds: bool = ...,
+    users: int | None = ...,
+    merchants: int | None = ...,
+    out: str | os.PathLike[str] | None = ...,
+    threads: int = ...,
+    frame: str = ...,
+    progress: bool = ...,
+) -> Sensitivity: ...

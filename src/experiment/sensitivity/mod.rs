@@ -265,6 +265,14 @@ impl Method {
         }
     }
 
+    /// Design points for `k` parameters (before replicates).
+    pub fn points(&self, k: usize) -> usize {
+        match *self {
+            Method::Morris { trajectories, .. } => trajectories.max(2) * (k + 1),
+            Method::Sobol { n } => n.max(2) * (k + 2),
+        }
+    }
+
     /// The method of this name with as many design points as fit in `budget` for `k`
     /// parameters (at least 2 trajectories, or 2 rows).
     pub fn with_budget(name: &str, budget: usize, k: usize) -> Result<Method> {
@@ -370,7 +378,7 @@ pub fn analyse(s: &Scenario, spec: &Spec) -> Result<Report> {
             k,
             trajectories.max(2),
             levels,
-            4 * trajectories.max(2),
+            morris::candidates(trajectories.max(2)),
             spec.seed,
         )),
         Method::Sobol { n } => Drawn::Sobol(sobol_design(k, n.max(2), spec.seed)),
@@ -422,10 +430,16 @@ pub fn analyse(s: &Scenario, spec: &Spec) -> Result<Report> {
         } else {
             &plan
         };
-        let base = plan.run_replicate(&set(s, &points[p])?, r)?;
+        let counted = |runs: Result<Vec<MonthReport>>| {
+            if let (Ok(_), Some(w)) = (&runs, &spec.watch) {
+                w.count(1);
+            }
+            runs
+        };
+        let base = counted(plan.run_replicate(&set(s, &points[p])?, r))?;
         let mut v: Vec<f64> = outputs.iter().map(|o| o.value(&base)).collect();
         if let Some(alt) = &spec.vs {
-            let other = plan.run_replicate(&set(alt, &points[p])?, r)?;
+            let other = counted(plan.run_replicate(&set(alt, &points[p])?, r))?;
             for (x, o) in v.iter_mut().zip(outputs) {
                 *x = o.value(&other) - *x;
             }

@@ -98,6 +98,18 @@ fn spread(a: &Trajectory, b: &Trajectory) -> f64 {
     s
 }
 
+/// How many random trajectories [`morris_design`] chooses `r` from: four times `r` up to
+/// 1,000 (Campolongo et al. chose from 500 to 1,000), and `r` itself beyond 1,000 (no
+/// choosing: the greedy choice costs O(m³) in the candidates m, and a thousand trajectories
+/// already spread over the cube).
+pub fn candidates(r: usize) -> usize {
+    if r >= 1000 {
+        r
+    } else {
+        (4 * r).min(1000)
+    }
+}
+
 /// `r` trajectories in `k` dimensions on `levels` levels (an odd number is rounded up), chosen from `candidates` random ones
 /// (at least `r`) for spread: the candidate that adds least to the sum of pairwise distances is
 /// dropped until `r` remain (a greedy form of Campolongo et al.'s selection). Deterministic
@@ -116,6 +128,13 @@ pub fn morris_design(
     let mut pool: Vec<Trajectory> = (0..m)
         .map(|j| trajectory(k, levels, mix64(seed ^ mix64(j as u64 + 0x4d6f))))
         .collect();
+    if m == r {
+        return MorrisDesign {
+            k,
+            levels,
+            trajectories: pool,
+        };
+    }
     let mut d = vec![vec![0.0; m]; m];
     for a in 0..m {
         for b in a + 1..m {
@@ -275,5 +294,18 @@ mod tests {
             .all(|x| (0.0..=1.0).contains(x)));
         let first = morris_design(5, 8, 4, 8, 11);
         assert!(total(&d.trajectories) >= total(&first.trajectories));
+    }
+
+    #[test]
+    fn the_candidates_are_four_times_r_up_to_a_thousand_then_r_itself() {
+        assert_eq!(
+            [2, 10, 250, 251, 999, 1000, 5000].map(candidates),
+            [8, 40, 1000, 1000, 1000, 1000, 5000]
+        );
+        // Without choosing, the design is the candidates in their order: the first of a
+        // larger pool are the same trajectories.
+        let all = morris_design(3, 6, 4, 6, 9);
+        let more = morris_design(3, 9, 4, 9, 9);
+        assert_eq!(all.trajectories[..], more.trajectories[..6]);
     }
 }
