@@ -5,7 +5,7 @@
 use super::{batches, py_err, rayon_pool, sized, watched, Scenario, Table};
 use paymarket::calibrate::abc::AbcSettings;
 use paymarket::calibrate::{run as calibrate_point, run_abc, Job, Settings};
-use paymarket::experiment::sensitivity::{analyse, Study};
+use paymarket::experiment::sensitivity::{analyse_reusing, Known, Study};
 use paymarket::experiment::Watch;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -154,8 +154,9 @@ fn command(job: &Job) -> String {
 }
 
 /// What a sensitivity analysis returns to Python: its tables (`sensitivity`, `design`,
-/// `outputs`, `noise`), the tool's printed account and the files written.
-type Analysed = (Vec<Table>, String, Vec<String>);
+/// `outputs`, `noise`), the tool's printed account, the files written and the design points
+/// reused from the set extended.
+type Analysed = (Vec<Table>, String, Vec<String>, usize);
 
 /// Runs a global sensitivity analysis as the tool's `sensitivity`: `ranges` as (path, low,
 /// high), `outputs` as the tool writes them (`platforms.tenpay.value_share@2020-12`), the
@@ -163,9 +164,10 @@ type Analysed = (Vec<Table>, String, Vec<String>);
 /// alternative scenario or `effect_of` a group of the scenario's events, whose paired effect
 /// every output becomes; `end` extends the scenarios. `path` and `vs_path` name the scenarios'
 /// files in the command recorded in the output set, written to `out` as the tool writes it
-/// (nothing without `out`). Runs without the interpreter lock; Ctrl-C stops it between months.
+/// (nothing without `out`); `extend` an output set of the same analysis at another budget,
+/// whose runs are reused. Runs without the interpreter lock; Ctrl-C stops it between months.
 #[pyfunction]
-#[pyo3(signature = (scenario, ranges, outputs, method="morris", budget=200, replicates=2, seed=None, bootstrap=1000, vs=None, effect_of=None, end=None, independent_seeds=false, users=None, merchants=None, path=None, vs_path=None, out=None, threads=0, progress=None))]
+#[pyo3(signature = (scenario, ranges, outputs, method="morris", budget=200, replicates=2, seed=None, bootstrap=1000, vs=None, effect_of=None, end=None, independent_seeds=false, users=None, merchants=None, path=None, vs_path=None, extend=None, out=None, threads=0, progress=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn sensitivity(
     py: Python<'_>,
@@ -185,6 +187,7 @@ pub fn sensitivity(
     merchants: Option<u64>,
     path: Option<String>,
     vs_path: Option<String>,
+    extend: Option<PathBuf>,
     out: Option<PathBuf>,
     threads: usize,
     progress: Option<Bound<'_, PyAny>>,
@@ -214,6 +217,7 @@ pub fn sensitivity(
         bootstrap,
         independent: independent_seeds,
         watch: Some(watch.clone()),
+        extend,
         ..Study::new(sized(scenario, users, merchants))
     };
     let prepared = study.prepare().map_err(py_err)?;
@@ -222,8 +226,12 @@ pub fn sensitivity(
         * spec.replicates
         * if spec.vs.is_some() { 2 } else { 1 };
     let pool = rayon_pool(threads)?;
+    let known = match &study.extend {
+        Some(dir) => study.known(dir, &prepared).map_err(py_err)?,
+        None => Known::default(),
+    };
     let report = watched(py, Some(runs), watch, progress.as_ref(), || {
-        pool.install(|| analyse(&prepared.scenario, spec))
+        pool.install(|| analyse_reusing(&prepared.scenario, spec, &known))
     })?;
     let files = match &out {
         None => Vec::new(),
@@ -252,5 +260,5 @@ pub fn sensitivity(
         report.outputs_frame(spec),
         report.noise_frame(spec),
     ])?;
-    Ok((tables, report.text(spec), files))
+    Ok((tables, report.text(spec), files, report.reused))
 }

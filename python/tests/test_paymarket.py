@@ -481,6 +481,14 @@ def test_sensitivity_is_the_tools_analysis(tmp_path):
     assert again.files == []
     for name in s._tables:
         assert again[name].equals(s[name]), name
+    # Twice the budget, extending the set above: the analysis run whole at that budget.
+    kw = dict(method="sobol", budget=32, replicates=2, users=1000, merchants=100, bootstrap=200, seed=5,
+              frame="arrow", progress=False)
+    whole = paymarket.sensitivity(DUOPOLY, SENSITIVITY_RANGES, SENSITIVITY_OUTPUTS, **kw)
+    extended = paymarket.sensitivity(DUOPOLY, SENSITIVITY_RANGES, SENSITIVITY_OUTPUTS, extend=tmp_path / "py", **kw)
+    for name in s._tables:
+        assert extended[name].equals(whole[name]), name
+    assert (extended.reused, whole.reused) == (16, 0)
 
 
 def test_sensitivity_of_an_effect_and_its_errors(tmp_path):
@@ -493,7 +501,7 @@ def test_sensitivity_of_an_effect_and_its_errors(tmp_path):
                                SENSITIVITY_OUTPUTS[:1], budget=6, replicates=2, bootstrap=50, users=800,
                                merchants=80, vs=paymarket.Scenario.load(DUOPOLY),
                                progress=lambda done, total, _: seen.append((done, total)))
-    tables, text, files = s
+    tables, text, files, _ = s
     frames = {t.name: pa.Table.from_batches([pa.record_batch(t)]) for t in tables}
     assert set(frames["outputs"]["value"].to_pylist()) == {0.0}
     assert set(frames["sensitivity"]["estimate"].to_pylist()) == {0.0}

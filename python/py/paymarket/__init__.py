@@ -639,7 +639,8 @@ class Sensitivity(_Tables):
     ``noise``: per output, the variance of every run's output and its seed-noise part.
 
     ``text`` is the tool's printed account (indices whose interval includes 0 marked as such),
-    ``files`` the files written into ``out`` (empty without).
+    ``files`` the files written into ``out`` (empty without), ``reused`` the design points
+    whose runs came from the set extended (``extend=``).
     """
 
     def __repr__(self) -> str:
@@ -661,6 +662,7 @@ def sensitivity(
     independent_seeds: bool = False,
     users: int | None = None,
     merchants: int | None = None,
+    extend: str | os.PathLike | None = None,
     out: str | os.PathLike | None = None,
     threads: int = 0,
     frame: str = "pandas",
@@ -679,8 +681,11 @@ def sensitivity(
     every point). With ``vs`` (a scenario or a path) every output becomes the paired effect of
     ``vs`` against ``scenario``; with ``effect_of`` (a group of the scenario's events, such as
     ``"miit_2021"``) the effect of those events. ``end`` (``"YYYY-MM"``) extends the
-    scenarios. With ``out`` the output set is written as the tool writes it. ``progress`` counts
-    the runs; Ctrl-C stops the analysis between months and raises ``KeyboardInterrupt``.
+    scenarios. With ``out`` the output set is written as the tool writes it. ``extend`` is an
+    output set of the same analysis at another budget (the tool's, or this function's with
+    ``out``): its runs are reused for the design points both share, and the result is the
+    analysis run whole. ``progress`` counts the runs; Ctrl-C stops the analysis between months
+    and raises ``KeyboardInterrupt``.
     """
     path = os.fspath(scenario) if isinstance(scenario, (str, os.PathLike)) else None
     scenario = _scenario(scenario)
@@ -699,7 +704,7 @@ def sensitivity(
             raise ValueError(f"{name} must be a string, got {value!r}")
     users, merchants, seed, threads = _sizes(users, merchants, seed, threads)
     counts = {name: _count(name, value) for name, value in [("budget", budget), ("replicates", replicates), ("bootstrap", bootstrap)]}
-    tables, text, files = _watching(
+    tables, text, files, reused = _watching(
         progress,
         None,
         f"sensitivity {scenario.name}",
@@ -718,6 +723,7 @@ def sensitivity(
             merchants=merchants,
             path=path,
             vs_path=vs_path,
+            extend=None if extend is None else os.fspath(extend),
             out=None if out is None else os.fspath(out),
             threads=threads,
             progress=bar,
@@ -725,5 +731,5 @@ def sensitivity(
         ),
     )
     result = Sensitivity(_named(tables, frame))
-    result.method, result.text, result.files = method, text, list(files)
+    result.method, result.text, result.files, result.reused = method, text, list(files), reused
     return result

@@ -215,6 +215,7 @@ class Sensitivity:
     method: str
     text: str
     files: list[str]
+    reused: int
     sensitivity: Any
     design: Any
     outputs: Any
@@ -236,6 +237,7 @@ def sensitivity(
     independent_seeds: bool = ...,
     users: int | None = ...,
     merchants: int | None = ...,
+    extend: str | os.PathLike[str] | None = ...,
     out: str | os.PathLike[str] | None = ...,
     threads: int = ...,
     frame: str = ...,

@@ -26,6 +26,7 @@ pub fn sensitivity(a: SensitivityArgs, start: Instant) -> Res<ExitCode> {
         seed: a.seed,
         bootstrap: a.bootstrap as usize,
         independent: a.independent_seeds,
+        extend: a.extend.clone(),
         ..Study::new(load(&a.scenario, Some(&a.size))?)
     };
     let (prepared, report) = study.run()?;
@@ -39,6 +40,14 @@ pub fn sensitivity(a: SensitivityArgs, start: Instant) -> Res<ExitCode> {
     let draw = None;
     study.write(&a.common.out, &prepared, &report, command_line(), draw)?;
     print!("{}", report.text(&prepared.spec));
+    if let Some(dir) = &a.extend {
+        println!(
+            "{} of {} points reused from {}",
+            report.reused,
+            report.points.len(),
+            dir.display()
+        );
+    }
     done(
         &format!(
             "{} points × {} replicates",

@@ -303,6 +303,11 @@ pub struct SensitivityArgs {
     /// point on the same seed).
     #[arg(long)]
     pub independent_seeds: bool,
+    /// An output set of this analysis at another budget (the same scenario, method, ranges,
+    /// outputs, replicates and seed): its runs are reused for every design point the two
+    /// designs share, and the files are those of the analysis run whole.
+    #[arg(long, value_name = "DIR")]
+    pub extend: Option<PathBuf>,
     #[command(flatten)]
     pub size: Size,
     #[command(flatten)]

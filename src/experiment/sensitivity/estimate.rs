@@ -102,14 +102,22 @@ impl SobolDesign {
         }
         out
     }
+
+    /// Each point's id (in the order of [`SobolDesign::points`]), the same in a design of more
+    /// rows: row `j` of block `b` (`A`, `B`, `AB_0`, …) is `j (k + 2) + b`.
+    pub fn ids(&self) -> Vec<u64> {
+        let (n, blocks) = (self.n() as u64, self.k as u64 + 2);
+        (0..n * blocks).map(|p| (p % n) * blocks + p / n).collect()
+    }
 }
 
-/// `n` rows of `A` and `B` in `k` dimensions, deterministic for a seed.
+/// `n` rows of `A` and `B` in `k` dimensions, deterministic for a seed. Row `j` of each is the
+/// same for any `n`: a design of more rows extends one of fewer.
 pub fn sobol_design(k: usize, n: usize, seed: u64) -> SobolDesign {
     let key = mix64(seed ^ 0x5a17e111);
     let row = |m: u64, j: usize| -> Vec<f64> {
         (0..k)
-            .map(|i| draw(key, (m * n as u64 + j as u64) * k as u64 + i as u64))
+            .map(|i| draw(key, (2 * j as u64 + m) * k as u64 + i as u64))
             .collect()
     };
     SobolDesign {
@@ -358,39 +366,40 @@ mod tests {
     }
 
     /// Pure noise on a parameter the output ignores, with replicates on independent seeds:
-    /// its indices' intervals include zero once the replicates' noise is taken out.
+    /// its indices' intervals include zero once the replicates' noise is taken out, and the
+    /// input that matters gets S = S_T = 1, in at least 34 of 40 independent designs (a 95%
+    /// interval; 200 designs gave 93–94.5% for each of the four).
     #[test]
     fn an_ignored_input_under_noise_gets_intervals_around_zero() {
-        let d = sobol_design(2, 400, 5);
-        let y: Vec<Vec<f64>> = d
-            .points()
-            .iter()
-            .enumerate()
-            .map(|(p, x)| {
-                (0..4u64)
-                    .map(|r| {
-                        let e = draw(mix64(p as u64 * 31 + r), 1) - 0.5;
-                        3.0 * x[0] + 0.5 * e
-                    })
-                    .collect()
-            })
-            .collect();
-        let idx = sobol(&d, &y, 500, 2, true);
-        assert!(
-            idx[1].first.includes_zero() && idx[1].total.includes_zero(),
-            "{:?}",
-            idx[1]
-        );
-        // The input that matters explains everything once the noise is out: S = S_T = 1.
-        assert!(
-            idx[0].first.covers(1.0) && idx[0].total.covers(1.0),
-            "{:?}",
-            idx[0]
-        );
-        assert!(!idx[0].first.includes_zero());
-        // The noise's share of a run's variance: 0.5² / 12 against 3² / 12 + that.
-        let want = (0.25 / 12.0) / (9.0 / 12.0 + 0.25 / 12.0);
-        let share = noise(&y).share();
-        assert!((share - want).abs() < 0.2 * want, "{share} against {want}");
+        let mut covered = [0usize; 4];
+        for seed in 0..40u64 {
+            let d = sobol_design(2, 400, 5 + 1000 * seed);
+            let y: Vec<Vec<f64>> = d
+                .points()
+                .iter()
+                .enumerate()
+                .map(|(p, x)| {
+                    (0..4u64)
+                        .map(|r| {
+                            let e = draw(mix64(p as u64 * 31 + r + seed * 7777), 1) - 0.5;
+                            3.0 * x[0] + 0.5 * e
+                        })
+                        .collect()
+                })
+                .collect();
+            let idx = sobol(&d, &y, 500, 2 + seed, true);
+            covered[0] += idx[1].first.includes_zero() as usize;
+            covered[1] += idx[1].total.includes_zero() as usize;
+            covered[2] += idx[0].first.covers(1.0) as usize;
+            covered[3] += idx[0].total.covers(1.0) as usize;
+            assert!(!idx[0].first.includes_zero(), "{:?}", idx[0]);
+            if seed == 0 {
+                // The noise's share of a run's variance: 0.5² / 12 against 3² / 12 + that.
+                let want = (0.25 / 12.0) / (9.0 / 12.0 + 0.25 / 12.0);
+                let share = noise(&y).share();
+                assert!((share - want).abs() < 0.2 * want, "{share} against {want}");
+            }
+        }
+        assert!(covered.iter().all(|&c| c >= 34), "{covered:?}");
     }
 }

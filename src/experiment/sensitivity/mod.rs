@@ -39,205 +39,18 @@
 
 pub mod estimate;
 pub mod morris;
+mod output;
 pub mod study;
 
 use super::Plan;
 use crate::error::{Error, Result};
-use crate::month::Month;
-use crate::record::columns::{DEFAULT, MARKET, PLATFORM};
 use crate::record::{Frame, Kind, MonthReport, Value};
 use crate::scenario::path::set_paths_valid;
 use crate::scenario::Scenario;
 use estimate::{sobol, sobol_design, SobolDesign};
 use morris::{morris, morris_design, MorrisDesign};
+pub use output::Output;
 pub use study::{Prepared, Study};
-
-/// An output of the model the indices are computed for: a metric of a table's row at a month,
-/// or its mean over a window of months.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Output {
-    /// As written: `platforms.tenpay.value_share@2020-12`.
-    pub text: String,
-    /// `platforms`, `market`, `channels` or `defaults`.
-    pub table: String,
-    /// The row's keys: none (market), a platform, or a channel or context then a platform.
-    pub keys: Vec<String>,
-    /// A number column of the table.
-    pub metric: String,
-    /// First month of the window.
-    pub from: Month,
-    /// Last month of the window.
-    pub to: Month,
-}
-
-fn bad(text: &str, message: String) -> Error {
-    Error::Config(format!("output {text:?}: {message}"))
-}
-
-impl Output {
-    /// Reads `TABLE[.KEY…].METRIC@YYYY-MM` or `…@YYYY-MM:YYYY-MM` (the window's mean) and
-    /// checks it against the scenario: `platforms.tenpay.value_share@2020-12`,
-    /// `market.lost_value@2016-01:2016-12`, `channels.offline.tenpay.value@2019-06`,
-    /// `defaults.shop.alipay.default_users@2021-12`.
-    pub fn parse(text: &str, s: &Scenario) -> Result<Output> {
-        let (left, window) = text.split_once('@').ok_or_else(|| {
-            bad(
-                text,
-                "say when: TABLE.KEYS.METRIC@YYYY-MM or @YYYY-MM:YYYY-MM (a window's mean)".into(),
-            )
-        })?;
-        let month = |m: &str| {
-            m.parse::<Month>()
-                .map_err(|_| bad(text, format!("{m:?} is not a month YYYY-MM")))
-        };
-        let (from, to) = match window.split_once(':') {
-            Some((a, b)) => (month(a)?, month(b)?),
-            None => (month(window)?, month(window)?),
-        };
-        if from > to || from < s.start || to > s.end {
-            return Err(bad(
-                text,
-                format!(
-                    "the window {from} to {to} is not within {} to {}",
-                    s.start, s.end
-                ),
-            ));
-        }
-        let parts: Vec<&str> = left.split('.').collect();
-        if parts.len() < 2 {
-            return Err(bad(text, "write TABLE.KEYS.METRIC before the @".into()));
-        }
-        let (table, metric) = (parts[0], parts[parts.len() - 1]);
-        let keys: Vec<String> = parts[1..parts.len().saturating_sub(1)]
-            .iter()
-            .map(|k| k.to_string())
-            .collect();
-        let platforms = s.platform_ids();
-        let (want_keys, metrics, key_sets): (usize, Vec<&str>, Vec<Vec<String>>) = match table {
-            "platforms" => (
-                1,
-                PLATFORM.iter().map(|c| c.name).collect(),
-                vec![platforms.iter().map(|p| p.to_string()).collect()],
-            ),
-            "market" => (0, MARKET.iter().map(|c| c.name).collect(), vec![]),
-            "channels" => (
-                2,
-                vec!["merchants_accepting", "value"],
-                vec![
-                    s.channel_ids().iter().map(|c| c.to_string()).collect(),
-                    platforms
-                        .iter()
-                        .map(|p| p.to_string())
-                        .chain(["cash".to_string(), "lost".to_string()])
-                        .collect(),
-                ],
-            ),
-            "defaults" => (
-                2,
-                DEFAULT.iter().map(|c| c.name).collect(),
-                vec![
-                    s.context_ids().iter().map(|c| c.to_string()).collect(),
-                    platforms
-                        .iter()
-                        .map(|p| p.to_string())
-                        .chain(["none".to_string()])
-                        .collect(),
-                ],
-            ),
-            _ => {
-                return Err(bad(
-                    text,
-                    format!("no table {table:?}: choose platforms, market, channels or defaults"),
-                ))
-            }
-        };
-        if parts.len() != want_keys + 2 {
-            return Err(bad(
-                text,
-                format!("{table} takes {want_keys} key(s) before the metric"),
-            ));
-        }
-        for (key, set) in keys.iter().zip(&key_sets) {
-            if !set.contains(key) {
-                return Err(bad(
-                    text,
-                    format!("no {key:?} here: choose one of {}", set.join(", ")),
-                ));
-            }
-        }
-        if !metrics.contains(&metric) {
-            return Err(bad(
-                text,
-                format!(
-                    "{table} has no metric {metric:?}: choose one of {}",
-                    metrics.join(", ")
-                ),
-            ));
-        }
-        Ok(Output {
-            text: text.to_string(),
-            table: table.to_string(),
-            keys,
-            metric: metric.to_string(),
-            from,
-            to,
-        })
-    }
-
-    /// The output of one run: the mean of the metric over the window's months (NaN where it
-    /// does not exist in any of them).
-    pub fn value(&self, reports: &[MonthReport]) -> f64 {
-        let mut m = crate::stats::Moments::default();
-        for r in reports
-            .iter()
-            .filter(|r| r.month >= self.from && r.month <= self.to)
-        {
-            m.add(self.at(r).unwrap_or(f64::NAN));
-        }
-        if m.n() == 0 {
-            f64::NAN
-        } else {
-            m.mean()
-        }
-    }
-
-    fn at(&self, r: &MonthReport) -> Option<f64> {
-        fn get<R>(cols: &[crate::record::columns::Column<R>], name: &str, row: &R) -> Option<f64> {
-            cols.iter()
-                .find(|c| c.name == name)
-                .and_then(|c| (c.get)(row))
-        }
-        let name = self.metric.as_str();
-        match self.table.as_str() {
-            "platforms" => r
-                .platforms
-                .iter()
-                .find(|p| p.platform == self.keys[0])
-                .and_then(|p| get(PLATFORM, name, p)),
-            "market" => get(MARKET, name, &r.market),
-            "defaults" => r
-                .defaults
-                .iter()
-                .find(|d| d.context == self.keys[0] && d.platform == self.keys[1])
-                .and_then(|d| get(DEFAULT, name, d)),
-            _ => {
-                let ch = r.channels.iter().find(|c| c.channel == self.keys[0])?;
-                match self.keys[1].as_str() {
-                    "cash" if self.metric == "value" => Some(ch.cash),
-                    "lost" if self.metric == "value" => Some(ch.lost),
-                    "cash" | "lost" => None,
-                    p => {
-                        let j = r.platforms.iter().position(|x| x.platform == p)?;
-                        match self.metric.as_str() {
-                            "value" => Some(ch.value[j]),
-                            _ => ch.merchants_accepting.as_ref().map(|a| a[j]),
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
 
 /// The method and its design size.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -346,6 +159,19 @@ pub struct Report {
     pub rows: Vec<Row>,
     /// Per output: the variance of every run's output and the part of it that is seed noise.
     pub noise: Vec<estimate::Noise>,
+    /// Design points whose outputs came from [`Known`] runs instead of new ones.
+    pub reused: usize,
+}
+
+/// The runs of an earlier analysis of the same scenarios, outputs, replicates and seeds, by
+/// design point id ([`MorrisDesign::ids`], [`SobolDesign::ids`]): [`analyse_reusing`] takes a
+/// point's outputs from here instead of running it again when the design has the same point.
+#[derive(Debug, Clone, Default)]
+pub struct Known {
+    /// The outputs as written, in the order of each point's values.
+    pub outputs: Vec<String>,
+    /// By point id: the point in the parameters' units and its values `[output][replicate]`.
+    pub points: std::collections::HashMap<u64, (Vec<f64>, Vec<Vec<f64>>)>,
 }
 
 /// The design drawn for a method.
@@ -354,8 +180,56 @@ enum Drawn {
     Sobol(SobolDesign),
 }
 
+impl Drawn {
+    /// The design of `method` in `k` dimensions for a seed.
+    fn new(method: Method, k: usize, seed: u64) -> Drawn {
+        match method {
+            Method::Morris {
+                trajectories,
+                levels,
+            } => Drawn::Morris(morris_design(
+                k,
+                trajectories.max(2),
+                levels,
+                morris::candidates(trajectories.max(2)),
+                seed,
+            )),
+            Method::Sobol { n } => Drawn::Sobol(sobol_design(k, n.max(2), seed)),
+        }
+    }
+
+    /// The points in the unit cube, in evaluation order.
+    fn points(&self) -> Vec<Vec<f64>> {
+        match self {
+            Drawn::Morris(d) => d.points(),
+            Drawn::Sobol(d) => d.points(),
+        }
+    }
+
+    /// Each point's id, the same in a larger design of the method for the same seed.
+    fn ids(&self) -> Vec<u64> {
+        match self {
+            Drawn::Morris(d) => d.ids(),
+            Drawn::Sobol(d) => d.ids(),
+        }
+    }
+}
+
+/// The ids of the design points of `method` in `k` dimensions for a seed, in evaluation order
+/// (the rows of `design.csv`).
+pub fn design_ids(method: Method, k: usize, seed: u64) -> Vec<u64> {
+    Drawn::new(method, k, seed).ids()
+}
+
 /// Runs the design and estimates the indices (see the module's documentation).
 pub fn analyse(s: &Scenario, spec: &Spec) -> Result<Report> {
+    analyse_reusing(s, spec, &Known::default())
+}
+
+/// [`analyse`], taking the outputs of every design point that `known` holds (the same id and
+/// the same parameter values, every output, every replicate) instead of running it: the report
+/// is the one [`analyse`] makes, the point's runs being the same runs.
+pub fn analyse_reusing(s: &Scenario, spec: &Spec, known: &Known) -> Result<Report> {
     let k = spec.ranges.len();
     if k == 0 || spec.outputs.is_empty() || spec.replicates == 0 {
         return Err(Error::Config(
@@ -370,24 +244,10 @@ pub fn analyse(s: &Scenario, spec: &Spec) -> Result<Report> {
             )));
         }
     }
-    let design = match spec.method {
-        Method::Morris {
-            trajectories,
-            levels,
-        } => Drawn::Morris(morris_design(
-            k,
-            trajectories.max(2),
-            levels,
-            morris::candidates(trajectories.max(2)),
-            spec.seed,
-        )),
-        Method::Sobol { n } => Drawn::Sobol(sobol_design(k, n.max(2), spec.seed)),
-    };
-    let unit = match &design {
-        Drawn::Morris(d) => d.points(),
-        Drawn::Sobol(d) => d.points(),
-    };
-    let points: Vec<Vec<f64>> = unit
+    let design = Drawn::new(spec.method, k, spec.seed);
+    let ids = design.ids();
+    let points: Vec<Vec<f64>> = design
+        .points()
         .iter()
         .map(|u| {
             u.iter()
@@ -416,14 +276,27 @@ pub fn analyse(s: &Scenario, spec: &Spec) -> Result<Report> {
         ..Plan::default()
     };
     let r_n = spec.replicates;
-    let jobs = points.len() as u64 * r_n;
     let outputs = &spec.outputs;
+    let same_outputs = known.outputs.len() == outputs.len()
+        && known.outputs.iter().zip(outputs).all(|(a, b)| *a == b.text);
+    let reuse: Vec<Option<&Vec<Vec<f64>>>> = points
+        .iter()
+        .zip(&ids)
+        .map(|(x, id)| {
+            let (y, v) = known.points.get(id).filter(|_| same_outputs)?;
+            let whole = v.iter().all(|reps| reps.len() as u64 == r_n);
+            (y == x && v.len() == outputs.len() && whole).then_some(v)
+        })
+        .collect();
+    let todo: Vec<usize> = (0..points.len()).filter(|&p| reuse[p].is_none()).collect();
+    let jobs = todo.len() as u64 * r_n;
     let runs: Vec<Vec<Option<f64>>> = super::dist::map_all(jobs, |job| {
-        let (p, r) = ((job / r_n) as usize, job % r_n);
+        let (p, r) = (todo[(job / r_n) as usize], job % r_n);
         let independent;
         let plan = if spec.independent {
+            // Seeded by the point's id, so that a larger design's point runs as it did.
             independent = Plan {
-                seed: crate::rng::replicate_seed(spec.seed, 1 + p as u64),
+                seed: crate::rng::replicate_seed(spec.seed, 1 + ids[p]),
                 ..plan.clone()
             };
             &independent
@@ -449,8 +322,13 @@ pub fn analyse(s: &Scenario, spec: &Spec) -> Result<Report> {
             .collect())
     })?;
     let mut values = vec![vec![Vec::with_capacity(r_n as usize); outputs.len()]; points.len()];
+    for (p, v) in reuse.iter().enumerate() {
+        if let Some(v) = v {
+            values[p].clone_from(v);
+        }
+    }
     for (job, v) in runs.into_iter().enumerate() {
-        let p = job / r_n as usize;
+        let p = todo[job / r_n as usize];
         for (o, x) in v.into_iter().enumerate() {
             values[p][o].push(x.unwrap_or(f64::NAN));
         }
@@ -516,6 +394,7 @@ pub fn analyse(s: &Scenario, spec: &Spec) -> Result<Report> {
         }
     }
     Ok(Report {
+        reused: points.len() - todo.len(),
         points,
         values,
         rows,

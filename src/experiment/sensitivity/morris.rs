@@ -27,6 +27,9 @@ pub struct MorrisDesign {
     pub levels: usize,
     /// The trajectories.
     pub trajectories: Vec<Trajectory>,
+    /// Each trajectory's index among the candidates it was chosen from (candidate `j` is the
+    /// same trajectory for any number of candidates).
+    pub chosen: Vec<usize>,
 }
 
 impl MorrisDesign {
@@ -35,6 +38,16 @@ impl MorrisDesign {
         self.trajectories
             .iter()
             .flat_map(|t| t.points.iter().cloned())
+            .collect()
+    }
+
+    /// Each point's id (in the order of [`MorrisDesign::points`]), the same in any design
+    /// that chose the same candidate: step `s` of candidate `j` is `j (k + 1) + s`.
+    pub fn ids(&self) -> Vec<u64> {
+        let steps = self.k as u64 + 1;
+        self.chosen
+            .iter()
+            .flat_map(|&j| (0..steps).map(move |s| j as u64 * steps + s))
             .collect()
     }
 
@@ -133,6 +146,7 @@ pub fn morris_design(
             k,
             levels,
             trajectories: pool,
+            chosen: (0..m).collect(),
         };
     }
     let mut d = vec![vec![0.0; m]; m];
@@ -156,14 +170,15 @@ pub fn morris_design(
             );
         alive.remove(pos);
     }
-    let chosen: Vec<Trajectory> = alive
-        .into_iter()
-        .map(|a| std::mem::take(&mut pool[a]))
+    let trajectories: Vec<Trajectory> = alive
+        .iter()
+        .map(|&a| std::mem::take(&mut pool[a]))
         .collect();
     MorrisDesign {
         k,
         levels,
-        trajectories: chosen,
+        trajectories,
+        chosen: alive,
     }
 }
 

@@ -1,18 +1,18 @@
 //! A sensitivity analysis as the tool and the Python package describe it: the scenario, its
 //! alternative (a file, or the effect of a group of events), the ranges and outputs as written,
-//! the method and its budget; made into an [`analyse`]-ready pair of scenario and [`Spec`],
+//! the method and its budget; made into an [`analyse`](super::analyse)-ready pair of scenario and [`Spec`],
 //! and written as an output set that `paymarket rerun` makes again.
 //!
-//! Owns: [`Study`], [`Prepared`], [`Drawer`]. Reads: [`analyse`]'s types, the output sets.
+//! Owns: [`Study`], [`Prepared`], [`Drawer`]. Reads: [`analyse`](super::analyse)'s types, the output sets.
 //! Never: the charts (a caller that draws them passes a [`Drawer`]).
 
-use super::{analyse, write_files, Method, Output, Report, Spec};
+use super::{analyse_reusing, design_ids, write_files, Known, Method, Output, Report, Spec};
 use crate::error::{Error, Result};
 use crate::experiment::Watch;
 use crate::month::Month;
 use crate::output::{Identity, OutputSet, Provenance, ScenarioId};
 use crate::scenario::Scenario;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// The resolved scenario's file name in an output set.
@@ -74,6 +74,11 @@ pub struct Study {
     pub independent: bool,
     /// Counts the runs and stops them when asked ([`Spec::watch`]).
     pub watch: Option<Arc<Watch>>,
+    /// An output set of the same analysis at another budget (the same scenarios, method,
+    /// ranges, outputs, replicates, seed and seeding): its runs are taken for every design
+    /// point the two designs share ([`analyse_reusing`]), so the files are those of the
+    /// analysis run whole.
+    pub extend: Option<PathBuf>,
 }
 
 /// A study made ready: the scenario as given (extended by `end`), the scenario analysed (the
@@ -84,7 +89,7 @@ pub struct Prepared {
     pub given: Scenario,
     /// The scenario the outputs are computed on (for `effect_of`, without its events).
     pub scenario: Scenario,
-    /// What [`analyse`] runs.
+    /// What [`analyse`](super::analyse) runs.
     pub spec: Spec,
 }
 
@@ -106,6 +111,7 @@ impl Study {
             bootstrap: 1000,
             independent: false,
             watch: None,
+            extend: None,
         }
     }
 
@@ -189,11 +195,143 @@ impl Study {
         })
     }
 
-    /// [`Study::prepare`] then [`analyse`].
+    /// [`Study::prepare`] then [`super::analyse`], reusing the runs of the set it extends.
     pub fn run(&self) -> Result<(Prepared, Report)> {
         let p = self.prepare()?;
-        let report = analyse(&p.scenario, &p.spec)?;
+        let known = match &self.extend {
+            Some(dir) => self.known(dir, &p)?,
+            None => Known::default(),
+        };
+        let report = analyse_reusing(&p.scenario, &p.spec, &known)?;
         Ok((p, report))
+    }
+
+    /// The runs of the output set in `dir`, once it is shown to be this analysis at another
+    /// budget: a complete set (its manifest), the same arguments but `--budget` and
+    /// `--bootstrap`, the same scenarios (fingerprints) and seed; its `design.csv` and
+    /// `outputs.csv` as the design of its budget has them.
+    pub fn known(&self, dir: &Path, p: &Prepared) -> Result<Known> {
+        let refuse = |why: String| {
+            Error::Config(format!(
+                "--extend {}: {why}; extend an output set of `paymarket sensitivity` with the \
+                 same scenario, method, ranges, outputs, replicates and seed (only --budget and \
+                 --bootstrap may differ)",
+                dir.display()
+            ))
+        };
+        let manifest = crate::output::check_manifest(dir).map_err(|e| refuse(e.to_string()))?;
+        let old = manifest
+            .provenance
+            .map(|p| p.rerun)
+            .ok_or_else(|| refuse("its manifest records no command".into()))?;
+        let new = self.rerun_args(p);
+        let (old_rest, old_budget) = without_budget(&old);
+        let (new_rest, _) = without_budget(&new);
+        if old_rest != new_rest {
+            let k = old_rest
+                .iter()
+                .zip(&new_rest)
+                .position(|(a, b)| a != b)
+                .unwrap_or(old_rest.len().min(new_rest.len()));
+            return Err(refuse(format!(
+                "it was made by `paymarket {}`, which differs at {:?} (here {:?})",
+                old.join(" "),
+                old_rest.get(k).map(String::as_str).unwrap_or("its end"),
+                new_rest.get(k).map(String::as_str).unwrap_or("the end")
+            )));
+        }
+        if crate::output::read_identity(dir)?.as_ref() != Some(&self.identity(p)) {
+            return Err(refuse(
+                "its scenarios are not these (their fingerprints differ: another file, or \
+                 other agent counts)"
+                    .into(),
+            ));
+        }
+        let budget: usize = old_budget
+            .and_then(|b| b.parse().ok())
+            .ok_or_else(|| refuse("its command has no --budget".into()))?;
+        let method = Method::with_budget(&self.method, budget, p.spec.ranges.len())?;
+        let ids = design_ids(method, p.spec.ranges.len(), p.spec.seed);
+        let paths: Vec<&str> = p.spec.ranges.iter().map(|(q, _, _)| q.as_str()).collect();
+        let design = read_csv(&dir.join("design.csv"))?;
+        let mut header = vec!["point"];
+        header.extend(&paths);
+        if design.0 != header || design.1.len() != ids.len() {
+            return Err(refuse(format!(
+                "its design.csv has the columns {:?} and {} points, where the design of budget \
+                 {budget} has {header:?} and {} points",
+                design.0,
+                design.1.len(),
+                ids.len()
+            )));
+        }
+        let outputs: Vec<String> = p.spec.outputs.iter().map(|o| o.text.clone()).collect();
+        let r_n = p.spec.replicates as usize;
+        let mut values = vec![vec![vec![f64::NAN; r_n]; outputs.len()]; ids.len()];
+        let runs = read_csv(&dir.join("outputs.csv"))?;
+        if runs.0 != ["point", "replicate", "output", "value"] {
+            return Err(refuse(format!(
+                "its outputs.csv has the columns {:?}",
+                runs.0
+            )));
+        }
+        let bad = |line: usize| {
+            refuse(format!(
+                "outputs.csv line {}: not a run of this design",
+                line + 2
+            ))
+        };
+        for (line, row) in runs.1.iter().enumerate() {
+            let (pt, r, o) = match (row[0].parse::<usize>(), row[1].parse::<usize>()) {
+                (Ok(pt), Ok(r)) => (pt, r, outputs.iter().position(|o| *o == row[2])),
+                _ => return Err(bad(line)),
+            };
+            let slot = o.and_then(|o| values.get_mut(pt)?.get_mut(o)?.get_mut(r));
+            match (slot, row[3].parse::<f64>()) {
+                (Some(slot), Ok(v)) => *slot = v,
+                _ => return Err(bad(line)),
+            }
+        }
+        let mut known = Known {
+            outputs,
+            ..Known::default()
+        };
+        for ((row, id), v) in design.1.iter().zip(ids).zip(values) {
+            let x: Vec<f64> = row[1..]
+                .iter()
+                .map(|c| {
+                    c.parse()
+                        .map_err(|_| refuse(format!("design.csv: {c:?} is not a number")))
+                })
+                .collect::<Result<_>>()?;
+            if v.iter().flatten().all(|x| x.is_finite()) {
+                known.points.insert(id, (x, v));
+            }
+        }
+        Ok(known)
+    }
+
+    /// The set's identity: the command, the scenarios written into it, the seed.
+    fn identity(&self, p: &Prepared) -> Identity {
+        Identity {
+            command: "sensitivity".into(),
+            scenarios: self
+                .written(p)
+                .iter()
+                .map(|(_, s)| ScenarioId::new(&s.name, s.fingerprint()))
+                .collect(),
+            seed: p.spec.seed,
+            panel: None,
+        }
+    }
+
+    /// The scenarios the set holds, by file name: the one given, and an alternative file.
+    fn written<'a>(&self, p: &'a Prepared) -> Vec<(&'static str, &'a Scenario)> {
+        let mut scenarios = vec![(RESOLVED, &p.given)];
+        if let (None, Some(v)) = (&self.effect_of, &p.spec.vs) {
+            scenarios.push((ALTERNATIVE, v));
+        }
+        scenarios
     }
 
     /// The arguments (after `paymarket`, without `--out`) that make the study again from its
@@ -245,20 +383,9 @@ impl Study {
         if !crate::experiment::dist::is_root() {
             return Ok(Vec::new());
         }
-        let mut scenarios = vec![(RESOLVED, &p.given)];
-        if let (None, Some(v)) = (&self.effect_of, &p.spec.vs) {
-            scenarios.push((ALTERNATIVE, v));
-        }
-        let identity = Identity {
-            command: "sensitivity".into(),
-            scenarios: scenarios
-                .iter()
-                .map(|(_, s)| ScenarioId::new(&s.name, s.fingerprint()))
-                .collect(),
-            seed: p.spec.seed,
-            panel: None,
-        };
-        let inputs = scenarios
+        let identity = self.identity(p);
+        let inputs = self
+            .written(p)
             .iter()
             .map(|(name, s)| Ok((name.to_string(), s.to_toml()?)))
             .collect::<Result<Vec<_>>>()?;
@@ -278,4 +405,41 @@ impl Study {
         set.finish()?;
         Ok(files)
     }
+}
+
+/// The arguments without `--budget` and `--bootstrap` and their values, and the budget.
+fn without_budget(args: &[String]) -> (Vec<String>, Option<String>) {
+    let (mut rest, mut budget) = (Vec::new(), None);
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--budget" => budget = it.next().cloned(),
+            "--bootstrap" => {
+                it.next();
+            }
+            _ => rest.push(a.clone()),
+        }
+    }
+    (rest, budget)
+}
+
+/// A CSV file's header and rows.
+fn read_csv(path: &Path) -> Result<(Vec<String>, Vec<Vec<String>>)> {
+    let csv_err = |e: csv::Error| Error::Csv {
+        path: path.to_path_buf(),
+        source: e,
+    };
+    let mut r = csv::Reader::from_path(path).map_err(csv_err)?;
+    let header = r
+        .headers()
+        .map_err(csv_err)?
+        .iter()
+        .map(String::from)
+        .collect();
+    let rows = r
+        .records()
+        .map(|rec| rec.map(|r| r.iter().map(String::from).collect()))
+        .collect::<std::result::Result<_, _>>()
+        .map_err(csv_err)?;
+    Ok((header, rows))
 }
