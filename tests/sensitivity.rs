@@ -115,6 +115,7 @@ fn morris_on_common_seeds_puts_the_ignored_parameter_at_zero_and_is_thread_free(
         Method::Morris {
             trajectories: 6,
             levels: 4,
+            spread: false,
         },
         false,
     );
@@ -256,6 +257,7 @@ fn a_watch_counts_the_runs_and_stops_the_analysis() {
         Method::Morris {
             trajectories: 2,
             levels: 4,
+            spread: false,
         },
         false,
     );
@@ -278,8 +280,9 @@ fn a_watch_counts_the_runs_and_stops_the_analysis() {
 
 /// `--extend` reuses an earlier set's runs for the design points it shares with the larger
 /// design and writes the files of the analysis run whole, byte for byte (Sobol on independent
-/// seeds: every one of the 16 points of N = 4 rows is among the 32 of N = 8; Morris: the
-/// trajectories both choices kept); anything but the budget and the bootstrap differing is
+/// seeds: every one of the 16 points of N = 4 rows is among the 32 of N = 8; Morris: all 3
+/// random trajectories are the first 3 of 10, and of trajectories chosen for spread those both
+/// choices kept); anything but the budget and the bootstrap differing is
 /// refused with the argument named, as is a set whose files do not match its manifest.
 #[test]
 fn an_extended_analysis_is_the_analysis_run_whole() {
@@ -331,6 +334,7 @@ fn an_extended_analysis_is_the_analysis_run_whole() {
     for (method, small, large, seeds) in [
         ("sobol", "16", "32", "--independent-seeds"),
         ("morris", "9", "30", "--bootstrap"),
+        ("morris", "9", "30", "--spread"),
     ] {
         let extra: &[&str] = if seeds == "--bootstrap" {
             &["--bootstrap", "300"]
@@ -364,7 +368,8 @@ fn an_extended_analysis_is_the_analysis_run_whole() {
             ranges: ranges.iter().map(|r| r.to_string()).collect(),
             outputs: vec![output.into()],
             independent: seeds == "--independent-seeds",
-            bootstrap: if method == "morris" { 300 } else { 1000 },
+            spread: seeds == "--spread",
+            bootstrap: if seeds == "--bootstrap" { 300 } else { 1000 },
             watch: Some(watch.clone()),
             extend: Some(a.clone()),
             ..Study::new(s)
@@ -372,9 +377,13 @@ fn an_extended_analysis_is_the_analysis_run_whole() {
         let (p, report) = study.run().unwrap();
         let shared = if method == "sobol" {
             16
+        } else if seeds == "--bootstrap" {
+            9
         } else {
-            let old =
-                paymarket::experiment::sensitivity::Method::with_budget(method, 9, 2).unwrap();
+            let mut old = p.spec.method;
+            if let Method::Morris { trajectories, .. } = &mut old {
+                *trajectories = 3;
+            }
             let ids = design_ids(old, 2, p.spec.seed);
             design_ids(p.spec.method, 2, p.spec.seed)
                 .iter()
@@ -401,15 +410,17 @@ fn an_extended_analysis_is_the_analysis_run_whole() {
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(!o.status.success() && err.contains(says), "{says}: {err}");
     };
-    let mut other_range = args("morris", "30", &["--bootstrap", "300"]);
+    // The last small set: Morris on trajectories chosen for spread.
+    let mut other_range = args("morris", "30", &["--spread"]);
     other_range[7] = "params.loyalty=0.2:0.9".into();
     refuse(other_range, "(here \"params.loyalty=0.2:0.9\")");
-    let mut other_users = args("morris", "30", &["--bootstrap", "300"]);
-    other_users[17] = "1200".into();
+    let mut other_users = args("morris", "30", &["--spread"]);
+    other_users[15] = "1200".into();
     refuse(other_users, "fingerprints differ");
+    refuse(args("sobol", "30", &[]), "(here \"sobol\")");
     refuse(
-        args("sobol", "30", &["--bootstrap", "300"]),
-        "(here \"sobol\")",
+        args("morris", "30", &[]),
+        "differs at \"--spread\" (here \"the end\")",
     );
     let outputs = a.join("outputs.csv");
     let text = std::fs::read_to_string(&outputs).unwrap();

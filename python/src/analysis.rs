@@ -167,7 +167,7 @@ type Analysed = (Vec<Table>, String, Vec<String>, usize);
 /// (nothing without `out`); `extend` an output set of the same analysis at another budget,
 /// whose runs are reused. Runs without the interpreter lock; Ctrl-C stops it between months.
 #[pyfunction]
-#[pyo3(signature = (scenario, ranges, outputs, method="morris", budget=200, replicates=2, seed=None, bootstrap=1000, vs=None, effect_of=None, end=None, independent_seeds=false, users=None, merchants=None, path=None, vs_path=None, extend=None, out=None, threads=0, progress=None))]
+#[pyo3(signature = (scenario, ranges, outputs, method="morris", budget=200, replicates=2, seed=None, bootstrap=1000, vs=None, effect_of=None, end=None, independent_seeds=false, spread=false, users=None, merchants=None, path=None, vs_path=None, extend=None, out=None, threads=0, progress=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn sensitivity(
     py: Python<'_>,
@@ -183,6 +183,7 @@ pub fn sensitivity(
     effect_of: Option<String>,
     end: Option<String>,
     independent_seeds: bool,
+    spread: bool,
     users: Option<u64>,
     merchants: Option<u64>,
     path: Option<String>,
@@ -216,6 +217,7 @@ pub fn sensitivity(
         seed,
         bootstrap,
         independent: independent_seeds,
+        spread,
         watch: Some(watch.clone()),
         extend,
         ..Study::new(sized(scenario, users, merchants))

@@ -660,6 +660,7 @@ def sensitivity(
     effect_of: str | None = None,
     end: str | None = None,
     independent_seeds: bool = False,
+    spread: bool = False,
     users: int | None = None,
     merchants: int | None = None,
     extend: str | os.PathLike | None = None,
@@ -675,7 +676,8 @@ def sensitivity(
     ``outputs`` one output or a list, each ``TABLE.KEYS.METRIC@YYYY-MM`` or
     ``@YYYY-MM:YYYY-MM`` for a window's mean (``"platforms.tenpay.value_share@2020-12"``,
     ``"market.lost_value@2016-01:2016-12"``). ``method="morris"`` screens (μ*, μ, σ of the
-    elementary effects on ``budget // (k + 1)`` trajectories); ``method="sobol"`` estimates
+    elementary effects on ``budget // (k + 1)`` random trajectories; ``spread=True`` chooses
+    them for spread, which favours the cube's corners); ``method="sobol"`` estimates
     first- and total-order indices (``budget // (k + 2)`` rows). Each design point runs
     ``replicates`` replicates on common seeds (``independent_seeds=True``: fresh seeds at
     every point). With ``vs`` (a scenario or a path) every output becomes the paired effect of
@@ -719,6 +721,7 @@ def sensitivity(
             effect_of=effect_of,
             end=end,
             independent_seeds=bool(independent_seeds),
+            spread=bool(spread),
             users=users,
             merchants=merchants,
             path=path,

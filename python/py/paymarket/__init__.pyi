@@ -235,6 +235,7 @@ def sensitivity(
     effect_of: str | None = ...,
     end: str | None = ...,
     independent_seeds: bool = ...,
+    spread: bool = ...,
     users: int | None = ...,
     merchants: int | None = ...,
     extend: str | os.PathLike[str] | None = ...,

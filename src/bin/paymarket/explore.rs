@@ -27,6 +27,7 @@ pub fn sensitivity(a: SensitivityArgs, start: Instant) -> Res<ExitCode> {
         bootstrap: a.bootstrap as usize,
         independent: a.independent_seeds,
         extend: a.extend.clone(),
+        spread: a.spread,
         ..Study::new(load(&a.scenario, Some(&a.size))?)
     };
     let (prepared, report) = study.run()?;

@@ -308,6 +308,11 @@ pub struct SensitivityArgs {
     /// designs share, and the files are those of the analysis run whole.
     #[arg(long, value_name = "DIR")]
     pub extend: Option<PathBuf>,
+    /// Choose the Morris trajectories for spread (Campolongo et al. 2007) instead of at random:
+    /// the choice favours the cube's corners, so μ* and σ describe the effects there and their
+    /// intervals do not cover the values over the whole grid.
+    #[arg(long)]
+    pub spread: bool,
     #[command(flatten)]
     pub size: Size,
     #[command(flatten)]

@@ -23,7 +23,7 @@
 //! let spec = Spec {
 //!     ranges: vec![("params.churn_rate".into(), 0.05, 0.2), ("params.loyalty".into(), 0.3, 0.9)],
 //!     outputs: vec![Output::parse("platforms.alpha.value_share@2021-12", &s)?],
-//!     method: Method::Morris { trajectories: 4, levels: 4 },
+//!     method: Method::Morris { trajectories: 4, levels: 4, spread: false },
 //!     replicates: 1,
 //!     seed: 1,
 //!     bootstrap: 100,
@@ -61,6 +61,12 @@ pub enum Method {
         trajectories: usize,
         /// Grid levels (4 is usual).
         levels: usize,
+        /// Choose the trajectories for spread from [`morris::candidates`] random ones
+        /// (Campolongo et al. 2007) instead of drawing them at random. The choice favours the
+        /// cube's corners: the edge levels come twice as often, so μ*, μ and σ estimate the
+        /// effects at the edges rather than over the grid, and their intervals do not cover
+        /// the grid's values (see the tests of [`mod@morris`]).
+        spread: bool,
     },
     /// Sobol indices: `n` rows of `A` and `B` (`n (k + 2)` points).
     Sobol {
@@ -93,6 +99,7 @@ impl Method {
             "morris" => Ok(Method::Morris {
                 trajectories: (budget / (k + 1)).max(2),
                 levels: 4,
+                spread: false,
             }),
             "sobol" => Ok(Method::Sobol {
                 n: (budget / (k + 2)).max(2),
@@ -187,13 +194,12 @@ impl Drawn {
             Method::Morris {
                 trajectories,
                 levels,
-            } => Drawn::Morris(morris_design(
-                k,
-                trajectories.max(2),
-                levels,
-                morris::candidates(trajectories.max(2)),
-                seed,
-            )),
+                spread,
+            } => {
+                let r = trajectories.max(2);
+                let m = if spread { morris::candidates(r) } else { r };
+                Drawn::Morris(morris_design(k, r, levels, m, seed))
+            }
             Method::Sobol { n } => Drawn::Sobol(sobol_design(k, n.max(2), seed)),
         }
     }

@@ -323,4 +323,94 @@ mod tests {
         let more = morris_design(3, 9, 4, 9, 9);
         assert_eq!(all.trajectories[..], more.trajectories[..6]);
     }
+
+    /// The Ishigami function (a = 7, b = 0.1) on [−π, π]³, from the unit cube.
+    fn ishigami(u: &[f64]) -> f64 {
+        use std::f64::consts::PI;
+        let x: Vec<f64> = u.iter().map(|v| -PI + 2.0 * PI * v).collect();
+        x[0].sin() + 7.0 * x[1].sin().powi(2) + 0.1 * x[2].powi(4) * x[0].sin()
+    }
+
+    /// The true μ*, μ and σ of Ishigami's elementary effects on 4 levels: with Δ two grid
+    /// steps, every level has exactly one move, so before dimension `i` moves the other
+    /// coordinates are uniform on the levels and `i` steps 0 ↔ 2/3 or 1/3 ↔ 1, each equally
+    /// likely; the indices are the moments over those 2 · 4² pairs.
+    fn ishigami_truth() -> [(f64, f64, f64); 3] {
+        let levels = [0.0, 1.0 / 3.0, 2.0 / 3.0, 1.0];
+        std::array::from_fn(|i| {
+            let mut e = Vec::new();
+            for from in [0.0, 1.0 / 3.0] {
+                for &p in &levels {
+                    for &q in &levels {
+                        let mut x = [p, q, p];
+                        let others: Vec<usize> = (0..3).filter(|&d| d != i).collect();
+                        x[others[0]] = p;
+                        x[others[1]] = q;
+                        x[i] = from;
+                        let mut y = x;
+                        y[i] = from + 2.0 / 3.0;
+                        e.push((ishigami(&y) - ishigami(&x)) / (2.0 / 3.0));
+                    }
+                }
+            }
+            let n = e.len() as f64;
+            let mean = e.iter().sum::<f64>() / n;
+            let abs = e.iter().map(|v| v.abs()).sum::<f64>() / n;
+            let sd = (e.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt();
+            (abs, mean, sd)
+        })
+    }
+
+    /// Random trajectories (no choosing: as many candidates as trajectories) are a random
+    /// sample of the grid's elementary effects: at r = 50 trajectories and 1,000 resamples the
+    /// intervals of μ*, μ and σ cover Ishigami's true values in at least 88 of 100 seeds (the
+    /// 18 in 20 of the Sobol tests, over more seeds: this run gives 93–100 for μ* and σ, and
+    /// 89–93 for μ, whose percentile intervals run a little short on x₃'s skewed effects; the
+    /// first 20 seeds alone cover μ of x₂ only 15 times).
+    #[test]
+    fn random_trajectories_cover_the_ishigami_effects() {
+        let truth = ishigami_truth();
+        let mut covered = [[0; 3]; 3];
+        for seed in 0..100u64 {
+            let d = morris_design(3, 50, 4, 50, 900 + seed);
+            let y: Vec<f64> = d.points().iter().map(|x| ishigami(x)).collect();
+            for (i, m) in morris(&d, &y, 1000, seed).iter().enumerate() {
+                covered[0][i] += m.mu_star.covers(truth[i].0) as usize;
+                covered[1][i] += m.mu.covers(truth[i].1) as usize;
+                covered[2][i] += m.sigma.covers(truth[i].2) as usize;
+            }
+        }
+        assert!(covered.iter().flatten().all(|&c| c >= 88), "{covered:?}");
+    }
+
+    /// Trajectories chosen for spread favour the cube's corners: the edge levels come about
+    /// twice as often as the inner ones, which moves μ* away from the grid's value (Ishigami's
+    /// μ* of x₃ is 6.25 over the grid; chosen trajectories put it below 4 on average). This is
+    /// why random trajectories are the default.
+    #[test]
+    fn trajectories_chosen_for_spread_favour_the_corners() {
+        let truth = ishigami_truth();
+        let (mut edge, mut inner, mut mu_star) = (0usize, 0usize, 0.0);
+        for seed in 0..20u64 {
+            let d = morris_design(3, 50, 4, candidates(50), 900 + seed);
+            for v in d.points().iter().flatten() {
+                if *v == 0.0 || *v == 1.0 {
+                    edge += 1;
+                } else {
+                    inner += 1;
+                }
+            }
+            let y: Vec<f64> = d.points().iter().map(|x| ishigami(x)).collect();
+            mu_star += morris(&d, &y, 10, seed)[2].mu_star.estimate / 20.0;
+        }
+        assert!(
+            edge as f64 > 1.6 * inner as f64,
+            "{edge} edge, {inner} inner"
+        );
+        assert!(
+            mu_star < 4.0 && truth[2].0 > 6.2,
+            "{mu_star} against {}",
+            truth[2].0
+        );
+    }
 }

@@ -72,6 +72,8 @@ pub struct Study {
     pub bootstrap: usize,
     /// Independent seeds at every design point instead of common ones.
     pub independent: bool,
+    /// Morris trajectories chosen for spread instead of at random (see [`Method::Morris`]).
+    pub spread: bool,
     /// Counts the runs and stops them when asked ([`Spec::watch`]).
     pub watch: Option<Arc<Watch>>,
     /// An output set of the same analysis at another budget (the same scenarios, method,
@@ -110,6 +112,7 @@ impl Study {
             seed: None,
             bootstrap: 1000,
             independent: false,
+            spread: false,
             watch: None,
             extend: None,
         }
@@ -178,7 +181,7 @@ impl Study {
             .map(|o| Output::parse(o, &s))
             .collect::<Result<_>>()?;
         let spec = Spec {
-            method: Method::with_budget(&self.method, self.budget, ranges.len())?,
+            method: self.method(self.budget, ranges.len())?,
             ranges,
             outputs,
             replicates: self.replicates,
@@ -193,6 +196,22 @@ impl Study {
             scenario: s,
             spec,
         })
+    }
+
+    /// The method and its design for a budget and `k` parameters, trajectories chosen for
+    /// spread if asked.
+    fn method(&self, budget: usize, k: usize) -> Result<Method> {
+        let mut method = Method::with_budget(&self.method, budget, k)?;
+        match (&mut method, self.spread) {
+            (Method::Morris { spread, .. }, true) => *spread = true,
+            (Method::Sobol { .. }, true) => {
+                return Err(Error::Config(
+                    "--spread chooses Morris trajectories: a Sobol design has none".into(),
+                ))
+            }
+            _ => {}
+        }
+        Ok(method)
     }
 
     /// [`Study::prepare`] then [`super::analyse`], reusing the runs of the set it extends.
@@ -250,7 +269,7 @@ impl Study {
         let budget: usize = old_budget
             .and_then(|b| b.parse().ok())
             .ok_or_else(|| refuse("its command has no --budget".into()))?;
-        let method = Method::with_budget(&self.method, budget, p.spec.ranges.len())?;
+        let method = self.method(budget, p.spec.ranges.len())?;
         let ids = design_ids(method, p.spec.ranges.len(), p.spec.seed);
         let paths: Vec<&str> = p.spec.ranges.iter().map(|(q, _, _)| q.as_str()).collect();
         let design = read_csv(&dir.join("design.csv"))?;
@@ -359,6 +378,9 @@ impl Study {
         }
         if self.independent {
             a.push("--independent-seeds".into());
+        }
+        if self.spread {
+            a.push("--spread".into());
         }
         if let Some(group) = &self.effect_of {
             a.extend(["--effect-of".into(), group.clone()]);
