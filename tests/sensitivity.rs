@@ -282,8 +282,9 @@ fn a_watch_counts_the_runs_and_stops_the_analysis() {
 /// design and writes the files of the analysis run whole, byte for byte (Sobol on independent
 /// seeds: every one of the 16 points of N = 4 rows is among the 32 of N = 8; Morris: all 3
 /// random trajectories are the first 3 of 10, and of trajectories chosen for spread those both
-/// choices kept); anything but the budget and the bootstrap differing is
-/// refused with the argument named, as is a set whose files do not match its manifest.
+/// choices kept; a Sobol set extended with another bootstrap, and back down); anything but the
+/// budget and the bootstrap differing is refused with the argument named, as is a set from
+/// another paymarket version or whose files do not match its manifest.
 #[test]
 fn an_extended_analysis_is_the_analysis_run_whole() {
     use paymarket::experiment::sensitivity::{design_ids, Study};
@@ -342,20 +343,35 @@ fn an_extended_analysis_is_the_analysis_run_whole() {
             &[seeds]
         };
         let (a, b, c) = (dir.join("small"), dir.join("whole"), dir.join("extended"));
+        // The Sobol sets are extended with another bootstrap (allowed), and back down.
+        let boot: &[&str] = if method == "sobol" {
+            &["--bootstrap", "400"]
+        } else {
+            &[]
+        };
         common::paymarket(&args(method, small, extra), &a);
-        common::paymarket(&args(method, large, extra), &b);
-        let mut ext = args(method, large, extra);
+        common::paymarket(&[args(method, large, extra), strings(boot)].concat(), &b);
+        let mut ext = [args(method, large, extra), strings(boot)].concat();
         ext.extend(["--extend".into(), a.display().to_string()]);
         common::paymarket(&ext, &c);
-        let (whole, extended) = (files(&b), files(&c));
-        let names = |f: &[(String, Vec<u8>)]| f.iter().map(|x| x.0.clone()).collect::<Vec<_>>();
-        assert_eq!(names(&whole), names(&extended), "{method}");
-        assert_eq!(whole.len(), 7, "{method}: {:?}", names(&whole));
-        for ((name, a), (_, b)) in whole.iter().zip(&extended) {
-            assert!(
-                a == b,
-                "{method}: {name} differs from the analysis run whole"
-            );
+        let mut pairs = vec![(files(&b), files(&c))];
+        if method == "sobol" {
+            let down = dir.join("down");
+            let mut d = args(method, small, extra);
+            d.extend(["--extend".into(), b.display().to_string()]);
+            common::paymarket(&d, &down);
+            pairs.push((files(&a), files(&down)));
+        }
+        for (whole, extended) in pairs {
+            let names = |f: &[(String, Vec<u8>)]| f.iter().map(|x| x.0.clone()).collect::<Vec<_>>();
+            assert_eq!(names(&whole), names(&extended), "{method}");
+            assert_eq!(whole.len(), 7, "{method}: {:?}", names(&whole));
+            for ((name, a), (_, b)) in whole.iter().zip(&extended) {
+                assert!(
+                    a == b,
+                    "{method}: {name} differs from the analysis run whole"
+                );
+            }
         }
         // The library's count: only the points the small set lacks are run.
         let mut s = Scenario::load(&f).unwrap();
@@ -422,6 +438,16 @@ fn an_extended_analysis_is_the_analysis_run_whole() {
         args("morris", "30", &[]),
         "differs at \"--spread\" (here \"the end\")",
     );
+    let manifest = a.join("manifest.json");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let here = format!("\"paymarket\": \"{}\"", env!("CARGO_PKG_VERSION"));
+    assert!(text.contains(&here), "{text}");
+    std::fs::write(&manifest, text.replace(&here, "\"paymarket\": \"0.0.1\"")).unwrap();
+    refuse(
+        args("morris", "30", &["--spread"]),
+        "written by paymarket 0.0.1",
+    );
+    std::fs::write(&manifest, text).unwrap();
     let outputs = a.join("outputs.csv");
     let text = std::fs::read_to_string(&outputs).unwrap();
     std::fs::write(&outputs, text.replacen(",0.", ",1.", 1)).unwrap();
@@ -430,4 +456,8 @@ fn an_extended_analysis_is_the_analysis_run_whole() {
         "the manifest says",
     );
     let _ = std::fs::remove_dir_all(dir);
+}
+
+fn strings(a: &[&str]) -> Vec<String> {
+    a.iter().map(|s| s.to_string()).collect()
 }

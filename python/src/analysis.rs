@@ -5,7 +5,7 @@
 use super::{batches, py_err, rayon_pool, sized, watched, Scenario, Table};
 use paymarket::calibrate::abc::AbcSettings;
 use paymarket::calibrate::{run as calibrate_point, run_abc, Job, Settings};
-use paymarket::experiment::sensitivity::{analyse_reusing, Known, Study};
+use paymarket::experiment::sensitivity::{analyse_reusing, design_ids, Known, Study};
 use paymarket::experiment::Watch;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -224,14 +224,23 @@ pub fn sensitivity(
     };
     let prepared = study.prepare().map_err(py_err)?;
     let spec = &prepared.spec;
-    let runs = spec.method.points(spec.ranges.len()) as u64
+    let known = match &study.extend {
+        Some(dir) => py.detach(|| study.known(dir, &prepared)).map_err(py_err)?,
+        None => Known::default(),
+    };
+    // The runs to take: the design's points but those the extended set lends.
+    let k = spec.ranges.len();
+    let lent = match &study.extend {
+        Some(_) => design_ids(spec.method, k, spec.seed)
+            .iter()
+            .filter(|id| known.points.contains_key(id))
+            .count(),
+        None => 0,
+    };
+    let runs = (spec.method.points(k) - lent) as u64
         * spec.replicates
         * if spec.vs.is_some() { 2 } else { 1 };
     let pool = rayon_pool(threads)?;
-    let known = match &study.extend {
-        Some(dir) => study.known(dir, &prepared).map_err(py_err)?,
-        None => Known::default(),
-    };
     let report = watched(py, Some(runs), watch, progress.as_ref(), || {
         pool.install(|| analyse_reusing(&prepared.scenario, spec, &known))
     })?;

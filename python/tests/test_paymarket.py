@@ -453,7 +453,6 @@ def test_sensitivity_is_the_tools_analysis(tmp_path):
         args += ["--output", o]
     cli("sensitivity", DUOPOLY, "--method", "sobol", *args, "--budget", "16", "-r", "2", "--users", "1000",
         "--merchants", "100", "--bootstrap", "200", "--seed", "5", "--quiet", "--out", str(tmp_path / "cli"))
-    seen = []
     s = paymarket.sensitivity(DUOPOLY, SENSITIVITY_RANGES, SENSITIVITY_OUTPUTS, method="sobol", budget=16,
                               replicates=2, users=1000, merchants=100, bootstrap=200, seed=5,
                               out=tmp_path / "py", frame="arrow", progress=False)
@@ -473,7 +472,7 @@ def test_sensitivity_is_the_tools_analysis(tmp_path):
     cli("rerun", str(tmp_path / "py"), "--quiet", "--out", str(tmp_path / "again"))
     for name in written:
         assert (tmp_path / "again" / name).read_bytes() == (tmp_path / "py" / name).read_bytes(), name
-    # A Scenario object and nothing written: the same tables; progress counts every run.
+    # A Scenario object and nothing written: the same tables.
     again = paymarket.sensitivity(paymarket.Scenario.load(DUOPOLY), SENSITIVITY_RANGES, SENSITIVITY_OUTPUTS,
                                   method="sobol", budget=16, replicates=2, users=1000, merchants=100,
                                   bootstrap=200, seed=5, frame="arrow",
@@ -489,6 +488,14 @@ def test_sensitivity_is_the_tools_analysis(tmp_path):
     for name in s._tables:
         assert extended[name].equals(whole[name]), name
     assert (extended.reused, whole.reused) == (16, 0)
+    # Progress counts the runs taken: the 16 points the set lacks × 2 replicates.
+    seen = []
+    kw.pop("progress")
+    paymarket._sensitivity(paymarket.Scenario.load(DUOPOLY), paymarket._ranges(SENSITIVITY_RANGES),
+                           SENSITIVITY_OUTPUTS, extend=str(tmp_path / "py"),
+                           progress=lambda done, total, _: seen.append((done, total)),
+                           **{k: v for k, v in kw.items() if k != "frame"})
+    assert seen and seen[-1] == (32, 32)
 
 
 def test_sensitivity_of_an_effect_and_its_errors(tmp_path):

@@ -303,9 +303,11 @@ pub struct SensitivityArgs {
     /// point on the same seed).
     #[arg(long)]
     pub independent_seeds: bool,
-    /// An output set of this analysis at another budget (the same scenario, method, ranges,
-    /// outputs, replicates and seed): its runs are reused for every design point the two
-    /// designs share, and the files are those of the analysis run whole.
+    /// An output set of this analysis at another budget, written by this paymarket (the same
+    /// scenario and alternative or --effect-of, method, ranges, outputs, replicates, seed,
+    /// --independent-seeds and --spread; --bootstrap may differ): its runs are reused for every
+    /// design point the two designs share, and the files are those of the analysis run whole.
+    /// Under MPI every rank reads it, so it must be on storage they share.
     #[arg(long, value_name = "DIR")]
     pub extend: Option<PathBuf>,
     /// Choose the Morris trajectories for spread (Campolongo et al. 2007) instead of at random:

@@ -2,8 +2,8 @@
 //!
 //! A [`Spec`] names the parameters (field paths with ranges), the outputs (a metric at a month
 //! or its mean over a window, or with `vs` the paired effect of another scenario against this
-//! one) and the method: Morris screening (elementary effects on optimised trajectories: μ*, μ,
-//! σ) or Sobol indices (first order by Saltelli's estimator, total order by Jansen's). Every
+//! one) and the method: Morris screening (elementary effects on random trajectories, or ones
+//! chosen for spread: μ*, μ, σ) or Sobol indices (first order by Saltelli's estimator, total order by Jansen's). Every
 //! design point runs `replicates` replicates on common seeds (replicate `r` of every point on
 //! the same seed, as a sweep's); the estimators take the replicate means and report how much
 //! of each output's variance is seed noise ([`estimate`]). Points and replicates run in
@@ -239,7 +239,8 @@ pub fn analyse_reusing(s: &Scenario, spec: &Spec, known: &Known) -> Result<Repor
     let k = spec.ranges.len();
     if k == 0 || spec.outputs.is_empty() || spec.replicates == 0 {
         return Err(Error::Config(
-            "a sensitivity analysis needs at least one --range, one --output and one replicate"
+            "a sensitivity analysis needs at least one range (--range, ranges=), one output \
+             (--output, outputs=) and one replicate"
                 .into(),
         ));
     }

@@ -134,7 +134,7 @@ impl Study {
             for x in std::iter::once(&mut s).chain(vs.as_mut()) {
                 if end < x.start {
                     return Err(Error::Config(format!(
-                        "--end {end} is before the scenario's start {}",
+                        "the end {end} (--end, end=) is before the scenario's start {}",
                         x.start
                     )));
                 }
@@ -167,8 +167,10 @@ impl Study {
                 .collect();
             if without.len() == s.events.len() {
                 return Err(Error::Config(format!(
-                    "--effect-of {group}: no event of {} has group = {group:?}",
-                    s.name
+                    "--effect-of {group}: no event of the scenario {:?} has group = {group:?}; \
+                     the groups it has: {}",
+                    s.name,
+                    groups(&s)
                 )));
             }
             vs = Some(s.clone());
@@ -232,13 +234,22 @@ impl Study {
     pub fn known(&self, dir: &Path, p: &Prepared) -> Result<Known> {
         let refuse = |why: String| {
             Error::Config(format!(
-                "--extend {}: {why}; extend an output set of `paymarket sensitivity` with the \
-                 same scenario, method, ranges, outputs, replicates and seed (only --budget and \
-                 --bootstrap may differ)",
+                "--extend {}: {why}; extend an output set of `paymarket sensitivity` written by \
+                 this paymarket with the same scenario (and alternative or --effect-of), method, \
+                 ranges, outputs, replicates, seed, --independent-seeds and --spread (only \
+                 --budget and --bootstrap may differ)",
                 dir.display()
             ))
         };
         let manifest = crate::output::check_manifest(dir).map_err(|e| refuse(e.to_string()))?;
+        let here = env!("CARGO_PKG_VERSION");
+        if manifest.paymarket != here {
+            return Err(refuse(format!(
+                "it was written by paymarket {}, this is {here}: its runs may not be this \
+                 version's",
+                manifest.paymarket
+            )));
+        }
         let old = manifest
             .provenance
             .map(|p| p.rerun)
@@ -259,7 +270,8 @@ impl Study {
                 new_rest.get(k).map(String::as_str).unwrap_or("the end")
             )));
         }
-        if crate::output::read_identity(dir)?.as_ref() != Some(&self.identity(p)) {
+        let identity = crate::output::read_identity(dir).map_err(|e| refuse(e.to_string()))?;
+        if identity.as_ref() != Some(&self.identity(p)) {
             return Err(refuse(
                 "its scenarios are not these (their fingerprints differ: another file, or \
                  other agent counts)"
@@ -272,7 +284,7 @@ impl Study {
         let method = self.method(budget, p.spec.ranges.len())?;
         let ids = design_ids(method, p.spec.ranges.len(), p.spec.seed);
         let paths: Vec<&str> = p.spec.ranges.iter().map(|(q, _, _)| q.as_str()).collect();
-        let design = read_csv(&dir.join("design.csv"))?;
+        let design = read_csv(&dir.join("design.csv")).map_err(|e| refuse(e.to_string()))?;
         let mut header = vec!["point"];
         header.extend(&paths);
         if design.0 != header || design.1.len() != ids.len() {
@@ -287,7 +299,7 @@ impl Study {
         let outputs: Vec<String> = p.spec.outputs.iter().map(|o| o.text.clone()).collect();
         let r_n = p.spec.replicates as usize;
         let mut values = vec![vec![vec![f64::NAN; r_n]; outputs.len()]; ids.len()];
-        let runs = read_csv(&dir.join("outputs.csv"))?;
+        let runs = read_csv(&dir.join("outputs.csv")).map_err(|e| refuse(e.to_string()))?;
         if runs.0 != ["point", "replicate", "output", "value"] {
             return Err(refuse(format!(
                 "its outputs.csv has the columns {:?}",
@@ -464,4 +476,16 @@ fn read_csv(path: &Path) -> Result<(Vec<String>, Vec<Vec<String>>)> {
         .collect::<std::result::Result<_, _>>()
         .map_err(csv_err)?;
     Ok((header, rows))
+}
+
+/// The scenario's event groups, for a message.
+fn groups(s: &Scenario) -> String {
+    let mut g: Vec<&str> = s.events.iter().filter_map(|e| e.group.as_deref()).collect();
+    g.sort_unstable();
+    g.dedup();
+    if g.is_empty() {
+        "none".into()
+    } else {
+        g.join(", ")
+    }
 }
