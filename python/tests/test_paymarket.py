@@ -4,6 +4,7 @@ Run from the repository's root after `pip install ./python`: `pytest python/test
 """
 
 import os
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -14,6 +15,11 @@ import pyarrow as pa
 import pytest
 
 import paymarket
+
+# The Ctrl-C tests send SIGINT to this process: it must raise KeyboardInterrupt even when the
+# runner was started with SIGINT ignored (a background job of a non-interactive shell inherits
+# that, and Python then keeps ignoring it).
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 ROOT = Path(__file__).resolve().parents[2]
 DUOPOLY = str(ROOT / "data" / "scenarios" / "duopoly.toml")
