@@ -268,14 +268,17 @@ pub fn analyse_reusing(s: &Scenario, spec: &Spec, known: &Known) -> Result<Repor
         let values: Vec<(&str, f64)> = paths.iter().copied().zip(x.iter().copied()).collect();
         set_paths_valid(base, &values)
     };
-    // Every point checked before the first run: a range that leaves the model's bounds is an
-    // error naming the path, not a failed run later.
-    for x in &points {
-        set(s, x)?;
-        if let Some(alt) = &spec.vs {
-            set(alt, x)?;
-        }
-    }
+    // Every point checked (and kept, for its runs) before the first run: a range that leaves
+    // the model's bounds is an error naming the path, not a failed run later.
+    let valid = points
+        .iter()
+        .map(|x| {
+            Ok((
+                set(s, x)?,
+                spec.vs.as_ref().map(|alt| set(alt, x)).transpose()?,
+            ))
+        })
+        .collect::<Result<Vec<_>>>()?;
     let plan = Plan {
         replicates: spec.replicates,
         seed: spec.seed,
@@ -316,10 +319,11 @@ pub fn analyse_reusing(s: &Scenario, spec: &Spec, known: &Known) -> Result<Repor
             }
             runs
         };
-        let base = counted(plan.run_replicate(&set(s, &points[p])?, r))?;
+        let (scenario, alternative) = &valid[p];
+        let base = counted(plan.run_replicate(scenario, r))?;
         let mut v: Vec<f64> = outputs.iter().map(|o| o.value(&base)).collect();
-        if let Some(alt) = &spec.vs {
-            let other = counted(plan.run_replicate(&set(alt, &points[p])?, r))?;
+        if let Some(alt) = alternative {
+            let other = counted(plan.run_replicate(alt, r))?;
             for (x, o) in v.iter_mut().zip(outputs) {
                 *x = o.value(&other) - *x;
             }
